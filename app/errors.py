@@ -1,0 +1,40 @@
+"""Typed domain errors: a stable machine code, a message a person can act on, the field at fault."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: which field, what code, what to do about it."""
+
+    code: str
+    message: str
+    field: str | None = None
+
+
+class DomainError(Exception):
+    """A refusal the caller can act on; carries one or more problems."""
+
+    def __init__(self, code: str, message: str, field: str | None = None,
+                 problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.problems = problems or [Problem(code, message, field)]
+
+
+class NotFound(DomainError):
+    """The object does not exist, or is outside the caller's tenant or subtree (never leaked)."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(code, message, field)
+
+
+class Forbidden(DomainError):
+    """The caller is authenticated but its roles do not allow the action."""
+
+    def __init__(self, message: str = "Your roles do not allow this action.") -> None:
+        super().__init__("FORBIDDEN", message)
