@@ -101,8 +101,10 @@ def normalize_npn(raw: str | int | float | None) -> str:
 def normalize_email(raw: str | None) -> str:
     """A trimmed, lower-case, syntactically valid email address (deliverability is not checked)."""
     code, field = "INVALID_EMAIL", "email"
-    if _is_blank(raw) or not isinstance(raw, str):
+    if _is_blank(raw):
         raise DomainError(code, "Email is required.", field)
+    if not isinstance(raw, str):
+        raise DomainError(code, "Email must be text such as jane.doe@example.com.", field)
     text = raw.strip()
     try:
         checked = validate_email(text, check_deliverability=False)

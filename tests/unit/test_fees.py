@@ -20,7 +20,7 @@ class Loa:
 @dataclass(frozen=True)
 class Jurisdiction:
     name: str
-    linesOfAuthority: Mapping[str, Loa]  # noqa: N815 - the tenant configuration's spelling
+    linesOfAuthority: Mapping[str, Loa]  # the tenant configuration's spelling
     currency: str = "USD"
 
 

@@ -118,7 +118,7 @@ def test_email_is_trimmed_and_lower_cased(raw: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize("raw", [None, "", "   ", "jane", "jane@", "@example.com", "jane@@example.com",
-                                 "jane doe@example.com", "jane@example"])
+                                 "jane doe@example.com", "jane@example", 12345])
 def test_invalid_email_is_refused(raw: str | None) -> None:
     with pytest.raises(DomainError) as caught:
         normalize_email(raw)
