@@ -1,0 +1,127 @@
+"""Bearer JWT authentication: who is calling, for which tenant, with which roles and agency."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+import jwt
+
+from app.settings import Settings
+
+
+class Role(StrEnum):
+    TENANT_ADMIN = "TENANT_ADMIN"
+    AGENCY_ADMIN = "AGENCY_ADMIN"
+    UNDERWRITER = "UNDERWRITER"
+    PRODUCER = "PRODUCER"
+    READ_ONLY = "READ_ONLY"
+
+
+AGENCY_SCOPED = frozenset({Role.AGENCY_ADMIN, Role.PRODUCER})
+
+
+class AuthError(Exception):
+    """A request without a usable token; the message says what to fix, never echoes the token."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller."""
+
+    subject: str
+    tenant_id: str
+    roles: frozenset[Role]
+    agency: str | None = None
+
+    def has(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def tenant_wide(self) -> bool:
+        """True when the caller sees the whole tenant (no agency subtree narrowing)."""
+        if self.has(Role.TENANT_ADMIN, Role.UNDERWRITER):
+            return True
+        if self.has(Role.READ_ONLY) and self.agency is None and not self.has(*AGENCY_SCOPED):
+            return True
+        return False
+
+
+def _verification_key(settings: Settings) -> str:
+    if settings.jwt_algorithm == "RS256":
+        if not settings.jwt_public_key:
+            raise AuthError("UNAUTHENTICATED", "The server has no JWT public key configured.")
+        return settings.jwt_public_key
+    return settings.signing_secret
+
+
+def decode_token(token: str, settings: Settings) -> Principal:
+    """Verify a bearer token and turn its claims into a Principal."""
+    options = {"require": ["exp", "sub", "tenant"]}
+    try:
+        claims = jwt.decode(
+            token,
+            _verification_key(settings),
+            algorithms=[settings.jwt_algorithm],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options=options,  # type: ignore[arg-type]
+            leeway=10,
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise AuthError("TOKEN_EXPIRED", "The bearer token has expired; request a new one.") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise AuthError("INVALID_TOKEN", "The bearer token's signature is not valid.") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise AuthError("INVALID_TOKEN", f"The bearer token lacks the required claim '{exc.claim}'.") from exc
+    except jwt.InvalidTokenError as exc:
+        raise AuthError("INVALID_TOKEN", "The bearer token is malformed or not valid.") from exc
+    raw_roles = claims.get("roles") or []
+    if isinstance(raw_roles, str):
+        raw_roles = [raw_roles]
+    try:
+        roles = frozenset(Role(r) for r in raw_roles)
+    except ValueError as exc:
+        allowed = ", ".join(r.value for r in Role)
+        raise AuthError("INVALID_TOKEN", f"The bearer token names an unknown role; roles are {allowed}.") from exc
+    if not roles:
+        raise AuthError("INVALID_TOKEN", "The bearer token carries no roles.")
+    agency = claims.get("agency")
+    if roles & AGENCY_SCOPED and not agency:
+        raise AuthError("INVALID_TOKEN", "Agency-scoped roles need an 'agency' claim (a producer locator).")
+    return Principal(str(claims["sub"]), str(claims["tenant"]), roles, str(agency) if agency else None)
+
+
+def principal_from_header(value: str | None, settings: Settings) -> Principal:
+    """Read `Authorization: Bearer <jwt>`."""
+    if not value:
+        raise AuthError("UNAUTHENTICATED", "Missing bearer token: send 'Authorization: Bearer <jwt>'.")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("UNAUTHENTICATED", "The Authorization header must be 'Bearer <jwt>'.")
+    return decode_token(token.strip(), settings)
+
+
+def mint_token(settings: Settings, *, tenant_id: str, roles: list[str], subject: str = "dev",
+               agency: str | None = None, ttl_seconds: int = 3600, issued_at: int | None = None) -> str:
+    """A signed token for development and tests."""
+    now = int(time.time()) if issued_at is None else issued_at
+    claims: dict[str, object] = {"sub": subject, "tenant": tenant_id, "roles": roles, "iat": now,
+                                 "exp": now + ttl_seconds}
+    if agency:
+        claims["agency"] = agency
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    if settings.jwt_algorithm == "RS256":
+        if not settings.jwt_private_key:
+            raise AuthError("UNAUTHENTICATED", "JWT_PRIVATE_KEY is needed to mint RS256 tokens.")
+        return jwt.encode(claims, settings.jwt_private_key, algorithm="RS256")
+    return jwt.encode(claims, settings.signing_secret, algorithm="HS256")

@@ -1,0 +1,178 @@
+"""The `producer-graph` command: serve, migrate, export-schema, check-config, tenant, token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.settings import get_settings
+
+
+def _url() -> str:
+    from persistence.db import resolve_url
+
+    settings = get_settings()
+    return resolve_url(settings.database_url, settings.data_dir)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.logs import configure_logging
+    from persistence.migrate import upgrade
+
+    settings = get_settings()
+    configure_logging()
+    url = _url()
+    upgrade(url)  # once, before the workers start
+    import os
+
+    os.environ["DATABASE_URL"] = url  # workers join the same (embedded) database
+    uvicorn.run("app.server:create_production_app", factory=True, host=args.host or settings.host,
+                port=args.port or settings.port, workers=args.workers, log_config=None, proxy_headers=True)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from persistence.migrate import upgrade
+
+    upgrade(_url(), args.revision)
+    print(f"database migrated to {args.revision}")
+    return 0
+
+
+def cmd_export_schema(args: argparse.Namespace) -> int:
+    from schema.api import build_schema
+    from schema.export import sdl
+
+    text = sdl(build_schema(get_settings().model_copy(update={"env": "development"})))
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from app.tenant_config import ConfigError, load_tenant_config_file
+
+    try:
+        config = load_tenant_config_file(args.file)
+    except ConfigError as exc:
+        print(f"{args.file}: configuration refused", file=sys.stderr)
+        for error in exc.errors:
+            print(f"  {error}", file=sys.stderr)
+        return 1
+    pm = config.producerManagement
+    print(f"{args.file}: ok ({len(pm.producers)} producer types, {len(pm.producerCodes)} producer code types, "
+          f"{len(pm.numberingPlans)} numbering plans, {len(config.jurisdictions)} jurisdictions)")
+    return 0
+
+
+async def _tenant_create(name: str, raw: Any) -> Any:
+    from app import tenants
+    from persistence.db import create_engine, session_factory
+
+    engine = create_engine(_url(), pool_size=1, max_overflow=0)
+    try:
+        return await tenants.create_tenant(session_factory(engine), name, raw)
+    finally:
+        await engine.dispose()
+
+
+def cmd_tenant_create(args: argparse.Namespace) -> int:
+    from app.errors import DomainError
+    from app.tenant_config import ConfigError, default_config_dict
+    from persistence.migrate import upgrade
+
+    raw = json.loads(Path(args.config).read_text()) if args.config else default_config_dict()
+    upgrade(_url())
+    try:
+        tenant = asyncio.run(_tenant_create(args.name, raw))
+    except ConfigError as exc:
+        print("configuration refused:\n  " + "\n  ".join(exc.errors), file=sys.stderr)
+        return 1
+    except DomainError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    print(tenant.id)
+    return 0
+
+
+async def _tenant_id(name_or_id: str) -> str | None:
+    from persistence import tenants as store
+    from persistence.db import create_engine, session_factory
+
+    engine = create_engine(_url(), pool_size=1, max_overflow=0)
+    try:
+        async with session_factory(engine)() as session:
+            record = await store.get_tenant(session, name_or_id) or await store.get_tenant_by_name(session, name_or_id)
+            return record.id if record else None
+    finally:
+        await engine.dispose()
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from app.auth import mint_token
+
+    tenant_id = args.tenant if args.no_lookup else asyncio.run(_tenant_id(args.tenant))
+    if tenant_id is None:
+        print(f"no tenant named or identified {args.tenant!r}", file=sys.stderr)
+        return 1
+    roles = [r.strip().upper() for r in args.roles.split(",") if r.strip()]
+    print(mint_token(get_settings(), tenant_id=tenant_id, roles=roles, subject=args.subject, agency=args.agency,
+                     ttl_seconds=args.ttl))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="producer-graph", description="Producer Graph: GraphQL producer management.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the server (embedded PostgreSQL unless DATABASE_URL is set)")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.add_argument("--workers", type=int, default=1)
+    s.set_defaults(fn=cmd_serve)
+
+    m = sub.add_parser("migrate", help="apply the database migrations")
+    m.add_argument("--revision", default="head")
+    m.set_defaults(fn=cmd_migrate)
+
+    e = sub.add_parser("export-schema", help="print the GraphQL SDL")
+    e.add_argument("--output", "-o")
+    e.set_defaults(fn=cmd_export_schema)
+
+    c = sub.add_parser("check-config", help="validate a tenant configuration file")
+    c.add_argument("file")
+    c.set_defaults(fn=cmd_check_config)
+
+    t = sub.add_parser("tenant", help="manage tenants")
+    tsub = t.add_subparsers(dest="tenant_command", required=True)
+    tc = tsub.add_parser("create", help="create a tenant; prints its id")
+    tc.add_argument("name")
+    tc.add_argument("--config", help="configuration JSON (default: the shipped default configuration)")
+    tc.set_defaults(fn=cmd_tenant_create)
+
+    k = sub.add_parser("token", help="mint a development JWT")
+    k.add_argument("--tenant", required=True, help="tenant name or id")
+    k.add_argument("--roles", default="TENANT_ADMIN", help="comma-separated roles")
+    k.add_argument("--agency", help="agency producer locator, for agency-scoped roles")
+    k.add_argument("--subject", default="dev")
+    k.add_argument("--ttl", type=int, default=3600 * 8, help="lifetime in seconds")
+    k.add_argument("--no-lookup", action="store_true", help="use --tenant as the id without a database look-up")
+    k.set_defaults(fn=cmd_token)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.fn(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,232 @@
+"""Producer code services: create (explicit or numbered), update and move, and the lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.context import ADMINS, ServiceContext
+from app.errors import DomainError, NotFound, Problem
+from app.plugins import PluginError
+from app.producers import UNSET, ValidationOutcome, check_type, lineage, result_of
+from app.producers import not_found as producer_not_found
+from app.rules import lifecycle
+from app.rules.data import validate_data
+from app.rules.numbering import NumberingFormatError, render_code
+from persistence import producers as store
+from persistence.base import utcnow
+from persistence.db import transaction
+from persistence.producers import ProducerCodeRecord
+
+# Checks that may refuse a discard (quotes and policies register theirs); each returns a reason or None.
+DiscardGuard = Callable[[AsyncSession, ProducerCodeRecord], Awaitable[str | None]]
+DISCARD_GUARDS: list[DiscardGuard] = []
+
+
+@dataclass
+class CodeChanges:
+    type: str | None = None
+    producer_id: Any = UNSET
+    code: Any = UNSET
+    data: dict[str, Any] | None = None
+    set_data: dict[str, Any] = field(default_factory=dict)
+    remove_data: list[str] = field(default_factory=list)
+
+
+def not_found() -> NotFound:
+    return NotFound("PRODUCER_CODE_NOT_FOUND", "No producer code with that id is visible to you.", "id")
+
+
+def snapshot(record: ProducerCodeRecord) -> dict[str, Any]:
+    return {"locator": record.id, "type": record.type, "code": record.code, "state": record.state,
+            "producerLocator": record.producer_id, "data": dict(record.data or {})}
+
+
+def _check_data(ctx: ServiceContext, type_name: str, data: dict[str, Any]) -> dict[str, Any]:
+    cleaned, problems = validate_data(ctx.config.resolved_data_fields("producerCodes", type_name), data,
+                                      check_required=False)
+    if problems:
+        raise DomainError(problems[0].code, problems[0].message, problems[0].field, problems)
+    return cleaned
+
+
+def _clean_code(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    if len(text) > 100:
+        raise DomainError("INVALID_CODE", "A producer code has at most 100 characters.", "code")
+    return text
+
+
+async def _generate(ctx: ServiceContext, session: AsyncSession, record: ProducerCodeRecord) -> str | None:
+    planned = ctx.config.numbering_plan_for(record.type)
+    if planned is None:
+        return None
+    plan_name, plan = planned
+    numbering_string = _numbering_string(ctx, record.type)
+    core = await store.next_sequence_value(session, store.sequence_name(ctx.tenant_id, plan_name))
+    try:
+        return render_code(plan.format, core, numbering_string)
+    except NumberingFormatError as exc:
+        raise DomainError("NUMBERING_EXHAUSTED", str(exc), "code") from exc
+
+
+def _numbering_string(ctx: ServiceContext, type_name: str) -> str | None:
+    types = ctx.config.producerManagement.producerCodes
+    for name in lineage(ctx.config, "producerCodes", type_name):
+        if types[name].numberingString is not None:
+            return types[name].numberingString
+    return None
+
+
+def _trigger(ctx: ServiceContext, type_name: str) -> str | None:
+    planned = ctx.config.numbering_plan_for(type_name)
+    return planned[1].trigger if planned else None
+
+
+def _precommit(ctx: ServiceContext, record: ProducerCodeRecord) -> None:
+    try:
+        result = ctx.plugins.run_precommit(lineage(ctx.config, "producerCodes", record.type), snapshot(record))
+    except PluginError as exc:
+        raise DomainError("PLUGIN_FAILED", str(exc)) from exc
+    if "data" in result:
+        record.data = result["data"]
+
+
+async def _flush_unique(session: AsyncSession, code: str | None) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        if "uq_producer_codes_tenant_code" in str(exc.orig):
+            raise DomainError("CODE_TAKEN", f"The producer code {code!r} is already in use in this tenant.",
+                              "code") from exc
+        raise
+
+
+async def _owner(ctx: ServiceContext, session: AsyncSession, producer_id: str) -> store.ProducerRecord:
+    owner = await store.producer_for_update(session, ctx.scope, producer_id)
+    if owner is None:
+        raise producer_not_found(producer_id)
+    if lifecycle.is_terminal(owner.state):
+        raise DomainError("PRODUCER_TERMINAL", f"The producer is {owner.state}; it cannot hold codes.",
+                          "producerId")
+    return owner
+
+
+async def create_code(ctx: ServiceContext, changes: CodeChanges) -> ProducerCodeRecord:
+    """A new draft code; without an explicit code one is numbered now when the plan says `creation`."""
+    ctx.require(*ADMINS)
+    type_name = changes.type or ""
+    check_type(ctx.config, "producerCodes", type_name, "producer code")
+    async with transaction(ctx.sessions) as session:
+        owner = await _owner(ctx, session, changes.producer_id)
+        record = ProducerCodeRecord(tenant_id=ctx.tenant_id, producer_id=owner.id, type=type_name,
+                                    code=_clean_code(changes.code if changes.code is not UNSET else None),
+                                    created_by=ctx.actor, updated_by=ctx.actor)
+        record.data = _check_data(ctx, type_name, changes.data or {})
+        if record.code is None and _trigger(ctx, type_name) == "creation":
+            record.code = await _generate(ctx, session, record)
+        _precommit(ctx, record)
+        record.data = _check_data(ctx, type_name, record.data or {})
+        session.add(record)
+        await _flush_unique(session, record.code)
+    return record
+
+
+async def _load_for_change(ctx: ServiceContext, session: AsyncSession, code_id: str) -> ProducerCodeRecord:
+    record = await store.code_for_update(session, ctx.scope, code_id)
+    if record is None:
+        raise not_found()
+    if lifecycle.is_terminal(record.state):
+        raise DomainError("PRODUCER_CODE_TERMINAL", f"The producer code is {record.state}; it cannot be "
+                          "changed.", "id")
+    return record
+
+
+async def update_code(ctx: ServiceContext, code_id: str, changes: CodeChanges,
+                      *, replace: bool = False) -> ProducerCodeRecord:
+    """Change the code, its data, or move it to another producer (never while terminal)."""
+    ctx.require(*ADMINS)
+    async with transaction(ctx.sessions) as session:
+        record = await _load_for_change(ctx, session, code_id)
+        if changes.type and changes.type != record.type:
+            check_type(ctx.config, "producerCodes", changes.type, "producer code")
+            record.type = changes.type
+        if changes.code is not UNSET:
+            new_code = _clean_code(changes.code)
+            if new_code is None and record.state != "draft":
+                raise DomainError("CODE_REQUIRED", "A producer code that is not a draft must keep its code.",
+                                  "code")
+            record.code = new_code
+        if changes.producer_id is not UNSET and changes.producer_id != record.producer_id:
+            owner = await _owner(ctx, session, changes.producer_id)
+            record.producer_id = owner.id
+        if replace:
+            data = dict(changes.data or {})
+        else:
+            data = {**(record.data or {}), **(changes.data or {}), **changes.set_data}
+            for key in changes.remove_data:
+                data.pop(key, None)
+        record.data = _check_data(ctx, record.type, data)
+        _precommit(ctx, record)
+        record.data = _check_data(ctx, record.type, record.data or {})
+        record.updated_at = utcnow()
+        record.updated_by = ctx.actor
+        record.version += 1
+        await _flush_unique(session, record.code)
+    return record
+
+
+def validation_problems(ctx: ServiceContext, record: ProducerCodeRecord) -> list[Problem]:
+    _, problems = validate_data(ctx.config.resolved_data_fields("producerCodes", record.type),
+                                record.data or {}, check_required=True)
+    if not record.code:
+        problems.append(Problem("CODE_REQUIRED", "The producer code has no code and its type has no "
+                                "numbering plan; set `code` first.", "code"))
+    for message in ctx.plugins.run_validation(lineage(ctx.config, "producerCodes", record.type),
+                                              snapshot(record)):
+        problems.append(Problem("PLUGIN_VALIDATION", message, None))
+    return problems
+
+
+async def transition_code(ctx: ServiceContext, code_id: str, action: str) -> ValidationOutcome:
+    """Move a code along its lifecycle; validation numbers it when its plan says `validation`."""
+    ctx.require(*ADMINS)
+    async with transaction(ctx.sessions) as session:
+        record = await store.code_for_update(session, ctx.scope, code_id)
+        if record is None:
+            raise not_found()
+        target = lifecycle.transition(record.state, action, subject="producer code")
+        problems: list[Problem] = []
+        if action == "validate":
+            if record.code is None:
+                record.code = await _generate(ctx, session, record)
+            problems = validation_problems(ctx, record)
+            record.validation_result = result_of(problems)
+        if action == "discard":
+            for guard in DISCARD_GUARDS:
+                reason = await guard(session, record)
+                if reason:
+                    raise DomainError("CODE_IN_USE", reason, "id")
+        if not problems:
+            record.state = target
+        record.updated_at = utcnow()
+        record.updated_by = ctx.actor
+        record.version += 1
+        await _flush_unique(session, record.code)
+    return ValidationOutcome(record, problems)
+
+
+async def get_code(ctx: ServiceContext, code_id: str) -> ProducerCodeRecord:
+    async with ctx.sessions() as session:
+        found = await store.codes_by_ids(session, ctx.scope, [code_id])
+    if not found:
+        raise not_found()
+    return found[0]

@@ -1,0 +1,1 @@
+"""Example plugins, for the documentation and the tests."""

@@ -1,0 +1,42 @@
+"""Example plugins in the manner of the seed: a precommit that fills data, a validation that checks it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.plugins import handles
+
+
+class ExamplePrecommit:
+    """Stamps where an agency came from and describes California codes, as the seed's example does."""
+
+    @handles("Agency")
+    def agency(self, producer: dict[str, Any]) -> dict[str, Any]:
+        producer["data"] = {**producer.get("data", {}), "notes": "added by preCommit"}
+        return producer
+
+    @handles("AgentCode")
+    def agent_code(self, code: dict[str, Any]) -> dict[str, Any]:
+        code["data"] = {**code.get("data", {}), "description": "added by preCommit"}
+        return code
+
+
+class ExampleValidation:
+    """Refuses producers whose data status is not active, as the seed's example does."""
+
+    @handles("Producer")
+    def producer(self, producer: dict[str, Any]) -> list[str]:
+        status = (producer.get("data") or {}).get("status", "active")
+        return [] if str(status).lower() == "active" else ["producer must be active"]
+
+
+class ExplodingValidation:
+    """A broken plugin: its failure must surface as a validation error, never as corrupted data."""
+
+    @handles("Producer")
+    def producer(self, producer: dict[str, Any]) -> list[str]:
+        raise RuntimeError("boom")
+
+    @handles("AgencyCode", "AgentCode")
+    def code(self, code: dict[str, Any]) -> list[str]:
+        raise RuntimeError("boom")

@@ -1,0 +1,110 @@
+"""Read services: scoped lists and look-ups that the API pages through."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import or_
+
+from app.context import ServiceContext
+from app.errors import DomainError
+from persistence import producers as store
+from persistence.pagination import Page, count, keyset_page
+from persistence.producers import ProducerCodeRecord, ProducerRecord
+
+
+@dataclass
+class PageRequest:
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+
+@dataclass
+class ProducerFilter:
+    states: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+    parent_id: str | None = None
+    root_only: bool = False
+    subtree_of: str | None = None
+    search: str | None = None
+    npn: str | None = None
+
+
+def bounded(page: PageRequest, max_size: int) -> PageRequest:
+    """Default and cap page sizes; refuse negative ones."""
+    for name in ("first", "last"):
+        value = getattr(page, name)
+        if value is not None and value < 0:
+            raise DomainError("INVALID_PAGE_SIZE", f"`{name}` must be zero or more.", name)
+        if value is not None and value > max_size:
+            raise DomainError("PAGE_TOO_LARGE", f"`{name}` is {value}; at most {max_size} items per page.", name)
+    if page.first is None and page.last is None:
+        page.first = min(20, max_size)
+    return page
+
+
+def _producer_stmt(ctx: ServiceContext, flt: ProducerFilter) -> Any:
+    stmt = store.producers_in_scope(ctx.scope)
+    if flt.states:
+        stmt = stmt.where(ProducerRecord.state.in_(flt.states))
+    if flt.types:
+        stmt = stmt.where(ProducerRecord.type.in_(flt.types))
+    if flt.parent_id is not None:
+        stmt = stmt.where(ProducerRecord.parent_id == flt.parent_id)
+    if flt.root_only:
+        stmt = stmt.where(ProducerRecord.parent_id.is_(None))
+    if flt.subtree_of is not None:
+        stmt = stmt.where(or_(ProducerRecord.id == flt.subtree_of,
+                              ProducerRecord.ancestry.contains([flt.subtree_of])))
+    if flt.npn:
+        stmt = stmt.where(ProducerRecord.npn == flt.npn)
+    if flt.search:
+        terms = [t for t in flt.search.lower().split() if t][:8]
+        for term in terms:
+            escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            stmt = stmt.where(ProducerRecord.search_text.like(f"%{escaped}%"))
+    return stmt
+
+
+async def list_producers(ctx: ServiceContext, flt: ProducerFilter,
+                         page: PageRequest) -> tuple[Page, Callable[[], Awaitable[int]]]:
+    """A page of producers in the caller's scope, and a function that counts them all."""
+    page = bounded(page, ctx.settings.max_page_size)
+    stmt = _producer_stmt(ctx, flt)
+    async with ctx.sessions() as session:
+        result = await keyset_page(session, stmt, ProducerRecord.id, first=page.first, after=page.after,
+                                   last=page.last, before=page.before)
+
+    async def total() -> int:
+        async with ctx.sessions() as session:
+            return await count(session, stmt)
+
+    return result, total
+
+
+async def list_codes(ctx: ServiceContext, producer_id: str | None, states: list[str],
+                     page: PageRequest) -> tuple[Page, Callable[[], Awaitable[int]]]:
+    page = bounded(page, ctx.settings.max_page_size)
+    stmt = store.codes_in_scope(ctx.scope)
+    if producer_id is not None:
+        stmt = stmt.where(ProducerCodeRecord.producer_id == producer_id)
+    if states:
+        stmt = stmt.where(ProducerCodeRecord.state.in_(states))
+    async with ctx.sessions() as session:
+        result = await keyset_page(session, stmt, ProducerCodeRecord.id, first=page.first, after=page.after,
+                                   last=page.last, before=page.before)
+
+    async def total() -> int:
+        async with ctx.sessions() as session:
+            return await count(session, stmt)
+
+    return result, total
+
+
+async def code_by_value(ctx: ServiceContext, code: str) -> ProducerCodeRecord | None:
+    async with ctx.sessions() as session:
+        return await store.code_by_value(session, ctx.scope, code)

@@ -1,0 +1,125 @@
+"""The ASGI application: routes, lifespan (database, migrations), authentication middleware.
+
+This module is the composition root: the one place in app/ that wires the API layer in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.auth import AuthError, principal_from_header
+from app.settings import Settings, get_settings
+from persistence.db import create_engine, resolve_url, session_factory
+from persistence.migrate import upgrade
+
+log = logging.getLogger("producer_graph")
+
+
+class AuthMiddleware:
+    """Authenticates HTTP GraphQL requests: 401 with a JSON error when the bearer token is missing or bad."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/graphql":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        from resolvers.http import request_id_of
+
+        request_id = request_id_of(scope)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        wants_ide = scope["method"] == "GET" and "text/html" in headers.get("accept", "") and not scope.get(
+            "query_string")
+        if wants_ide:
+            await self.app(scope, receive, send)
+            return
+        try:
+            state["principal"] = principal_from_header(headers.get("authorization"), self.settings)
+        except AuthError as exc:
+            body = {"errors": [{"message": exc.message, "extensions": {"code": exc.code, "requestId": request_id}}]}
+            response = Response(orjson.dumps(body), status_code=401, media_type="application/json",
+                                headers={"WWW-Authenticate": 'Bearer realm="producer-graph"',
+                                         "X-Request-Id": request_id})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    try:
+        async with request.app.state.engine.connect() as connection:
+            await asyncio.wait_for(connection.execute(text("SELECT 1")), timeout=2)
+    except Exception:
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "reachable"})
+
+
+def create_app(settings: Settings | None = None, *, database_url: str | None = None, migrate: bool = True) -> Starlette:
+    """The whole server as one ASGI app; `database_url` overrides the settings (tests)."""
+    from resolvers.http import GraphQLView
+    from schema.api import build_schema
+
+    settings = settings or get_settings()
+    schema = build_schema(settings)
+    graphql = GraphQLView(
+        schema,
+        settings,
+        graphql_ide=None if settings.production else "graphiql",
+        allow_queries_via_get=True,
+        multipart_uploads_enabled=True,
+        keep_alive=True,
+        keep_alive_interval=15,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        url = database_url or await asyncio.to_thread(resolve_url, settings.database_url, settings.data_dir)
+        if migrate:
+            await asyncio.to_thread(upgrade, url)
+        engine = create_engine(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        app.state.database_url = url
+        app.state.settings = settings
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    routes: list[Any] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.schema = schema
+    app.add_middleware(AuthMiddleware, settings=settings)
+    return app
+
+
+def create_production_app() -> Starlette:
+    """Factory for uvicorn workers: settings from the environment, migrations already applied by `serve`."""
+    from app.logs import configure_logging
+
+    configure_logging()
+    return create_app(get_settings(), migrate=False)

@@ -1,0 +1,85 @@
+"""Process settings, read from the environment (and a `.env` file) and validated at start."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "producer-graph-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Everything the server needs to know about its environment."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str | None = Field(
+        default=None, description="postgresql://... of an external server; unset = embedded pgserver."
+    )
+    data_dir: Path = Field(default=Path(".pgdata"), description="Embedded PostgreSQL data directory.")
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_secret: str | None = None
+    jwt_public_key: str | None = None
+    jwt_private_key: str | None = Field(default=None, description="RS256 only, for `token`.")
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+
+    ssn_key: str | None = Field(default=None, description="32-byte key, base64 or hex, for SSN encryption.")
+
+    max_query_depth: int = 12
+    max_query_tokens: int = 5000
+    max_aliases: int = 30
+    max_page_size: int = 100
+    parser_cache_size: int = 1000
+
+    bulk_max_bytes: int = 20 * 1024 * 1024
+    bulk_max_rows: int = 100_000
+    bulk_max_uncompressed_bytes: int = 200 * 1024 * 1024
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_sender: str = "producer-graph@localhost"
+    smtp_starttls: bool = False
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> Settings:
+        if self.env == "production":
+            if self.jwt_algorithm == "HS256" and not self.jwt_secret:
+                raise ValueError("JWT_SECRET must be set when ENV=production")
+            if self.jwt_algorithm == "RS256" and not self.jwt_public_key:
+                raise ValueError("JWT_PUBLIC_KEY must be set when ENV=production")
+            if not self.ssn_key:
+                raise ValueError("SSN_KEY must be set when ENV=production (32 bytes, base64)")
+        return self
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def signing_secret(self) -> str:
+        """HS256 secret; a fixed development secret outside production."""
+        return self.jwt_secret or DEV_JWT_SECRET
+
+    @property
+    def ssn_key_or_dev(self) -> str:
+        """The SSN key; outside production a fixed development key (never for real data)."""
+        return self.ssn_key or "ZGV2ZWxvcG1lbnQtc3NuLWtleS0zMi1ieXRlcy0wMDA="
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,67 @@
+"""Where the database is: an external URL, or an embedded PostgreSQL started through pgserver."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+log = logging.getLogger(__name__)
+
+_embedded: dict[str, Any] = {}
+
+
+def start_embedded(data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL in `data_dir`; return its libpq URL. Data persists."""
+    import pgserver
+
+    path = data_dir.resolve()
+    key = str(path)
+    if key not in _embedded:
+        path.mkdir(parents=True, exist_ok=True)
+        _embedded[key] = pgserver.get_server(path, cleanup_mode="stop")
+        log.info("embedded PostgreSQL ready", extra={"data_dir": key})
+    return str(_embedded[key].get_uri())
+
+
+def resolve_url(database_url: str | None, data_dir: Path) -> str:
+    """The libpq URL to use: the configured one, or the embedded server's."""
+    return database_url or start_embedded(data_dir)
+
+
+def async_url(url: str) -> str:
+    """The SQLAlchemy asyncpg form of a postgresql:// URL."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def sync_url(url: str) -> str:
+    """The libpq form, for asyncpg.connect and LISTEN connections."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"application_name": "producer-graph"}},
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One unit of work: commit on success, roll back on any error."""
+    async with sessions() as session, session.begin():
+        yield session

@@ -1,0 +1,49 @@
+"""Mutation payloads: the changed object and `userErrors`, never an exception for bad input."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec
+
+from app.errors import DomainError, Forbidden, Problem
+
+P = ParamSpec("P")
+
+
+@dataclass
+class Payload:
+    """What a payload type reads: the object under `name` and the user errors."""
+
+    user_errors: list[Problem] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("values", {})
+        if name in values:
+            return values[name]
+        raise AttributeError(name)
+
+
+def ok(**values: Any) -> Payload:
+    return Payload([], values)
+
+
+def failed(problems: list[Problem], **values: Any) -> Payload:
+    return Payload(list(problems), values)
+
+
+def payload(fn: Callable[P, Awaitable[Payload]]) -> Callable[P, Awaitable[Payload]]:
+    """Turn DomainErrors raised by a mutation into `userErrors`; role refusals stay GraphQL errors."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Payload:
+        try:
+            return await fn(*args, **kwargs)
+        except Forbidden:
+            raise
+        except DomainError as exc:
+            return failed(exc.problems)
+
+    return wrapper

@@ -1,0 +1,294 @@
+"""Producer and producer-code fields: thin calls into app services, loaders for nested objects."""
+
+
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry import Info
+
+from app import codes as code_service
+from app import producers as producer_service
+from app import queries
+from app.codes import CodeChanges
+from app.errors import DomainError
+from app.producers import UNSET, ProducerChanges
+from app.rules import lifecycle
+from resolvers.context import GraphQLContext
+from resolvers.ids import locator_of
+from resolvers.pagination import ConnectionData, connection, list_connection, page_request
+from resolvers.payloads import Payload, failed, ok, payload
+
+if TYPE_CHECKING:
+    from schema.producers import (
+        CreateProducerCodeInput,
+        CreateProducerInput,
+        ProducerFilterInput,
+        UpdateProducerCodeInput,
+        UpdateProducerInput,
+    )
+
+Ctx = Info[GraphQLContext, None]
+ProducerFilterArg = Annotated["ProducerFilterInput", strawberry.lazy("schema.producers")]
+CreateProducerArg = Annotated["CreateProducerInput", strawberry.lazy("schema.producers")]
+UpdateProducerArg = Annotated["UpdateProducerInput", strawberry.lazy("schema.producers")]
+CreateCodeArg = Annotated["CreateProducerCodeInput", strawberry.lazy("schema.producers")]
+UpdateCodeArg = Annotated["UpdateProducerCodeInput", strawberry.lazy("schema.producers")]
+
+PRODUCER_NOT_FOUND = "PRODUCER_NOT_FOUND"
+CODE_NOT_FOUND = "PRODUCER_CODE_NOT_FOUND"
+
+
+def producer_locator(value: object, field: str = "id") -> str:
+    return locator_of(value, "Producer", code=PRODUCER_NOT_FOUND, field=field)
+
+
+def code_locator(value: object, field: str = "id") -> str:
+    return locator_of(value, "ProducerCode", code=CODE_NOT_FOUND, field=field)
+
+
+# ---- queries -------------------------------------------------------------------------------
+
+async def producer(info: Ctx, id: strawberry.ID) -> Any:
+    try:
+        locator = producer_locator(id)
+    except DomainError:
+        return None
+    return await info.context.load.producer.load(locator)
+
+
+def _filter(flt: "ProducerFilterInput | None") -> queries.ProducerFilter:
+    if flt is None:
+        return queries.ProducerFilter()
+    return queries.ProducerFilter(
+        states=[s.value for s in flt.states or []],
+        types=list(flt.types or []),
+        parent_id=producer_locator(flt.parent_id, "filter.parentId") if flt.parent_id else None,
+        root_only=bool(flt.root_only),
+        subtree_of=producer_locator(flt.agency_id, "filter.agencyId") if flt.agency_id else None,
+        search=flt.search,
+        npn=flt.npn,
+    )
+
+
+async def producers(info: Ctx, first: int | None = None, after: str | None = None, last: int | None = None,
+                    before: str | None = None, filter: ProducerFilterArg | None = None) -> ConnectionData:
+    flt = _filter(filter)
+    try:
+        result, total = await queries.list_producers(info.context.svc, flt, page_request(first, after, last, before))
+    except DomainError as exc:
+        if exc.code in (PRODUCER_NOT_FOUND,):
+            return connection(queries.Page([], False, False), 0)
+        raise
+    info.context.load.prime_producers(result.rows)
+    return connection(result, total)
+
+
+async def producer_code(info: Ctx, id: strawberry.ID) -> Any:
+    try:
+        locator = code_locator(id)
+    except DomainError:
+        return None
+    return await info.context.load.code.load(locator)
+
+
+async def producer_code_by_code(info: Ctx, code: str) -> Any:
+    return await queries.code_by_value(info.context.svc, code)
+
+
+# ---- producer fields -----------------------------------------------------------------------
+
+async def parent(root: Any, info: Ctx) -> Any:
+    if root.parent_id is None:
+        return None
+    return await info.context.load.producer.load(root.parent_id)
+
+
+async def ancestors(root: Any, info: Ctx) -> list[Any]:
+    if not root.ancestry:
+        return []
+    found = await info.context.load.producer.load_many(list(root.ancestry))
+    return [p for p in found if p is not None]
+
+
+async def codes(root: Any, info: Ctx, first: int | None = None, after: str | None = None) -> ConnectionData:
+    rows = await info.context.load.codes_by_producer.load(root.id)
+    return list_connection(rows, first, after)
+
+
+async def children(root: Any, info: Ctx, first: int | None = None, after: str | None = None,
+                   last: int | None = None, before: str | None = None) -> ConnectionData:
+    flt = queries.ProducerFilter(parent_id=root.id)
+    result, total = await queries.list_producers(info.context.svc, flt, page_request(first, after, last, before))
+    info.context.load.prime_producers(result.rows)
+    return connection(result, total)
+
+
+async def descendants(root: Any, info: Ctx, first: int | None = None, after: str | None = None,
+                      last: int | None = None, before: str | None = None) -> ConnectionData:
+    flt = queries.ProducerFilter(subtree_of=root.id)
+    result, total = await queries.list_producers(info.context.svc, flt, page_request(first, after, last, before))
+    rows = [row for row in result.rows if row.id != root.id]
+    result.rows = rows
+
+    async def count() -> int:
+        return max(await total() - 1, 0)
+
+    info.context.load.prime_producers(rows)
+    return connection(result, count)
+
+
+def allowed_actions(root: Any) -> list[str]:
+    return list(lifecycle.allowed_actions(root.state))
+
+
+async def code_producer(root: Any, info: Ctx) -> Any:
+    return await info.context.load.producer.load(root.producer_id)
+
+
+# ---- producer mutations ----------------------------------------------------------------------
+
+def _changes(data: Any, *, type_name: str | None = None) -> ProducerChanges:
+    changes = ProducerChanges(type=type_name)
+    for name in ("npn", "first_name", "middle_name", "last_name", "organization_name", "email", "fein"):
+        value = getattr(data, name, strawberry.UNSET)
+        if value is not strawberry.UNSET:
+            setattr(changes, name, value)
+    gender = getattr(data, "gender", strawberry.UNSET)
+    if gender is not strawberry.UNSET:
+        changes.gender = gender.value if gender is not None else None
+    parent_id = getattr(data, "parent_id", strawberry.UNSET)
+    if parent_id is not strawberry.UNSET:
+        changes.parent_id = producer_locator(parent_id, "parentId") if parent_id else None
+    if getattr(data, "data", None) is not None:
+        changes.data = dict(data.data)
+    if getattr(data, "set_data", None):
+        changes.set_data = dict(data.set_data)
+    if getattr(data, "remove_data", None):
+        changes.remove_data = list(data.remove_data)
+    return changes
+
+
+@payload
+async def create_producer(info: Ctx, input: CreateProducerArg) -> Payload:
+    record = await producer_service.create_producer(info.context.svc, _changes(input, type_name=input.type))
+    return ok(producer=record)
+
+
+@payload
+async def update_producer(info: Ctx, id: strawberry.ID, input: UpdateProducerArg) -> Payload:
+    changes = _changes(input, type_name=input.type or None)
+    record = await producer_service.update_producer(info.context.svc, producer_locator(id), changes)
+    return ok(producer=record)
+
+
+@payload
+async def replace_producer(info: Ctx, id: strawberry.ID, input: CreateProducerArg) -> Payload:
+    changes = _changes(input, type_name=input.type)
+    if changes.parent_id is UNSET:
+        changes.parent_id = None
+    record = await producer_service.update_producer(info.context.svc, producer_locator(id), changes, replace=True)
+    return ok(producer=record)
+
+
+async def _transition(info: Ctx, id: strawberry.ID, action: str) -> Payload:
+    outcome = await producer_service.transition_producer(info.context.svc, producer_locator(id), action)
+    if outcome.problems:
+        return failed(outcome.problems, producer=outcome.record)
+    return ok(producer=outcome.record)
+
+
+@payload
+async def validate_producer(info: Ctx, id: strawberry.ID) -> Payload:
+    return await _transition(info, id, "validate")
+
+
+@payload
+async def suspend_producer(info: Ctx, id: strawberry.ID) -> Payload:
+    return await _transition(info, id, "suspend")
+
+
+@payload
+async def unsuspend_producer(info: Ctx, id: strawberry.ID) -> Payload:
+    return await _transition(info, id, "unsuspend")
+
+
+@payload
+async def retire_producer(info: Ctx, id: strawberry.ID) -> Payload:
+    return await _transition(info, id, "retire")
+
+
+@payload
+async def discard_producer(info: Ctx, id: strawberry.ID) -> Payload:
+    return await _transition(info, id, "discard")
+
+
+# ---- producer code mutations -----------------------------------------------------------------
+
+def _code_changes(data: Any, *, type_name: str | None = None) -> CodeChanges:
+    changes = CodeChanges(type=type_name)
+    code = getattr(data, "code", strawberry.UNSET)
+    if code is not strawberry.UNSET:
+        changes.code = code
+    producer_id = getattr(data, "producer_id", strawberry.UNSET)
+    if producer_id not in (strawberry.UNSET, None):
+        changes.producer_id = producer_locator(producer_id, "producerId")
+    if getattr(data, "data", None) is not None:
+        changes.data = dict(data.data)
+    if getattr(data, "set_data", None):
+        changes.set_data = dict(data.set_data)
+    if getattr(data, "remove_data", None):
+        changes.remove_data = list(data.remove_data)
+    return changes
+
+
+@payload
+async def create_producer_code(info: Ctx, input: CreateCodeArg) -> Payload:
+    record = await code_service.create_code(info.context.svc, _code_changes(input, type_name=input.type))
+    return ok(producer_code=record)
+
+
+@payload
+async def update_producer_code(info: Ctx, id: strawberry.ID, input: UpdateCodeArg) -> Payload:
+    changes = _code_changes(input, type_name=input.type or None)
+    record = await code_service.update_code(info.context.svc, code_locator(id), changes)
+    return ok(producer_code=record)
+
+
+@payload
+async def replace_producer_code(info: Ctx, id: strawberry.ID, input: CreateCodeArg) -> Payload:
+    changes = _code_changes(input, type_name=input.type)
+    record = await code_service.update_code(info.context.svc, code_locator(id), changes, replace=True)
+    return ok(producer_code=record)
+
+
+async def _code_transition(info: Ctx, id: strawberry.ID, action: str) -> Payload:
+    outcome = await code_service.transition_code(info.context.svc, code_locator(id), action)
+    if outcome.problems:
+        return failed(outcome.problems, producer_code=outcome.record)
+    return ok(producer_code=outcome.record)
+
+
+@payload
+async def validate_producer_code(info: Ctx, id: strawberry.ID) -> Payload:
+    return await _code_transition(info, id, "validate")
+
+
+@payload
+async def suspend_producer_code(info: Ctx, id: strawberry.ID) -> Payload:
+    return await _code_transition(info, id, "suspend")
+
+
+@payload
+async def unsuspend_producer_code(info: Ctx, id: strawberry.ID) -> Payload:
+    return await _code_transition(info, id, "unsuspend")
+
+
+@payload
+async def retire_producer_code(info: Ctx, id: strawberry.ID) -> Payload:
+    return await _code_transition(info, id, "retire")
+
+
+@payload
+async def discard_producer_code(info: Ctx, id: strawberry.ID) -> Payload:
+    return await _code_transition(info, id, "discard")

@@ -1,0 +1,51 @@
+"""The Schema assembly: every domain's Query and Mutation fields, the extensions and limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry import relay
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.schema.config import StrawberryConfig
+
+from app.settings import Settings
+from schema.errors import ErrorShaper
+from schema.permissions import EVERYONE
+from schema.producers import ProducerMutation, ProducerQuery
+
+
+@strawberry.type(description="Read the producer graph.")
+class Query(ProducerQuery):
+    node: relay.Node | None = relay.node(description="Any object by its global id; null when not visible.",
+                                          permission_classes=[EVERYONE])
+    nodes: list[relay.Node | None] = relay.node(description="Objects by global id, in order; null where not visible.",
+                                                permission_classes=[EVERYONE])
+
+
+@strawberry.type(description="Change the producer graph.")
+class Mutation(ProducerMutation):
+    pass
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    extensions: list[Any] = [
+        ErrorShaper,
+        ParserCache(maxsize=settings.parser_cache_size),
+        ValidationCache(maxsize=settings.parser_cache_size),
+        QueryDepthLimiter(max_depth=settings.max_query_depth),
+        MaxTokensLimiter(max_token_count=settings.max_query_tokens),
+        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+    ]
+    if settings.production:
+        extensions.append(DisableIntrospection())
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions,
+                             config=StrawberryConfig(auto_camel_case=True))

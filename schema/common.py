@@ -1,0 +1,100 @@
+"""Shared GraphQL shapes: connections, page info, user errors, validation results, enums."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from strawberry.scalars import JSON
+
+NodeType = TypeVar("NodeType")
+
+
+@strawberry.type(description="Where a page of a connection sits in the whole list.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items follow the last edge.")
+    has_previous_page: bool = strawberry.field(description="More items precede the first edge.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first edge.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last edge.")
+
+
+@strawberry.type(description="One item of a connection with its cursor.")
+class Edge(Generic[NodeType]):
+    cursor: str = strawberry.field(description="Opaque cursor: pass it as `after` or `before`.")
+    node: NodeType = strawberry.field(description="The item.")
+
+
+@strawberry.type(description="A page of a keyset-paginated list (Relay cursor connection).")
+class Connection(Generic[NodeType]):
+    edges: list[Edge[NodeType]] = strawberry.field(description="The items of this page, with cursors.")
+    page_info: PageInfo = strawberry.field(description="Paging position of this page.")
+    total_count_value: strawberry.Private[Any] = None
+
+    @strawberry.field(description="How many items the whole list holds, across every page.")
+    async def total_count(self) -> int:
+        value = self.total_count_value
+        if callable(value):
+            value = await value()
+        return int(value or 0)
+
+    @strawberry.field(description="The items of this page, without cursors.")
+    def nodes(self) -> list[NodeType]:
+        return [edge.node for edge in self.edges]
+
+
+@strawberry.type(description="A problem with the input of a mutation: the field at fault, a message and a code.")
+class UserError:
+    field: str | None = strawberry.field(description="Input field at fault, as a dotted path; null for the whole input.")
+    message: str = strawberry.field(description="What was wrong, with which value, and what is allowed.")
+    code: str = strawberry.field(description="Stable machine-readable code, e.g. INVALID_TRANSITION or CODE_TAKEN.")
+
+
+@strawberry.type(description="One finding of a validation request.")
+class ValidationItem:
+    code: str = strawberry.field(description="Stable machine-readable code of the finding.")
+    message: str = strawberry.field(description="What is wrong, for a person.")
+    field: str | None = strawberry.field(description="The field at fault, if any.")
+
+
+@strawberry.type(description="Outcome of the last validation request.")
+class ValidationResult:
+    valid: bool = strawberry.field(description="True when validation passed.")
+    at: str | None = strawberry.field(description="When validation last ran (ISO 8601).")
+    items: list[ValidationItem] = strawberry.field(description="Every problem found; empty when valid.")
+
+
+def validation_result(raw: dict[str, Any] | None) -> ValidationResult | None:
+    if not raw:
+        return None
+    items = [ValidationItem(code=i.get("code", ""), message=i.get("message", ""), field=i.get("field"))
+             for i in raw.get("items", [])]
+    return ValidationResult(valid=bool(raw.get("valid")), at=raw.get("at"), items=items)
+
+
+@strawberry.enum(description="Lifecycle state of a producer or producer code.")
+class LifecycleState(Enum):
+    DRAFT = "draft"
+    VALIDATED = "validated"
+    SUSPENDED = "suspended"
+    RETIRED = "retired"
+    DISCARDED = "discarded"
+
+
+@strawberry.enum(description="Whether a producer is a person or an organization.")
+class ProducerKind(Enum):
+    INDIVIDUAL = "individual"
+    ORGANIZATION = "organization"
+
+
+@strawberry.enum(description="A lifecycle action.")
+class LifecycleAction(Enum):
+    VALIDATE = "validate"
+    SUSPEND = "suspend"
+    UNSUSPEND = "unsuspend"
+    RETIRE = "retire"
+    DISCARD = "discard"
+
+
+__all__ = ["JSON", "Connection", "Edge", "LifecycleAction", "LifecycleState", "PageInfo", "ProducerKind",
+           "UserError", "ValidationItem", "ValidationResult", "validation_result"]

@@ -1,0 +1,63 @@
+"""Shape every GraphQL error: a stable `extensions.code`, and no internals for unexpected failures."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from app.auth import AuthError
+from app.errors import DomainError
+from app.pii import redact_ssns
+
+log = logging.getLogger("producer_graph.errors")
+
+
+def _shape(error: GraphQLError, request_id: str) -> GraphQLError:
+    original = error.original_error
+    extensions = dict(error.extensions or {})
+    if isinstance(original, DomainError):
+        extensions.setdefault("code", original.code)
+        if original.field:
+            extensions.setdefault("field", original.field)
+        message = original.message
+    elif isinstance(original, AuthError):
+        extensions["code"] = original.code
+        message = original.message
+    elif original is None:
+        if "code" not in extensions:
+            extensions["code"] = "GRAPHQL_VALIDATION_FAILED" if error.locations else "BAD_REQUEST"
+        message = redact_ssns(error.message)
+    elif "code" in extensions:  # permission refusals and other deliberate errors
+        message = error.message
+    else:
+        log.error("unexpected error", exc_info=original, extra={"request_id": request_id,
+                                                                 "path": list(error.path or [])})
+        extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+        message = f"Internal error. Quote request id {request_id} when reporting it."
+    if request_id:
+        extensions.setdefault("requestId", request_id)
+    return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
+                        path=error.path, original_error=None, extensions=extensions)
+
+
+class ErrorShaper(SchemaExtension):
+    """Adds codes to known errors and masks unexpected ones behind the request id."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result: Any = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if not errors:
+            pre = getattr(self.execution_context, "pre_execution_errors", None)
+            if pre:
+                self.execution_context.pre_execution_errors = [self._shape(e) for e in pre]
+            return
+        result.errors = [self._shape(e) for e in errors]
+
+    def _shape(self, error: GraphQLError) -> GraphQLError:
+        context = self.execution_context.context
+        return _shape(error, getattr(context, "request_id", "") or "")
