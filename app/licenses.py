@@ -1,0 +1,314 @@
+"""License and appointment services: create, update, replace, validate, discard, and look-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.context import ADMINS, ServiceContext
+from app.errors import DomainError, NotFound, Problem
+from app.producers import UNSET, ValidationOutcome, check_type, result_of
+from app.producers import not_found as producer_not_found
+from app.queries import PageRequest, bounded
+from app.rules.data import validate_data
+from app.tenant_config import TenantConfig
+from persistence import licenses as store
+from persistence import producers as producer_store
+from persistence.base import utcnow
+from persistence.db import transaction
+from persistence.licenses import AppointmentRecord, LicenseRecord
+from persistence.pagination import Page, count, keyset_page
+
+Kind = Literal["license", "appointment"]
+STATES = ("draft", "validated", "discarded")
+RESIDENCIES = ("resident", "non-resident")
+TRANSITIONS = {("draft", "validate"): "validated", ("draft", "discard"): "discarded",
+               ("validated", "discard"): "discarded"}
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    table: Any
+    category: str
+    number_attr: str
+    label: str
+
+
+KINDS: dict[str, KindInfo] = {
+    "license": KindInfo(LicenseRecord, "producerLicenses", "license_number", "license"),
+    "appointment": KindInfo(AppointmentRecord, "producerAppointments", "appointment_number", "appointment"),
+}
+
+
+@dataclass
+class CredentialChanges:
+    """What a create, update or replace asks for; UNSET fields are left as they are."""
+
+    type: str | None = None
+    number: Any = UNSET
+    jurisdictions: Any = UNSET
+    products: Any = UNSET
+    producer_codes: Any = UNSET
+    lines_of_authority: Any = UNSET
+    residency: Any = UNSET
+    license_class: Any = UNSET
+    effective_time: Any = UNSET
+    expiration_time: Any = UNSET
+    license_ids: Any = UNSET
+    data: dict[str, Any] | None = None
+
+
+def not_found(kind: str) -> NotFound:
+    return NotFound(f"{kind.upper()}_NOT_FOUND", f"No {kind} with that id is visible to you.", "id")
+
+
+def _clean_list(values: list[str] | None, *, upper: bool = False) -> list[str]:
+    out: list[str] = []
+    for value in values or []:
+        text = str(value).strip()
+        if upper:
+            text = text.upper()
+        if text and text not in out:
+            out.append(text)
+    return out
+
+
+def check_jurisdictions(config: TenantConfig, jurisdictions: list[str], lines_of_authority: list[str]) -> None:
+    """Jurisdictions must be configured; each line of authority must exist in one of them (or any, when none)."""
+    unknown = [j for j in jurisdictions if j not in config.jurisdictions]
+    if unknown:
+        raise DomainError("UNKNOWN_JURISDICTION", f"Unknown jurisdiction {', '.join(unknown)}; use the tenant's "
+                          "configured jurisdiction codes such as CA or NY.", "jurisdictions")
+    pool = [config.jurisdictions[j] for j in jurisdictions] or list(config.jurisdictions.values())
+    offered = {loa.casefold() for j in pool for loa in j.linesOfAuthority}
+    missing = [loa for loa in lines_of_authority if loa.casefold() not in offered]
+    if missing:
+        where = ", ".join(jurisdictions) or "any jurisdiction"
+        raise DomainError("UNKNOWN_LINE_OF_AUTHORITY", f"Line of authority {', '.join(missing)} is not offered "
+                          f"in {where}.", "linesOfAuthority")
+
+
+def _check_window(effective: datetime | None, expiration: datetime | None) -> None:
+    if effective is not None and expiration is not None and expiration <= effective:
+        raise DomainError("INVALID_TIME_WINDOW", "The expiration time must be after the effective time.",
+                          "expirationTime")
+
+
+def _check_residency(residency: str) -> None:
+    if residency not in RESIDENCIES:
+        raise DomainError("INVALID_RESIDENCY", f"Residency {residency!r} is not allowed; use resident or "
+                          "non-resident.", "residency")
+
+
+def _check_data(ctx: ServiceContext, info: KindInfo, type_name: str, data: dict[str, Any],
+                *, required: bool = False) -> tuple[dict[str, Any], list[Problem]]:
+    fields = ctx.config.resolved_data_fields(info.category, type_name)  # type: ignore[arg-type]
+    return validate_data(fields, data, check_required=required)
+
+
+async def add_license(session: AsyncSession, tenant_id: str, producer_id: str, *, type: str,
+                      license_number: str, jurisdictions: list[str], lines_of_authority: list[str],
+                      residency: str, effective_time: datetime | None, expiration_time: datetime | None,
+                      state: str = "draft", actor: str, data: dict[str, Any] | None = None,
+                      license_class: str | None = None, products: list[str] | None = None,
+                      producer_codes: list[str] | None = None,
+                      config: TenantConfig | None = None) -> LicenseRecord:
+    """Add a license to a producer inside the caller's transaction (onboarding uses it); checks the
+    residency, state and time window, and the jurisdictions and lines of authority when `config` is given."""
+    _check_residency(residency)
+    if state not in STATES:
+        raise DomainError("INVALID_STATE", f"A license state is one of {', '.join(STATES)}.", "state")
+    jurisdictions = _clean_list(jurisdictions, upper=True)
+    lines_of_authority = _clean_list(lines_of_authority)
+    if config is not None:
+        check_jurisdictions(config, jurisdictions, lines_of_authority)
+    _check_window(effective_time, expiration_time)
+    record = LicenseRecord(tenant_id=tenant_id, producer_id=producer_id, type=type,
+                           license_number=license_number.strip(), jurisdictions=jurisdictions,
+                           products=_clean_list(products), producer_codes=_clean_list(producer_codes),
+                           lines_of_authority=lines_of_authority, residency=residency,
+                           license_class=license_class, effective_time=effective_time,
+                           expiration_time=expiration_time, data=dict(data or {}), state=state,
+                           created_by=actor, updated_by=actor)
+    session.add(record)
+    await session.flush()
+    return record
+
+
+def _apply(ctx: ServiceContext, info: KindInfo, record: Any, changes: CredentialChanges, *, replace: bool) -> None:
+    def pick(name: str, default: Any) -> Any:
+        value = getattr(changes, name)
+        if value is UNSET:
+            return default if replace else getattr(record, name)
+        return value
+
+    number = changes.number if changes.number is not UNSET else (None if replace else getattr(record, info.number_attr))
+    if not number or not str(number).strip():
+        raise DomainError("NUMBER_REQUIRED", f"A {info.label} needs a {info.label} number.",
+                          f"{info.label}Number")
+    setattr(record, info.number_attr, str(number).strip())
+    record.jurisdictions = _clean_list(pick("jurisdictions", []), upper=True)
+    record.products = _clean_list(pick("products", []))
+    record.producer_codes = _clean_list(pick("producer_codes", []))
+    record.lines_of_authority = _clean_list(pick("lines_of_authority", []))
+    record.residency = pick("residency", "resident") or "resident"
+    record.license_class = pick("license_class", None)
+    record.effective_time = pick("effective_time", None)
+    record.expiration_time = pick("expiration_time", None)
+    if info.table is AppointmentRecord:
+        record.license_ids = _clean_list(pick("license_ids", []))
+    _check_residency(record.residency)
+    _check_window(record.effective_time, record.expiration_time)
+    check_jurisdictions(ctx.config, record.jurisdictions, record.lines_of_authority)
+    if replace:
+        data = dict(changes.data or {})
+    else:
+        data = {**(record.data or {}), **(changes.data or {})}
+    cleaned, problems = _check_data(ctx, info, record.type, data)
+    if problems:
+        raise DomainError(problems[0].code, problems[0].message, problems[0].field, problems)
+    record.data = cleaned
+
+
+async def _check_links(ctx: ServiceContext, session: AsyncSession, record: Any) -> None:
+    """Producer codes must be the producer's own; linked licenses must be the producer's own."""
+    if record.producer_codes:
+        owned = {c.code for c in await producer_store.codes_by_producer_ids(session, ctx.tenant_id,
+                                                                            [record.producer_id])}
+        foreign = [c for c in record.producer_codes if c not in owned]
+        if foreign:
+            raise DomainError("UNKNOWN_PRODUCER_CODE", f"Producer code {', '.join(foreign)} does not belong to "
+                              "this producer.", "producerCodes")
+    if isinstance(record, AppointmentRecord) and record.license_ids:
+        found = await store.by_ids(session, LicenseRecord, ctx.scope, record.license_ids)
+        mine = {lic.id for lic in found if lic.producer_id == record.producer_id}
+        missing = [i for i in record.license_ids if i not in mine]
+        if missing:
+            raise DomainError("LICENSE_NOT_FOUND", "A linked license does not exist or belongs to another "
+                              "producer.", "licenseIds")
+
+
+async def create_credential(ctx: ServiceContext, kind: Kind, producer_id: str,
+                            changes: CredentialChanges) -> Any:
+    """A new draft license or appointment of a configured, non-abstract type."""
+    ctx.require(*ADMINS)
+    info = KINDS[kind]
+    type_name = changes.type or ""
+    check_type(ctx.config, info.category, type_name, info.label)
+    async with transaction(ctx.sessions) as session:
+        owner = await producer_store.producer_for_update(session, ctx.scope, producer_id)
+        if owner is None:
+            raise producer_not_found(producer_id)
+        if owner.state in ("retired", "discarded"):
+            raise DomainError("PRODUCER_TERMINAL", f"The producer is {owner.state}; it cannot hold "
+                              f"{info.label}s.", "producerId")
+        record = info.table(tenant_id=ctx.tenant_id, producer_id=owner.id, type=type_name,
+                            created_by=ctx.actor, updated_by=ctx.actor)
+        _apply(ctx, info, record, changes, replace=True)
+        await _check_links(ctx, session, record)
+        session.add(record)
+    return record
+
+
+async def _load(ctx: ServiceContext, session: AsyncSession, info: KindInfo, kind: str, record_id: str) -> Any:
+    record = await store.for_update(session, info.table, ctx.scope, record_id)
+    if record is None:
+        raise not_found(kind)
+    return record
+
+
+async def update_credential(ctx: ServiceContext, kind: Kind, record_id: str, changes: CredentialChanges,
+                            *, replace: bool = False) -> Any:
+    """Change some fields (or, with `replace`, all of them); never a discarded one."""
+    ctx.require(*ADMINS)
+    info = KINDS[kind]
+    async with transaction(ctx.sessions) as session:
+        record = await _load(ctx, session, info, kind, record_id)
+        if record.state == "discarded":
+            raise DomainError(f"{kind.upper()}_DISCARDED", f"The {info.label} is discarded; it cannot be "
+                              "changed.", "id")
+        if changes.type and changes.type != record.type:
+            check_type(ctx.config, info.category, changes.type, info.label)
+            record.type = changes.type
+        _apply(ctx, info, record, changes, replace=replace)
+        await _check_links(ctx, session, record)
+        record.updated_at = utcnow()
+        record.updated_by = ctx.actor
+        record.version += 1
+    return record
+
+
+def transition(state: str, action: str, label: str) -> str:
+    target = TRANSITIONS.get((state, action))
+    if target is None:
+        allowed = ", ".join(a for (s, a) in TRANSITIONS if s == state) or "none (the state is terminal)"
+        raise DomainError("INVALID_TRANSITION", f"Cannot {action} a {label} in state {state}; allowed from "
+                          f"{state}: {allowed}.", "state")
+    return target
+
+
+async def transition_credential(ctx: ServiceContext, kind: Kind, record_id: str, action: str) -> ValidationOutcome:
+    """Validate (from draft; checks required data) or discard (from draft or validated)."""
+    ctx.require(*ADMINS)
+    info = KINDS[kind]
+    async with transaction(ctx.sessions) as session:
+        record = await _load(ctx, session, info, kind, record_id)
+        target = transition(record.state, action, info.label)
+        problems: list[Problem] = []
+        if action == "validate":
+            _, problems = _check_data(ctx, info, record.type, record.data or {}, required=True)
+            if not record.jurisdictions:
+                problems.append(Problem("JURISDICTION_REQUIRED", f"A validated {info.label} names at least one "
+                                        "jurisdiction.", "jurisdictions"))
+            record.validation_result = result_of(problems)
+        if not problems:
+            record.state = target
+        record.updated_at = utcnow()
+        record.updated_by = ctx.actor
+        record.version += 1
+    return ValidationOutcome(record, problems)
+
+
+async def get_credential(ctx: ServiceContext, kind: Kind, record_id: str) -> Any:
+    async with ctx.sessions() as session:
+        found = await store.by_ids(session, KINDS[kind].table, ctx.scope, [record_id])
+    if not found:
+        raise not_found(kind)
+    return found[0]
+
+
+async def credentials_by_ids(ctx: ServiceContext, kind: Kind, ids: list[str]) -> list[Any]:
+    async with ctx.sessions() as session:
+        return await store.by_ids(session, KINDS[kind].table, ctx.scope, ids)
+
+
+async def credentials_of_producers(ctx: ServiceContext, kind: Kind, producer_ids: list[str]) -> list[Any]:
+    """Every credential of these producers in one statement (the producers were already scope-checked)."""
+    async with ctx.sessions() as session:
+        return await store.by_producer_ids(session, KINDS[kind].table, ctx.tenant_id, producer_ids)
+
+
+async def list_expiring(ctx: ServiceContext, within_days: int, states: list[str],
+                        page: PageRequest) -> tuple[Page, Callable[[], Awaitable[int]]]:
+    """Licenses in scope expiring from now to `within_days` days ahead (renewal dashboards)."""
+    if within_days < 0:
+        raise DomainError("INVALID_WINDOW", "`expiringWithin` is a number of days, zero or more.", "expiringWithin")
+    page = bounded(page, ctx.settings.max_page_size)
+    now = utcnow()
+    stmt = store.in_scope(LicenseRecord, ctx.scope).where(
+        LicenseRecord.expiration_time.is_not(None), LicenseRecord.expiration_time >= now,
+        LicenseRecord.expiration_time < now + timedelta(days=within_days))
+    stmt = stmt.where(LicenseRecord.state.in_(states or ["draft", "validated"]))
+    async with ctx.sessions() as session:
+        result = await keyset_page(session, stmt, LicenseRecord.id, first=page.first, after=page.after,
+                                   last=page.last, before=page.before)
+
+    async def total() -> int:
+        async with ctx.sessions() as session:
+            return await count(session, stmt)
+
+    return result, total
