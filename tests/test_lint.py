@@ -1,0 +1,13 @@
+"""The code stays ruff-clean: the linter runs as part of the test command."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_ruff_reports_no_problems():
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "app", "persistence", "resolvers", "schema",
+                             "tests"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
