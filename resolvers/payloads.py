@@ -20,10 +20,13 @@ class Payload:
     values: dict[str, Any] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> Any:
+        """The named object; None when a refused mutation has none (the payload field is nullable)."""
         values = self.__dict__.get("values", {})
         if name in values:
             return values[name]
-        raise AttributeError(name)
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return None
 
 
 def ok(**values: Any) -> Payload:
