@@ -1,0 +1,416 @@
+"""Single onboarding: find a producer in the registry, bring it into an agency, and walk the wizard.
+
+`onboard_producer` is also what bulk onboarding calls for each row, inside the row's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.context import ADMINS, ServiceContext
+from app.errors import DomainError, NotFound
+from app.licenses import add_license
+from app.pii import SsnVault
+from app.producers import ProducerChanges, result_of, search_text, update_producer, validation_problems
+from app.queries import PageRequest, bounded
+from app.rules import lifecycle, wizard
+from app.rules.data import validate_data
+from app.rules.fees import CostEstimate, estimate_cost
+from app.rules.identity import (
+    normalize_email,
+    normalize_gender,
+    normalize_last_name,
+    normalize_npn,
+    normalize_ssn,
+    normalize_state,
+    same_last_name,
+)
+from persistence import licenses as license_store
+from persistence import onboarding as store
+from persistence import producers as producer_store
+from persistence import registry
+from persistence.base import utcnow
+from persistence.db import transaction
+from persistence.licenses import LicenseRecord
+from persistence.onboarding import OnboardingRecord
+from persistence.pagination import Page, count, keyset_page
+from persistence.producers import ProducerRecord
+from persistence.registry import RegistryProducerRecord
+
+
+@dataclass
+class PaymentSetup:
+    """Who pays for new licenses and renewals, and whether licenses renew automatically."""
+
+    new_license_paid_by: str  # "AGENCY" | "PRODUCER"
+    renewal_paid_by: str  # "AGENCY" | "PRODUCER"
+    auto_renewal: bool
+
+
+@dataclass
+class OnboardRequest:
+    """One producer to onboard: one identification (SSN + last name, NPN, or license number + state) and email."""
+
+    email: str
+    agency_id: str | None = None
+    ssn: str | None = None
+    last_name: str | None = None
+    npn: str | None = None
+    license_number: str | None = None
+    state: str | None = None
+    gender: str | None = None
+    payment: PaymentSetup | None = None
+
+
+def not_found() -> NotFound:
+    return NotFound("ONBOARDING_NOT_FOUND", "No onboarding with that id is visible to you.", "id")
+
+
+def vault(ctx: ServiceContext) -> SsnVault:
+    return SsnVault.from_setting(ctx.settings.ssn_key_or_dev)
+
+
+def individual_type(ctx: ServiceContext) -> str:
+    """The producer type onboarded producers get: the first concrete individual type configured."""
+    for name in ctx.config.type_names("producers", concrete_only=True):
+        if ctx.config.resolved_kind(name) == "individual":
+            return name
+    raise DomainError("NO_INDIVIDUAL_TYPE", "The tenant configuration has no concrete individual producer "
+                      "type to onboard producers as.", None)
+
+
+def license_type(ctx: ServiceContext) -> str:
+    names = ctx.config.type_names("producerLicenses", concrete_only=True)
+    if not names:
+        raise DomainError("NO_LICENSE_TYPE", "The tenant configuration has no concrete license type.", None)
+    return names[0]
+
+
+# ---- finding the producer in the registry ---------------------------------------------------------
+
+async def _find_in_registry(ctx: ServiceContext, session: AsyncSession, request: OnboardRequest,
+                            how: str) -> RegistryProducerRecord:
+    tenant = ctx.tenant_id
+    if how == "SSN":
+        ssn = normalize_ssn(request.ssn)
+        last_name = normalize_last_name(request.last_name)
+        found = await registry.by_ssn_hash(session, tenant, vault(ctx).lookup_hash(ssn))
+        if not found:
+            raise DomainError("REGISTRY_NOT_FOUND", f"No producer with the SSN ending {ssn[-4:]} is in the "
+                              "producer registry.", "ssn")
+        matching = [r for r in found if same_last_name(r.last_name, last_name)]
+        if not matching:
+            raise DomainError("LAST_NAME_MISMATCH", f"The registry producer with the SSN ending {ssn[-4:]} has "
+                              f"another last name than {last_name!r}.", "lastName")
+        return _one(matching, "that SSN and last name")
+    if how == "LICENSE":
+        state = normalize_state(request.state)
+        number = (request.license_number or "").strip()
+        found = await registry.by_license(session, tenant, state, number)
+        if not found:
+            raise DomainError("REGISTRY_NOT_FOUND", f"No producer holding license {number!r} in {state} is in "
+                              "the producer registry.", "licenseNumber")
+        return _one(found, f"license {number} in {state}")
+    npn = normalize_npn(request.npn)
+    found = await registry.by_npn(session, tenant, npn)
+    if not found:
+        raise DomainError("REGISTRY_NOT_FOUND", f"No producer with NPN {npn} is in the producer registry.", "npn")
+    record = found[0]
+    if how == "NPN_VERIFIED_BY_SSN":
+        ssn = normalize_ssn(request.ssn)
+        if record.ssn_hash is not None and record.ssn_hash != vault(ctx).lookup_hash(ssn):
+            raise DomainError("SSN_MISMATCH", f"The SSN ending {ssn[-4:]} is not the SSN the registry holds for "
+                              f"NPN {npn}.", "ssn")
+        if request.last_name and not same_last_name(record.last_name, normalize_last_name(request.last_name)):
+            raise DomainError("LAST_NAME_MISMATCH", f"The registry producer with NPN {npn} has another last "
+                              "name.", "lastName")
+    return record
+
+
+def _one(found: list[RegistryProducerRecord], what: str) -> RegistryProducerRecord:
+    if len(found) > 1:
+        raise DomainError("AMBIGUOUS_MATCH", f"{len(found)} registry producers match {what}; onboard by NPN "
+                          "instead.", None)
+    return found[0]
+
+
+async def _agency(ctx: ServiceContext, session: AsyncSession, agency_id: str | None) -> ProducerRecord:
+    agency_id = agency_id or ctx.principal.agency
+    if agency_id is None:
+        raise DomainError("AGENCY_REQUIRED", "Say which agency the producer joins (agencyId).", "agencyId")
+    stmt = producer_store.producers_in_scope(ctx.scope).where(ProducerRecord.id == agency_id)
+    agency = (await session.execute(stmt.with_for_update(read=True))).scalar_one_or_none()
+    if agency is None:
+        raise NotFound("AGENCY_NOT_FOUND", "The agency does not exist or is not visible to you.", "agencyId")
+    if lifecycle.is_terminal(agency.state):
+        raise DomainError("AGENCY_NOT_ACTIVE", f"The agency is {agency.state}; it cannot take producers.",
+                          "agencyId")
+    return agency
+
+
+def _when(day: date | None) -> datetime | None:
+    return datetime.combine(day, time(), UTC) if day else None
+
+
+# ---- onboarding -------------------------------------------------------------------------------------
+
+async def onboard_producer(ctx: ServiceContext, request: OnboardRequest, *, session: AsyncSession | None = None,
+                           bulk_job_id: str | None = None, bulk_row_number: int | None = None) -> OnboardingRecord:
+    """Create a draft individual producer from the registry under the agency, with its registry licenses as
+    draft licenses, and open its onboarding. Runs inside `session` (no commit) when one is given."""
+    ctx.require(*ADMINS)
+    if session is not None:
+        return await _onboard(ctx, session, request, bulk_job_id, bulk_row_number)
+    async with transaction(ctx.sessions) as own:
+        return await _onboard(ctx, own, request, bulk_job_id, bulk_row_number)
+
+
+async def _onboard(ctx: ServiceContext, session: AsyncSession, request: OnboardRequest,
+                   bulk_job_id: str | None, bulk_row_number: int | None) -> OnboardingRecord:
+    how = wizard.identification(ssn=request.ssn, last_name=request.last_name, npn=request.npn,
+                                license_number=request.license_number, state=request.state,
+                                allow_npn_with_ssn=bulk_job_id is not None)
+    email = normalize_email(request.email)
+    gender = normalize_gender(request.gender) if request.gender else None
+    payment = _checked_payment(request.payment) if request.payment else None
+    if bulk_job_id is not None and bulk_row_number is not None and await store.by_bulk_row(
+            session, bulk_job_id, bulk_row_number):
+        raise DomainError("ROW_ALREADY_ONBOARDED", f"Row {bulk_row_number} of this bulk job is already "
+                          "onboarded.", None)
+    agency = await _agency(ctx, session, request.agency_id)
+    found = await _find_in_registry(ctx, session, request, how)
+    await store.lock_npn(session, ctx.tenant_id, found.npn)
+    if await store.active_producer_with_npn(session, ctx.tenant_id, agency.id, found.npn):
+        raise DomainError("ALREADY_ONBOARDED", f"A producer with NPN {found.npn} is already active in this "
+                          "agency.", "npn")
+    producer = _new_producer(ctx, agency, found, email, gender)
+    if how == "NPN_VERIFIED_BY_SSN" and found.ssn_hash is None:
+        ssn = normalize_ssn(request.ssn)
+        producer.ssn_ciphertext, producer.ssn_hash = vault(ctx).encrypt(ssn), vault(ctx).lookup_hash(ssn)
+        producer.ssn_last4 = SsnVault.last4(ssn)
+    session.add(producer)
+    await session.flush()
+    await _import_licenses(ctx, session, producer, found)
+    record = OnboardingRecord(tenant_id=ctx.tenant_id, producer_id=producer.id, agency_id=agency.id,
+                              registry_producer_id=found.id, identified_by=how, created_by=ctx.actor,
+                              updated_by=ctx.actor, bulk_job_id=bulk_job_id, bulk_row_number=bulk_row_number)
+    if payment is not None:
+        _set_payment(record, payment)
+    _advance(record)
+    session.add(record)
+    await session.flush()
+    return record
+
+
+def _new_producer(ctx: ServiceContext, agency: ProducerRecord, found: RegistryProducerRecord, email: str,
+                  gender: str | None) -> ProducerRecord:
+    type_name = individual_type(ctx)
+    data, _ = validate_data(ctx.config.resolved_data_fields("producers", type_name), {}, check_required=False)
+    producer = ProducerRecord(
+        tenant_id=ctx.tenant_id, type=type_name, kind="individual", state="draft", parent_id=agency.id,
+        ancestry=[*(agency.ancestry or []), agency.id], npn=found.npn, first_name=found.first_name,
+        middle_name=found.middle_name, last_name=found.last_name, email=email, gender=gender or found.gender,
+        ssn_ciphertext=found.ssn_ciphertext, ssn_hash=found.ssn_hash, ssn_last4=found.ssn_last4, data=data,
+        created_by=ctx.actor, updated_by=ctx.actor, version=1)
+    producer.search_text = search_text(ctx.config, producer)
+    return producer
+
+
+async def _import_licenses(ctx: ServiceContext, session: AsyncSession, producer: ProducerRecord,
+                           found: RegistryProducerRecord) -> None:
+    held = await registry.licenses_of(session, found.id)
+    if not held:
+        return
+    type_name = license_type(ctx)
+    for lic in held:
+        effective, expiration = _when(lic.issue_date), _when(lic.expiration_date)
+        if effective and expiration and expiration <= effective:
+            expiration = None
+        await add_license(session, ctx.tenant_id, producer.id, type=type_name, license_number=lic.license_number,
+                          jurisdictions=[lic.state], lines_of_authority=list(lic.lines_of_authority or []),
+                          residency=lic.residency, effective_time=effective, expiration_time=expiration,
+                          state="draft", actor=ctx.actor, license_class=lic.license_class)
+
+
+# ---- the wizard --------------------------------------------------------------------------------------
+
+def _checked_payment(payment: PaymentSetup) -> PaymentSetup:
+    return PaymentSetup(wizard.check_payer(payment.new_license_paid_by, "newLicensePaidBy"),
+                        wizard.check_payer(payment.renewal_paid_by, "renewalPaidBy"), bool(payment.auto_renewal))
+
+
+def _set_payment(record: OnboardingRecord, payment: PaymentSetup) -> None:
+    record.new_license_paid_by = payment.new_license_paid_by
+    record.renewal_paid_by = payment.renewal_paid_by
+    record.auto_renewal = payment.auto_renewal
+
+
+def payment_of(record: OnboardingRecord) -> PaymentSetup | None:
+    if record.new_license_paid_by is None or record.renewal_paid_by is None or record.auto_renewal is None:
+        return None
+    return PaymentSetup(record.new_license_paid_by, record.renewal_paid_by, record.auto_renewal)
+
+
+def _advance(record: OnboardingRecord) -> None:
+    record.current_step = wizard.current_step(
+        completed=record.status == "COMPLETED", details_reviewed=record.details_reviewed,
+        payment_set=payment_of(record) is not None, states_assigned=record.states_assigned,
+        reviewed=record.reviewed_at is not None)
+
+
+async def _step(ctx: ServiceContext, onboarding_id: str,
+                change: Callable[[AsyncSession, OnboardingRecord], Awaitable[None]]) -> OnboardingRecord:
+    """Apply one wizard step to an onboarding in progress, in one transaction; a refusal changes nothing."""
+    ctx.require(*ADMINS)
+    async with transaction(ctx.sessions) as session:
+        record = await store.for_update(session, ctx.scope, onboarding_id)
+        if record is None:
+            raise not_found()
+        if record.status != "IN_PROGRESS":
+            raise DomainError("ONBOARDING_NOT_IN_PROGRESS", f"The onboarding is {record.status.lower()}; its "
+                              "steps can no longer change.", "id")
+        await change(session, record)
+        _advance(record)
+        record.updated_at = utcnow()
+        record.updated_by = ctx.actor
+        record.version += 1
+    return record
+
+
+async def update_details(ctx: ServiceContext, onboarding_id: str, changes: ProducerChanges) -> OnboardingRecord:
+    """Review (and optionally correct) the producer's details: the first step."""
+    current = await get_onboarding(ctx, onboarding_id)
+    if current.status != "IN_PROGRESS":
+        raise DomainError("ONBOARDING_NOT_IN_PROGRESS", "The onboarding is no longer in progress.", "id")
+    await update_producer(ctx, current.producer_id, changes)
+
+    async def mark(session: AsyncSession, record: OnboardingRecord) -> None:
+        record.details_reviewed = True
+
+    return await _step(ctx, onboarding_id, mark)
+
+
+async def set_payment(ctx: ServiceContext, onboarding_id: str, payment: PaymentSetup) -> OnboardingRecord:
+    checked = _checked_payment(payment)
+
+    async def apply(session: AsyncSession, record: OnboardingRecord) -> None:
+        _set_payment(record, checked)
+
+    return await _step(ctx, onboarding_id, apply)
+
+
+def _estimate(ctx: ServiceContext, selections: dict[str, list[str]]) -> CostEstimate:
+    return estimate_cost(ctx.config.jurisdictions, selections)
+
+
+async def assign_states(ctx: ServiceContext, onboarding_id: str,
+                        states: list[tuple[str, list[str]]]) -> OnboardingRecord:
+    """Choose the states and territories, each with lines of authority from that jurisdiction's own list."""
+    estimate = _estimate(ctx, wizard.merge_selections(states))
+    assigned: dict[str, list[str]] = {}
+    for line in estimate.lines:
+        assigned.setdefault(line.jurisdiction, []).append(line.line_of_authority)
+
+    async def apply(session: AsyncSession, record: OnboardingRecord) -> None:
+        record.states = [{"jurisdiction": j, "linesOfAuthority": loas} for j, loas in assigned.items()]
+        record.states_assigned = True
+
+    return await _step(ctx, onboarding_id, apply)
+
+
+def estimated_cost(ctx: ServiceContext, record: OnboardingRecord) -> CostEstimate:
+    """What the assigned states and lines cost, from the tenant's jurisdiction fees."""
+    return _estimate(ctx, {s["jurisdiction"]: list(s["linesOfAuthority"]) for s in record.states or []})
+
+
+async def review(ctx: ServiceContext, onboarding_id: str) -> OnboardingRecord:
+    async def apply(session: AsyncSession, record: OnboardingRecord) -> None:
+        record.reviewed_at = utcnow()
+
+    return await _step(ctx, onboarding_id, apply)
+
+
+async def finish(ctx: ServiceContext, onboarding_id: str) -> OnboardingRecord:
+    """Validate the producer, open draft licenses for assigned states it is not licensed in, and complete."""
+
+    async def apply(session: AsyncSession, record: OnboardingRecord) -> None:
+        if payment_of(record) is None:
+            raise DomainError("PAYMENT_SETUP_REQUIRED", "Set up who pays for new licenses and renewals, and "
+                              "auto-renewal, before finishing.", "payment")
+        producer = await producer_store.producer_for_update(session, ctx.scope, record.producer_id)
+        if producer is None or lifecycle.is_terminal(producer.state):
+            raise DomainError("PRODUCER_NOT_ACTIVE", "The onboarded producer was removed; onboard it again.", "id")
+        if producer.state == "draft":
+            problems = validation_problems(ctx, producer)
+            if problems:
+                raise DomainError(problems[0].code, problems[0].message, problems[0].field, problems)
+            producer.validation_result = result_of([])
+            producer.state = lifecycle.transition(producer.state, "validate")
+            producer.updated_at, producer.updated_by = utcnow(), ctx.actor
+            producer.version += 1
+        record.created_license_ids = await _licenses_for_new_states(ctx, session, record)
+        record.status = "COMPLETED"
+        record.completed_at = utcnow()
+
+    return await _step(ctx, onboarding_id, apply)
+
+
+async def _licenses_for_new_states(ctx: ServiceContext, session: AsyncSession,
+                                   record: OnboardingRecord) -> list[str]:
+    held = await license_store.by_producer_ids(session, LicenseRecord, ctx.tenant_id, [record.producer_id],
+                                               states=["draft", "validated"])
+    licensed = {j for lic in held for j in lic.jurisdictions}
+    assigned = {s["jurisdiction"]: list(s["linesOfAuthority"]) for s in record.states or []}
+    resident_held = any(lic.residency == "resident" for lic in held)
+    created: list[str] = []
+    for jurisdiction in wizard.new_jurisdictions(assigned, licensed):
+        residency = "non-resident" if resident_held or created else "resident"
+        lic = await add_license(session, ctx.tenant_id, record.producer_id, type=license_type(ctx),
+                                license_number="", jurisdictions=[jurisdiction],
+                                lines_of_authority=assigned[jurisdiction], residency=residency,
+                                effective_time=None, expiration_time=None, state="draft", actor=ctx.actor,
+                                config=ctx.config)
+        created.append(lic.id)
+    return created
+
+
+# ---- reading -----------------------------------------------------------------------------------------
+
+async def get_onboarding(ctx: ServiceContext, onboarding_id: str) -> OnboardingRecord:
+    ctx.require(*ADMINS)
+    async with ctx.sessions() as session:
+        found = await store.by_ids(session, ctx.scope, [onboarding_id])
+    if not found:
+        raise not_found()
+    return found[0]
+
+
+async def onboardings_by_ids(ctx: ServiceContext, ids: list[str]) -> list[OnboardingRecord]:
+    if not ctx.principal.has(*ADMINS):
+        return []
+    async with ctx.sessions() as session:
+        return await store.by_ids(session, ctx.scope, ids)
+
+
+async def list_onboardings(ctx: ServiceContext, statuses: list[str],
+                           page: PageRequest) -> tuple[Page, Callable[[], Awaitable[int]]]:
+    """A page of the onboardings visible to the caller, oldest first, optionally by status."""
+    ctx.require(*ADMINS)
+    page = bounded(page, ctx.settings.max_page_size)
+    stmt: Any = store.in_scope(ctx.scope)
+    if statuses:
+        stmt = stmt.where(OnboardingRecord.status.in_(statuses))
+    async with ctx.sessions() as session:
+        result = await keyset_page(session, stmt, OnboardingRecord.id, first=page.first, after=page.after,
+                                   last=page.last, before=page.before)
+
+    async def total() -> int:
+        async with ctx.sessions() as session:
+            return await count(session, stmt)
+
+    return result, total

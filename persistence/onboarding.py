@@ -1,0 +1,107 @@
+"""Onboardings: one record per producer brought into an agency, holding the wizard's progress."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, String, Text, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
+from sqlmodel import Field, SQLModel
+
+from persistence.base import jsonb, locator_pk, tenant_fk, timestamp
+from persistence.producers import ProducerRecord, Scope
+
+
+class OnboardingRecord(SQLModel, table=True):
+    __tablename__ = "onboardings"
+    __table_args__ = (
+        Index("ix_onboardings_tenant_status", "tenant_id", "status"),
+        Index("ix_onboardings_producer", "producer_id"),
+        Index("uq_onboardings_bulk_row", "bulk_job_id", "bulk_row_number", unique=True),
+    )
+
+    id: str = locator_pk()
+    tenant_id: str = tenant_fk()
+    producer_id: str = Field(foreign_key="producers.id", max_length=26)
+    agency_id: str = Field(foreign_key="producers.id", max_length=26)
+    registry_producer_id: str | None = Field(default=None, max_length=26)
+    identified_by: str = Field(max_length=20)
+    status: str = Field(default="IN_PROGRESS", max_length=20)
+    current_step: str = Field(default="DETAILS", max_length=20)
+    details_reviewed: bool = False
+    new_license_paid_by: str | None = Field(default=None, max_length=20)
+    renewal_paid_by: str | None = Field(default=None, max_length=20)
+    auto_renewal: bool | None = None
+    states: list[dict[str, Any]] = jsonb(default=list)
+    states_assigned: bool = False
+    reviewed_at: datetime | None = timestamp(nullable=True)
+    completed_at: datetime | None = timestamp(nullable=True)
+    created_license_ids: list[str] = jsonb(default=list)
+    bulk_job_id: str | None = Field(default=None, sa_column=Column(String(26), nullable=True))
+    bulk_row_number: int | None = None
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = timestamp()
+    created_by: str = Field(default="system", max_length=200)
+    updated_at: datetime = timestamp()
+    updated_by: str = Field(default="system", max_length=200)
+    version: int = 1
+
+
+def in_scope(scope: Scope) -> Select[tuple[OnboardingRecord]]:
+    """Onboardings whose producer the scope can see."""
+    stmt = select(OnboardingRecord).where(OnboardingRecord.tenant_id == scope.tenant_id)
+    if scope.root is None:
+        return stmt
+    return stmt.join(ProducerRecord, ProducerRecord.id == OnboardingRecord.producer_id).where(
+        scope.producers_clause())
+
+
+async def by_ids(session: AsyncSession, scope: Scope, ids: Sequence[str]) -> list[OnboardingRecord]:
+    if not ids:
+        return []
+    stmt = in_scope(scope).where(OnboardingRecord.id.in_(list(set(ids))))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def for_update(session: AsyncSession, scope: Scope, onboarding_id: str) -> OnboardingRecord | None:
+    stmt = in_scope(scope).where(OnboardingRecord.id == onboarding_id).with_for_update(of=OnboardingRecord)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def by_bulk_row(session: AsyncSession, bulk_job_id: str, row_number: int) -> OnboardingRecord | None:
+    stmt = select(OnboardingRecord).where(OnboardingRecord.bulk_job_id == bulk_job_id,
+                                          OnboardingRecord.bulk_row_number == row_number)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def lock_npn(session: AsyncSession, tenant_id: str, npn: str) -> None:
+    """Serialize onboardings of one NPN in a tenant until the transaction ends."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                          {"key": f"onboarding:{tenant_id}:{npn}"})
+
+
+async def active_producer_with_npn(session: AsyncSession, tenant_id: str, agency_id: str,
+                                   npn: str) -> ProducerRecord | None:
+    """A non-terminal producer with that NPN in the agency's subtree, if any."""
+    stmt = select(ProducerRecord).where(
+        Scope(tenant_id, agency_id).producers_clause(), ProducerRecord.npn == npn,
+        ProducerRecord.state.not_in(["retired", "discarded"])).limit(1)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def in_progress_for_producers(session: AsyncSession, tenant_id: str,
+                                    producer_ids: Sequence[str]) -> list[OnboardingRecord]:
+    stmt = select(OnboardingRecord).where(OnboardingRecord.tenant_id == tenant_id,
+                                          OnboardingRecord.producer_id.in_(list(producer_ids)),
+                                          OnboardingRecord.status == "IN_PROGRESS").with_for_update()
+    return list((await session.execute(stmt)).scalars())
+
+
+async def producer_state(session: AsyncSession, tenant_id: str, producer_id: str) -> str | None:
+    stmt = select(ProducerRecord.state).where(ProducerRecord.tenant_id == tenant_id,
+                                              ProducerRecord.id == producer_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+

@@ -1,0 +1,138 @@
+"""The producer registry: per-tenant records of producers and their licenses, as a NIPR extract carries them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Column, Date, ForeignKey, Index, LargeBinary, String, delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+from persistence.base import locator_pk, new_locator, tenant_fk, text_array, timestamp, utcnow
+
+
+class RegistryProducerRecord(SQLModel, table=True):
+    __tablename__ = "registry_producers"
+    __table_args__ = (
+        Index("uq_registry_producers_tenant_npn", "tenant_id", "npn", unique=True),
+        Index("ix_registry_producers_tenant_ssn_hash", "tenant_id", "ssn_hash"),
+    )
+
+    id: str = locator_pk()
+    tenant_id: str = tenant_fk()
+    npn: str = Field(max_length=10)
+    first_name: str | None = Field(default=None, max_length=200)
+    middle_name: str | None = Field(default=None, max_length=200)
+    last_name: str = Field(max_length=200)
+    ssn_ciphertext: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    ssn_hash: str | None = Field(default=None, max_length=64)
+    ssn_last4: str | None = Field(default=None, max_length=4)
+    gender: str | None = Field(default=None, max_length=20)
+    email: str | None = Field(default=None, max_length=320)
+    created_at: datetime = timestamp()
+    updated_at: datetime = timestamp()
+
+
+class RegistryLicenseRecord(SQLModel, table=True):
+    __tablename__ = "registry_licenses"
+    __table_args__ = (
+        Index("uq_registry_licenses_tenant_state_number", "tenant_id", "state", "license_number", unique=True),
+        Index("ix_registry_licenses_producer", "registry_producer_id"),
+    )
+
+    id: str = locator_pk()
+    tenant_id: str = tenant_fk()
+    registry_producer_id: str = Field(
+        sa_column=Column(String(26), ForeignKey("registry_producers.id", ondelete="CASCADE"), nullable=False))
+    state: str = Field(max_length=2)
+    license_number: str = Field(max_length=100)
+    license_class: str | None = Field(default=None, max_length=100)
+    residency: str = Field(default="resident", max_length=20)
+    lines_of_authority: list[str] = text_array()
+    issue_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    expiration_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+
+
+PRODUCER_COLUMNS = ("npn", "first_name", "middle_name", "last_name", "ssn_ciphertext", "ssn_hash", "ssn_last4",
+                    "gender", "email")
+LICENSE_COLUMNS = ("state", "license_number", "license_class", "residency", "lines_of_authority", "issue_date",
+                   "expiration_date")
+
+
+async def upsert_producers(session: AsyncSession, tenant_id: str, rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """Insert or refresh registry producers by NPN; returns {npn: registry producer id}."""
+    if not rows:
+        return {}
+    now = utcnow()
+    values = [{"id": new_locator(), "tenant_id": tenant_id, "created_at": now, "updated_at": now,
+               **{c: row.get(c) for c in PRODUCER_COLUMNS}} for row in rows]
+    stmt = insert(RegistryProducerRecord).values(values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["tenant_id", "npn"],
+        set_={**{c: stmt.excluded[c] for c in PRODUCER_COLUMNS if c != "npn"}, "updated_at": now},
+    ).returning(RegistryProducerRecord.id, RegistryProducerRecord.npn)
+    return {npn: rid for rid, npn in (await session.execute(stmt)).all()}
+
+
+async def replace_licenses(session: AsyncSession, tenant_id: str, producer_ids: Sequence[str],
+                           rows: Sequence[dict[str, Any]]) -> int:
+    """Replace the licenses of the given registry producers by `rows` (each with registry_producer_id)."""
+    if producer_ids:
+        await session.execute(delete(RegistryLicenseRecord).where(
+            RegistryLicenseRecord.tenant_id == tenant_id,
+            RegistryLicenseRecord.registry_producer_id.in_(list(producer_ids))))
+    if not rows:
+        return 0
+    values = [{"id": new_locator(), "tenant_id": tenant_id, "registry_producer_id": row["registry_producer_id"],
+               **{c: row.get(c) for c in LICENSE_COLUMNS}} for row in rows]
+    stmt = insert(RegistryLicenseRecord).values(values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["tenant_id", "state", "license_number"],
+        set_={"registry_producer_id": stmt.excluded.registry_producer_id,
+              **{c: stmt.excluded[c] for c in LICENSE_COLUMNS if c not in ("state", "license_number")}},
+    )
+    await session.execute(stmt)
+    return len(values)
+
+
+async def by_npn(session: AsyncSession, tenant_id: str, npn: str) -> list[RegistryProducerRecord]:
+    stmt = select(RegistryProducerRecord).where(RegistryProducerRecord.tenant_id == tenant_id,
+                                                RegistryProducerRecord.npn == npn)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def by_ssn_hash(session: AsyncSession, tenant_id: str, ssn_hash: str) -> list[RegistryProducerRecord]:
+    stmt = select(RegistryProducerRecord).where(RegistryProducerRecord.tenant_id == tenant_id,
+                                                RegistryProducerRecord.ssn_hash == ssn_hash)
+    return list((await session.execute(stmt.order_by(RegistryProducerRecord.npn))).scalars())
+
+
+async def by_license(session: AsyncSession, tenant_id: str, state: str,
+                     license_number: str) -> list[RegistryProducerRecord]:
+    """Registry producers holding that license number in that state (case-insensitive number)."""
+    stmt = (
+        select(RegistryProducerRecord)
+        .join(RegistryLicenseRecord, RegistryLicenseRecord.registry_producer_id == RegistryProducerRecord.id)
+        .where(RegistryLicenseRecord.tenant_id == tenant_id, RegistryLicenseRecord.state == state,
+               func.upper(RegistryLicenseRecord.license_number) == license_number.upper())
+        .distinct()
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def licenses_of(session: AsyncSession, registry_producer_id: str) -> list[RegistryLicenseRecord]:
+    stmt = select(RegistryLicenseRecord).where(RegistryLicenseRecord.registry_producer_id == registry_producer_id)
+    return list((await session.execute(stmt.order_by(RegistryLicenseRecord.state,
+                                                     RegistryLicenseRecord.license_number))).scalars())
+
+
+async def counts(session: AsyncSession, tenant_id: str) -> tuple[int, int]:
+    """How many registry producers and licenses a tenant holds."""
+    producers = await session.execute(select(func.count()).select_from(RegistryProducerRecord).where(
+        RegistryProducerRecord.tenant_id == tenant_id))
+    licenses = await session.execute(select(func.count()).select_from(RegistryLicenseRecord).where(
+        RegistryLicenseRecord.tenant_id == tenant_id))
+    return int(producers.scalar_one()), int(licenses.scalar_one())
