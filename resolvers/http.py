@@ -10,6 +10,7 @@ from cross_web import HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -37,6 +38,27 @@ async def service_context(settings: Settings, sessions: async_sessionmaker[Async
     return ServiceContext(principal, settings, sessions, loaded.config, loaded.plugins, request_id)
 
 
+HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+class AuthHTTPException(HTTPException):
+    """A 401 that keeps the authentication error's code."""
+
+    def __init__(self, error: AuthError) -> None:
+        super().__init__(401, error.message)
+        self.code = error.code
+
+
+def http_error(exc: HTTPException, request_id: str) -> Response:
+    code = getattr(exc, "code", None) or HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
+    body = {"errors": [{"message": exc.reason, "extensions": {"code": code, "requestId": request_id}}]}
+    headers = {"X-Request-Id": request_id}
+    if exc.status_code == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="producer-graph"'
+    return Response(orjson.dumps(body), status_code=exc.status_code, media_type="application/json",
+                    headers=headers)
+
+
 class GraphQLView(GraphQL[GraphQLContext, None]):
     """Strawberry's ASGI view with our authentication, context and encoding."""
 
@@ -44,8 +66,28 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         super().__init__(schema, **kwargs)
         self.settings = settings
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        """Text, not bytes: WebSocket clients expect text frames (HTTP responses use `create_response`)."""
+        return orjson.dumps(data).decode()
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        response = Response(orjson.dumps(response_data), status_code=sub_response.status_code or 200,
+                            media_type="application/json")
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        return response
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """As Strawberry's, but HTTP refusals are JSON errors with `extensions.code`, not plain text."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:
+            response = http_error(exc, request_id_of(scope))
+        await response(scope, receive, send)
 
     def sessions(self, request: Request | WebSocket) -> async_sessionmaker[AsyncSession]:
         return request.app.state.sessions  # type: ignore[no-any-return]
@@ -60,7 +102,7 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         try:
             context.bind(await service_context(self.settings, self.sessions(request), principal, context.request_id))
         except AuthError as exc:
-            raise HTTPException(401, exc.message) from exc
+            raise AuthHTTPException(exc) from exc
         return context
 
     async def on_ws_connect(self, context: GraphQLContext) -> Any:
