@@ -2,8 +2,11 @@
 
 from sqlmodel import SQLModel
 
+import persistence.bulk  # noqa: F401
+import persistence.licenses  # noqa: F401
+import persistence.onboarding  # noqa: F401
+import persistence.quotes  # noqa: F401
+import persistence.registry  # noqa: F401
 from persistence import producers, tenants  # noqa: F401
-from persistence import licenses  # noqa: F401
-from persistence import onboarding, registry  # noqa: F401
 
 metadata = SQLModel.metadata
