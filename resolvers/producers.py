@@ -73,8 +73,8 @@ def _filter(flt: "ProducerFilterInput | None") -> queries.ProducerFilter:
 
 async def producers(info: Ctx, first: int | None = None, after: str | None = None, last: int | None = None,
                     before: str | None = None, filter: ProducerFilterArg | None = None) -> ConnectionData:
-    flt = _filter(filter)
     try:
+        flt = _filter(filter)  # a filter naming a producer the caller cannot see matches nothing
         result, total = await queries.list_producers(info.context.svc, flt, page_request(first, after, last, before))
     except DomainError as exc:
         if exc.code in (PRODUCER_NOT_FOUND,):
