@@ -15,7 +15,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
-from app import tenants
+from app import offboarding, tenants
 from app.auth import AuthError, Principal, principal_from_header
 from app.context import ServiceContext
 from app.settings import Settings
@@ -35,6 +35,7 @@ async def service_context(settings: Settings, sessions: async_sessionmaker[Async
     loaded = await tenants.load_tenant(sessions, principal.tenant_id)
     if loaded is None:
         raise AuthError("INVALID_TOKEN", "The bearer token names a tenant that does not exist.")
+    await offboarding.ensure_agency_active(sessions, principal)
     return ServiceContext(principal, settings, sessions, loaded.config, loaded.plugins, request_id)
 
 

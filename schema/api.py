@@ -18,12 +18,13 @@ from strawberry.schema.config import StrawberryConfig
 
 from app.settings import Settings
 from schema.errors import ErrorShaper
+from schema.onboarding import OnboardingMutation, OnboardingQuery
 from schema.permissions import EVERYONE
 from schema.producers import ProducerMutation, ProducerQuery
 
 
 @strawberry.type(description="Read the producer graph.")
-class Query(ProducerQuery):
+class Query(ProducerQuery, OnboardingQuery):
     node: relay.Node | None = relay.node(description="Any object by its global id; null when not visible.",
                                           permission_classes=[EVERYONE])
     nodes: list[relay.Node | None] = relay.node(description="Objects by global id, in order; null where not visible.",
@@ -31,7 +32,7 @@ class Query(ProducerQuery):
 
 
 @strawberry.type(description="Change the producer graph.")
-class Mutation(ProducerMutation):
+class Mutation(ProducerMutation, OnboardingMutation):
     pass
 
 

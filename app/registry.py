@@ -1,0 +1,294 @@
+"""The producer registry: read an extract (CSV or JSON, see docs/registry-format.md), store it encrypted,
+and write realistic sample extracts for demos and tests."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.errors import DomainError
+from app.pii import SsnVault
+from app.rules.identity import normalize_email, normalize_gender, normalize_npn, normalize_ssn, normalize_state
+from persistence import registry as store
+from persistence.db import transaction
+
+CSV_COLUMNS = ("npn", "first_name", "middle_name", "last_name", "ssn", "gender", "email", "state",
+               "license_number", "license_class", "residency", "lines_of_authority", "issue_date",
+               "expiration_date")
+LOA_SEPARATOR = ";"
+BATCH = 500
+
+
+@dataclass
+class RegistryLicense:
+    state: str
+    license_number: str
+    license_class: str | None = None
+    residency: str = "resident"
+    lines_of_authority: list[str] = field(default_factory=list)
+    issue_date: date | None = None
+    expiration_date: date | None = None
+
+
+@dataclass
+class RegistryEntry:
+    """One producer of a registry extract with its licenses."""
+
+    npn: str
+    last_name: str
+    first_name: str | None = None
+    middle_name: str | None = None
+    ssn: str | None = None
+    gender: str | None = None
+    email: str | None = None
+    licenses: list[RegistryLicense] = field(default_factory=list)
+
+
+@dataclass
+class ImportSummary:
+    producers: int = 0
+    licenses: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+# ---- reading extracts ----------------------------------------------------------------------------
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _date(value: Any, name: str) -> date | None:
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError as exc:
+        raise DomainError("INVALID_DATE", f"{name} {text!r} is not a date as YYYY-MM-DD.", name) from exc
+
+
+def _loas(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else str(value or "").split(LOA_SEPARATOR)
+    return [t for t in (str(i).strip() for i in items) if t]
+
+
+def parse_license(raw: dict[str, Any]) -> RegistryLicense:
+    number = _text(raw.get("license_number"))
+    if number is None:
+        raise DomainError("MISSING_LICENSE_NUMBER", "A license needs its license_number.", "license_number")
+    residency = (_text(raw.get("residency")) or "resident").lower().replace("_", "-")
+    if residency not in ("resident", "non-resident"):
+        raise DomainError("INVALID_RESIDENCY", f"residency {residency!r} must be resident or non-resident.",
+                          "residency")
+    lic = RegistryLicense(state=normalize_state(_text(raw.get("state"))), license_number=number,
+                          license_class=_text(raw.get("license_class")), residency=residency,
+                          lines_of_authority=_loas(raw.get("lines_of_authority")),
+                          issue_date=_date(raw.get("issue_date"), "issue_date"),
+                          expiration_date=_date(raw.get("expiration_date"), "expiration_date"))
+    if lic.issue_date and lic.expiration_date and lic.expiration_date <= lic.issue_date:
+        raise DomainError("INVALID_DATES", "expiration_date must be after issue_date.", "expiration_date")
+    return lic
+
+
+def parse_entry(raw: dict[str, Any]) -> RegistryEntry:
+    """A registry producer from a JSON object or a CSV row (license columns ignored here)."""
+    last_name = _text(raw.get("last_name"))
+    if last_name is None:
+        raise DomainError("MISSING_LAST_NAME", "A registry producer needs a last_name.", "last_name")
+    ssn = _text(raw.get("ssn"))
+    email = _text(raw.get("email"))
+    return RegistryEntry(npn=normalize_npn(_text(raw.get("npn"))), last_name=last_name,
+                         first_name=_text(raw.get("first_name")), middle_name=_text(raw.get("middle_name")),
+                         ssn=normalize_ssn(ssn) if ssn else None, gender=normalize_gender(_text(raw.get("gender"))),
+                         email=normalize_email(email) if email else None)
+
+
+def read_csv(path: Path, errors: list[str]) -> Iterator[RegistryEntry]:
+    """Entries of a CSV extract: one row per license, producer columns repeated; rows of one NPN are merged."""
+    entries: dict[str, RegistryEntry] = {}
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            try:
+                entry = parse_entry(row)
+                existing = entries.setdefault(entry.npn, entry)
+                if _text(row.get("license_number")) or _text(row.get("state")):
+                    existing.licenses.append(parse_license(row))
+            except DomainError as exc:
+                errors.append(f"line {line}: {exc.message}")
+    yield from entries.values()
+
+
+def read_json(path: Path, errors: list[str]) -> Iterator[RegistryEntry]:
+    """Entries of a JSON extract: a list of producers (or {"producers": [...]}) with nested licenses."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    items = raw.get("producers", []) if isinstance(raw, dict) else raw
+    for index, item in enumerate(items):
+        try:
+            entry = parse_entry(item)
+            entry.licenses = [parse_license(lic) for lic in item.get("licenses") or []]
+        except DomainError as exc:
+            errors.append(f"producer {index}: {exc.message}")
+            continue
+        yield entry
+
+
+def read_extract(path: Path, errors: list[str]) -> Iterator[RegistryEntry]:
+    if path.suffix.lower() == ".json":
+        return read_json(path, errors)
+    if path.suffix.lower() == ".csv":
+        return read_csv(path, errors)
+    raise DomainError("UNSUPPORTED_FILE", f"{path.name}: a registry extract is a .csv or .json file.", "file")
+
+
+# ---- storing -------------------------------------------------------------------------------------
+
+def _producer_row(entry: RegistryEntry, vault: SsnVault) -> dict[str, Any]:
+    row: dict[str, Any] = {"npn": entry.npn, "first_name": entry.first_name, "middle_name": entry.middle_name,
+                           "last_name": entry.last_name, "gender": entry.gender, "email": entry.email,
+                           "ssn_ciphertext": None, "ssn_hash": None, "ssn_last4": None}
+    if entry.ssn:
+        row.update(ssn_ciphertext=vault.encrypt(entry.ssn), ssn_hash=vault.lookup_hash(entry.ssn),
+                   ssn_last4=SsnVault.last4(entry.ssn))
+    return row
+
+
+async def store_entries(session: AsyncSession, tenant_id: str, entries: Iterable[RegistryEntry],
+                        vault: SsnVault) -> ImportSummary:
+    """Insert or refresh registry producers (by NPN) and replace their licenses, in batches."""
+    summary = ImportSummary()
+    batch: list[RegistryEntry] = []
+
+    async def flush() -> None:
+        ids = await store.upsert_producers(session, tenant_id, [_producer_row(e, vault) for e in batch])
+        licenses: dict[tuple[str, str], dict[str, Any]] = {}
+        for entry in batch:
+            for lic in entry.licenses:
+                licenses[(lic.state, lic.license_number)] = {"registry_producer_id": ids[entry.npn], **vars(lic)}
+        summary.licenses += await store.replace_licenses(session, tenant_id, list(ids.values()),
+                                                         list(licenses.values()))
+        summary.producers += len(ids)
+        batch.clear()
+
+    for entry in entries:
+        if any(e.npn == entry.npn for e in batch):
+            await flush()
+        batch.append(entry)
+        if len(batch) >= BATCH:
+            await flush()
+    if batch:
+        await flush()
+    return summary
+
+
+async def import_file(sessions: async_sessionmaker[AsyncSession], tenant_id: str, path: Path,
+                      vault: SsnVault) -> ImportSummary:
+    """Load a CSV or JSON extract into the tenant's registry in one transaction; bad rows are reported."""
+    errors: list[str] = []
+    entries = list(read_extract(path, errors))
+    async with transaction(sessions) as session:
+        summary = await store_entries(session, tenant_id, entries, vault)
+    summary.errors = errors
+    return summary
+
+
+# ---- sample extracts -----------------------------------------------------------------------------
+
+FIRST_NAMES = ("James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth",
+               "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Carlos", "Karen",
+               "Daniel", "Lisa", "Matthew", "Nancy", "Anthony", "Sandra", "Mark", "Ashley", "Wei", "Priya",
+               "Ahmed", "Fatima", "Hiroshi", "Yuki", "Olga", "Ivan", "Chloe", "Mateo", "Sofia", "Kwame")
+LAST_NAMES = ("Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
+              "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson",
+              "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Ramirez", "Lewis",
+              "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Nguyen", "Hill", "O'Brien",
+              "Van der Berg", "Okafor", "Patel", "Kim", "Chen", "Novak", "Dubois", "Rossi", "Silva", "Cohen")
+CLASSES = ("Insurance Producer", "Agent", "Broker", "Adjuster", "Consultant")
+
+
+def _ssn(rng: random.Random) -> str:
+    while True:
+        area = rng.randint(1, 899)
+        if area != 666:
+            return f"{area:03d}{rng.randint(1, 99):02d}{rng.randint(1, 9999):04d}"
+
+
+def sample_entries(count: int, *, seed: int = 7, jurisdictions: dict[str, list[str]] | None = None,
+                   first_npn: int = 10_000_000) -> list[RegistryEntry]:
+    """`count` realistic registry producers with valid, unique SSNs, NPNs and license numbers (deterministic)."""
+    rng = random.Random(seed)
+    if jurisdictions is None:
+        from app.tenant_config import default_tenant_config
+
+        jurisdictions = {code: list(j.linesOfAuthority) for code, j in default_tenant_config().jurisdictions.items()}
+    codes = sorted(jurisdictions)
+    ssns: set[str] = set()
+    numbers: set[tuple[str, str]] = set()
+    entries: list[RegistryEntry] = []
+    npn = first_npn
+    for _ in range(count):
+        npn += rng.randint(1, 9)
+        ssn = _ssn(rng)
+        while ssn in ssns:
+            ssn = _ssn(rng)
+        ssns.add(ssn)
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        middle = rng.choice(FIRST_NAMES) if rng.random() < 0.3 else None
+        entry = RegistryEntry(npn=str(npn), last_name=last, first_name=first, middle_name=middle, ssn=ssn,
+                              gender=rng.choice(("MALE", "FEMALE", "FEMALE", "MALE", "NON_BINARY", None)),
+                              email=f"{first}.{last}.{npn}@example.com".lower().replace(" ", "").replace("'", ""))
+        states = rng.sample(codes, k=min(len(codes), rng.choice((1, 1, 2, 2, 3, 4))))
+        for i, state in enumerate(states):
+            number = f"{rng.randint(100000, 9999999)}"
+            while (state, number) in numbers:
+                number = f"{rng.randint(100000, 9999999)}"
+            numbers.add((state, number))
+            offered = jurisdictions[state]
+            issued = date(2020, 1, 1) + timedelta(days=rng.randint(0, 6 * 365))
+            entry.licenses.append(RegistryLicense(
+                state=state, license_number=number, license_class=rng.choice(CLASSES),
+                residency="resident" if i == 0 else "non-resident",
+                lines_of_authority=sorted(rng.sample(offered, k=rng.randint(1, min(3, len(offered))))),
+                issue_date=issued, expiration_date=issued + timedelta(days=rng.choice((730, 1095, 1460)))))
+        entries.append(entry)
+    return entries
+
+
+def _json_entry(entry: RegistryEntry) -> dict[str, Any]:
+    licenses = [{**vars(lic), "issue_date": _iso(lic.issue_date), "expiration_date": _iso(lic.expiration_date)}
+                for lic in entry.licenses]
+    return {**{k: v for k, v in vars(entry).items() if k != "licenses"}, "licenses": licenses}
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def write_extract(path: Path, entries: Iterable[RegistryEntry]) -> int:
+    """Write entries as a CSV (one row per license) or JSON extract, by the file's suffix; returns producers."""
+    entries = list(entries)
+    if path.suffix.lower() == ".json":
+        path.write_text(json.dumps([_json_entry(e) for e in entries], indent=1), encoding="utf-8")
+        return len(entries)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for entry in entries:
+            person = {k: v for k, v in vars(entry).items() if k != "licenses"}
+            for lic in entry.licenses or [None]:
+                row = dict(person)
+                if lic is not None:
+                    row.update(vars(lic), lines_of_authority=LOA_SEPARATOR.join(lic.lines_of_authority),
+                               issue_date=_iso(lic.issue_date), expiration_date=_iso(lic.expiration_date))
+                writer.writerow(row)
+    return len(entries)

@@ -1,0 +1,150 @@
+"""Onboarding and offboarding fields: thin calls into app.onboarding and app.offboarding."""
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry import Info
+
+from app import offboarding
+from app import onboarding as service
+from app.errors import DomainError
+from app.onboarding import OnboardRequest, PaymentSetup
+from app.producers import ProducerChanges
+from resolvers.context import GraphQLContext
+from resolvers.ids import locator_of
+from resolvers.pagination import ConnectionData, connection, page_request
+from resolvers.payloads import Payload, ok, payload
+from resolvers.producers import _changes, producer_locator
+
+if TYPE_CHECKING:
+    from schema.onboarding import (
+        OnboardingDetailsInput,
+        OnboardingStatus,
+        OnboardProducerInput,
+        PaymentSetupInput,
+        StateAssignmentInput,
+    )
+
+Ctx = Info[GraphQLContext, None]
+OnboardArg = Annotated["OnboardProducerInput", strawberry.lazy("schema.onboarding")]
+DetailsArg = Annotated["OnboardingDetailsInput", strawberry.lazy("schema.onboarding")]
+PaymentArg = Annotated["PaymentSetupInput", strawberry.lazy("schema.onboarding")]
+StatesArg = Annotated["StateAssignmentInput", strawberry.lazy("schema.onboarding")]
+StatusArg = Annotated["OnboardingStatus", strawberry.lazy("schema.onboarding")]
+
+ONBOARDING_NOT_FOUND = "ONBOARDING_NOT_FOUND"
+
+
+def onboarding_locator(value: object) -> str:
+    return locator_of(value, "Onboarding", code=ONBOARDING_NOT_FOUND)
+
+
+def loader(info: Ctx) -> Any:
+    async def batch(ctx: Any, ids: list[str]) -> list[Any]:
+        rows = {r.id: r for r in await service.onboardings_by_ids(ctx, ids)}
+        return [rows.get(i) for i in ids]
+
+    return info.context.load.named("onboarding", batch)
+
+
+# ---- queries -------------------------------------------------------------------------------------
+
+async def onboarding(info: Ctx, id: strawberry.ID) -> Any:
+    try:
+        locator = onboarding_locator(id)
+    except DomainError:
+        return None
+    return await loader(info).load(locator)
+
+
+async def onboardings(info: Ctx, first: int | None = None, after: str | None = None, last: int | None = None,
+                      before: str | None = None, status: list[StatusArg] | None = None) -> ConnectionData:
+    statuses = [s.value for s in status or []]
+    result, total = await service.list_onboardings(info.context.svc, statuses,
+                                                   page_request(first, after, last, before))
+    for row in result.rows:
+        loader(info).prime(row.id, row)
+    return connection(result, total)
+
+
+# ---- onboarding fields ---------------------------------------------------------------------------
+
+async def onboarding_producer(root: Any, info: Ctx) -> Any:
+    return await info.context.load.producer.load(root.producer_id)
+
+
+async def onboarding_agency(root: Any, info: Ctx) -> Any:
+    return await info.context.load.producer.load(root.agency_id)
+
+
+def estimated_cost(root: Any, info: Ctx) -> Any:
+    return service.estimated_cost(info.context.svc, root)
+
+
+def payment(root: Any) -> Any:
+    return service.payment_of(root)
+
+
+# ---- mutations -----------------------------------------------------------------------------------
+
+def _payment(data: Any) -> PaymentSetup:
+    return PaymentSetup(data.new_license_paid_by.value, data.renewal_paid_by.value, data.auto_renewal)
+
+
+@payload
+async def onboard_producer(info: Ctx, input: OnboardArg) -> Payload:
+    request = OnboardRequest(
+        email=input.email, agency_id=producer_locator(input.agency_id, "agencyId") if input.agency_id else None,
+        ssn=input.ssn, last_name=input.last_name, npn=input.npn, license_number=input.license_number,
+        state=input.state, gender=input.gender.value if input.gender else None,
+        payment=_payment(input.payment) if input.payment else None)
+    record = await service.onboard_producer(info.context.svc, request)
+    return ok(onboarding=record)
+
+
+@payload
+async def update_onboarding_details(info: Ctx, id: strawberry.ID, input: DetailsArg | None = None) -> Payload:
+    changes = _changes(input) if input is not None else ProducerChanges()
+    record = await service.update_details(info.context.svc, onboarding_locator(id), changes)
+    info.context.load.producer.clear(record.producer_id)
+    return ok(onboarding=record)
+
+
+@payload
+async def set_onboarding_payment(info: Ctx, id: strawberry.ID, input: PaymentArg) -> Payload:
+    record = await service.set_payment(info.context.svc, onboarding_locator(id), _payment(input))
+    return ok(onboarding=record)
+
+
+@payload
+async def assign_onboarding_states(info: Ctx, id: strawberry.ID, states: list[StatesArg]) -> Payload:
+    selections = [(s.jurisdiction, list(s.lines_of_authority)) for s in states]
+    record = await service.assign_states(info.context.svc, onboarding_locator(id), selections)
+    return ok(onboarding=record)
+
+
+@payload
+async def review_onboarding(info: Ctx, id: strawberry.ID) -> Payload:
+    record = await service.review(info.context.svc, onboarding_locator(id))
+    return ok(onboarding=record)
+
+
+@payload
+async def finish_onboarding(info: Ctx, id: strawberry.ID) -> Payload:
+    record = await service.finish(info.context.svc, onboarding_locator(id))
+    info.context.load.producer.clear(record.producer_id)
+    return ok(onboarding=record)
+
+
+@payload
+async def remove_producers(info: Ctx, ids: list[strawberry.ID]) -> Payload:
+    locators: list[str] = []
+    for raw in ids:
+        try:
+            locators.append(producer_locator(raw))
+        except DomainError:
+            locators.append(str(raw))  # reported as NOT_FOUND below
+    removals = await offboarding.remove_producers(info.context.svc, locators)
+    for removal, raw in zip(removals, ids, strict=True):
+        removal.id = str(raw)
+    return ok(results=removals)

@@ -1,0 +1,249 @@
+"""GraphQL shapes for onboarding producers into an agency (the wizard) and removing them (offboarding)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry import relay
+
+from persistence.onboarding import OnboardingRecord
+from resolvers import onboarding as r
+from schema.common import Connection, UserError
+from schema.permissions import ADMINS
+from schema.producers import Gender, Producer
+
+
+@strawberry.enum(description="Where an onboarding stands.")
+class OnboardingStatus(Enum):
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+
+
+@strawberry.enum(description="The next wizard step still to be done (steps may be revisited in any order).")
+class OnboardingStep(Enum):
+    DETAILS = "DETAILS"
+    PAYMENT = "PAYMENT"
+    STATES = "STATES"
+    REVIEW = "REVIEW"
+    FINISH = "FINISH"
+    DONE = "DONE"
+
+
+@strawberry.enum(description="Who pays a license fee.")
+class Payer(Enum):
+    AGENCY = "AGENCY"
+    PRODUCER = "PRODUCER"
+
+
+@strawberry.enum(description="How the producer was found in the producer registry.")
+class Identification(Enum):
+    SSN = "SSN"
+    NPN = "NPN"
+    LICENSE = "LICENSE"
+    NPN_VERIFIED_BY_SSN = "NPN_VERIFIED_BY_SSN"
+
+
+@strawberry.enum(description="What happened to one producer of a removeProducers request.")
+class RemovalResult(Enum):
+    REMOVED = "REMOVED"
+    NOT_FOUND = "NOT_FOUND"
+    NOT_ALLOWED = "NOT_ALLOWED"
+
+
+@strawberry.type(description="An amount of money: a decimal string (two decimals) and an ISO 4217 currency.")
+class Money:
+    amount: str = strawberry.field(description="Decimal amount as a string, e.g. \"125.50\".")
+    currency: str = strawberry.field(description="ISO 4217 currency code, e.g. USD.")
+
+
+def _money(amount: Any, currency: str) -> Money:
+    return Money(amount=str(amount), currency=currency)
+
+
+@strawberry.type(description="Who pays for new licenses and renewals, and whether licenses renew automatically.")
+class PaymentSetup:
+    new_license_paid_by: Payer = strawberry.field(description="Who pays for new licenses.")
+    renewal_paid_by: Payer = strawberry.field(description="Who pays for license renewals.")
+    auto_renewal: bool = strawberry.field(description="Licenses renew automatically.")
+
+
+@strawberry.type(description="A state or territory assigned to the producer, with the lines of authority chosen.")
+class StateAssignment:
+    jurisdiction: str = strawberry.field(description="Two-letter state or territory code.")
+    lines_of_authority: list[str] = strawberry.field(description="Lines of authority chosen in that jurisdiction.")
+
+
+@strawberry.type(description="The fee of one line of authority in one jurisdiction.")
+class CostLine:
+    jurisdiction: str = strawberry.field(description="Two-letter state or territory code.")
+    line_of_authority: str = strawberry.field(description="The line of authority.")
+    fee_amount: strawberry.Private[Any]
+    currency: strawberry.Private[str]
+
+    @strawberry.field(description="The license fee for this line of authority in this jurisdiction.")
+    def fee(self) -> Money:
+        return _money(self.fee_amount, self.currency)
+
+
+@strawberry.type(description="The subtotal of one jurisdiction.")
+class JurisdictionCost:
+    jurisdiction: str = strawberry.field(description="Two-letter state or territory code.")
+    subtotal: Money = strawberry.field(description="The sum of the fees of its chosen lines of authority.")
+
+
+@strawberry.type(description="Estimated license cost of the assigned states and lines of authority.")
+class CostEstimate:
+    total: Money = strawberry.field(description="Total of every line.")
+    lines: list[CostLine] = strawberry.field(description="One line per jurisdiction and line of authority.")
+    by_jurisdiction: list[JurisdictionCost] = strawberry.field(description="Subtotals per jurisdiction.")
+
+
+async def _estimated_cost(root: Any, info: strawberry.Info) -> CostEstimate:
+    estimate = r.estimated_cost(root, info)
+    return CostEstimate(
+        total=_money(estimate.total, estimate.currency),
+        lines=[CostLine(jurisdiction=x.jurisdiction, line_of_authority=x.line_of_authority, fee_amount=x.fee,
+                        currency=x.currency) for x in estimate.lines],
+        by_jurisdiction=[JurisdictionCost(jurisdiction=j, subtotal=_money(s, estimate.currency))
+                         for j, s in estimate.by_jurisdiction])
+
+
+@strawberry.type(description="A producer's onboarding into an agency: the wizard's progress, saved step by step.")
+class Onboarding(relay.Node):
+    id: relay.NodeID[str]
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Any) -> bool:
+        return isinstance(obj, (cls, OnboardingRecord))
+
+    @classmethod
+    def resolve_nodes(cls, *, info: Any, node_ids: Any, required: bool = False) -> Any:
+        return r.loader(info).load_many(list(node_ids))
+
+    @strawberry.field(description="The onboarding's ULID locator.")
+    def locator(self) -> str:
+        return self.id
+
+    status: OnboardingStatus = strawberry.field(description="In progress, completed or cancelled (producer removed).")
+    current_step: OnboardingStep = strawberry.field(description="The next step still to be done.")
+    identified_by: Identification = strawberry.field(description="How the producer was found in the registry.")
+    details_reviewed: bool = strawberry.field(description="The producer's details were reviewed.")
+    created_at: datetime = strawberry.field(description="When the producer was onboarded.")
+    created_by: str = strawberry.field(description="Subject of the caller who onboarded it.")
+    updated_at: datetime = strawberry.field(description="When a step was last saved.")
+    reviewed_at: datetime | None = strawberry.field(description="When the assigned states were reviewed.")
+    completed_at: datetime | None = strawberry.field(description="When the wizard was finished.")
+
+    @strawberry.field(description="The states and territories assigned, with their lines of authority.")
+    def states(self) -> list[StateAssignment]:
+        raw: Any = self.states
+        return [StateAssignment(jurisdiction=s["jurisdiction"], lines_of_authority=list(s["linesOfAuthority"]))
+                for s in raw or []]
+
+    @strawberry.field(description="The payment setup; null until it is set.")
+    def payment(self) -> PaymentSetup | None:
+        setup = r.payment(self)
+        if setup is None:
+            return None
+        return PaymentSetup(new_license_paid_by=Payer(setup.new_license_paid_by),
+                            renewal_paid_by=Payer(setup.renewal_paid_by), auto_renewal=setup.auto_renewal)
+
+    estimated_cost: CostEstimate = strawberry.field(
+        resolver=_estimated_cost, description="Estimated license cost of the assigned states and lines of authority "
+                                              "(the figure the wizard shows in its corner).")
+    producer: Producer | None = strawberry.field(resolver=r.onboarding_producer, description="The onboarded producer.")
+    agency: Producer | None = strawberry.field(resolver=r.onboarding_agency,
+                                               description="The agency the producer joined.")
+
+
+@strawberry.input(description="Payment setup for an onboarded producer.")
+class PaymentSetupInput:
+    new_license_paid_by: Payer = strawberry.field(description="Who pays for new licenses.")
+    renewal_paid_by: Payer = strawberry.field(description="Who pays for license renewals.")
+    auto_renewal: bool = strawberry.field(description="Renew licenses automatically.")
+
+
+@strawberry.input(description="Onboard one producer: exactly one identification (SSN and last name, NPN, or license "
+                              "number and state), plus email.")
+class OnboardProducerInput:
+    email: str = strawberry.field(description="The producer's email address.")
+    ssn: str | None = strawberry.field(default=None, description="Social Security Number (with lastName).")
+    last_name: str | None = strawberry.field(default=None, description="Last name, checked against the registry "
+                                                                       "(with ssn).")
+    npn: str | None = strawberry.field(default=None, description="National Producer Number.")
+    license_number: str | None = strawberry.field(default=None, description="A license number (with state).")
+    state: str | None = strawberry.field(default=None, description="The state that issued licenseNumber.")
+    agency_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The agency the producer joins; defaults to your agency (tenant admins must "
+                                  "give it).")
+    gender: Gender | None = strawberry.field(default=None, description="Gender, overriding the registry's.")
+    payment: PaymentSetupInput | None = strawberry.field(default=None, description="Payment setup, if known now.")
+
+
+@strawberry.input(description="Corrections to the onboarded producer's details; omitted fields stay as they are.")
+class OnboardingDetailsInput:
+    first_name: str | None = strawberry.field(default=strawberry.UNSET, description="Given name.")
+    middle_name: str | None = strawberry.field(default=strawberry.UNSET, description="Middle name.")
+    last_name: str | None = strawberry.field(default=strawberry.UNSET, description="Family name.")
+    email: str | None = strawberry.field(default=strawberry.UNSET, description="Contact email.")
+    gender: Gender | None = strawberry.field(default=strawberry.UNSET, description="Gender.")
+
+
+@strawberry.input(description="A state or territory to assign, with lines of authority from its own list.")
+class StateAssignmentInput:
+    jurisdiction: str = strawberry.field(description="Two-letter state or territory code, e.g. CA.")
+    lines_of_authority: list[str] = strawberry.field(description="Lines of authority offered by that jurisdiction.")
+
+
+@strawberry.type(description="Result of an onboarding mutation.")
+class OnboardingPayload:
+    onboarding: Onboarding | None = strawberry.field(description="The onboarding after the step (null on failure).")
+    user_errors: list[UserError] = strawberry.field(description="Problems with the input; empty on success.")
+
+
+@strawberry.type(description="What happened to one producer of a removeProducers request.")
+class ProducerRemoval:
+    id: strawberry.ID = strawberry.field(description="The id as requested.")
+    result: RemovalResult = strawberry.field(description="Removed, not found (or not visible), or not allowed.")
+    message: str = strawberry.field(description="Why, when not removed.")
+    producer: Producer | None = strawberry.field(description="The producer after removal; null when not found.")
+
+
+@strawberry.type(description="Result of removeProducers: one entry per requested id, in request order.")
+class RemoveProducersPayload:
+    results: list[ProducerRemoval] = strawberry.field(description="One result per requested id.")
+    user_errors: list[UserError] = strawberry.field(description="Problems with the whole request.")
+
+
+def _f(resolver: Any, description: str) -> Any:
+    return strawberry.field(resolver=resolver, description=description, permission_classes=[ADMINS])
+
+
+@strawberry.type
+class OnboardingQuery:
+    onboarding: Onboarding | None = _f(r.onboarding, "An onboarding by global id or locator; null when not visible.")
+    onboardings: Connection[Onboarding] = _f(
+        r.onboardings, "Onboardings visible to you, oldest first; filter by status for those in progress.")
+
+
+@strawberry.type
+class OnboardingMutation:
+    onboard_producer: OnboardingPayload = _f(
+        r.onboard_producer, "Find a producer in the registry, add it to an agency with its licenses, and open its "
+                            "onboarding wizard.")
+    update_onboarding_details: OnboardingPayload = _f(
+        r.update_onboarding_details, "Wizard step: review (and correct) the producer's details.")
+    set_onboarding_payment: OnboardingPayload = _f(r.set_onboarding_payment, "Wizard step: payment setup.")
+    assign_onboarding_states: OnboardingPayload = _f(
+        r.assign_onboarding_states, "Wizard step: assign states and territories with their lines of authority "
+                                    "(replaces the previous assignment).")
+    review_onboarding: OnboardingPayload = _f(r.review_onboarding, "Wizard step: the assigned states were reviewed.")
+    finish_onboarding: OnboardingPayload = _f(
+        r.finish_onboarding, "Finish the wizard: validate the producer and open draft licenses for assigned states "
+                             "it is not licensed in yet.")
+    remove_producers: RemoveProducersPayload = _f(
+        r.remove_producers, "Offboard producers: each is retired (discarded when draft) with its producer codes.")
