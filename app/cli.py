@@ -129,6 +129,50 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _registry_import(tenant: str, path: Path) -> Any:
+    from app.pii import SsnVault
+    from app.registry import import_file
+    from persistence.db import create_engine, session_factory
+
+    tenant_id = await _tenant_id(tenant)
+    if tenant_id is None:
+        return None
+    engine = create_engine(_url(), pool_size=1, max_overflow=0)
+    try:
+        return await import_file(session_factory(engine), tenant_id, path,
+                                 SsnVault.from_setting(get_settings().ssn_key_or_dev))
+    finally:
+        await engine.dispose()
+
+
+def cmd_registry_import(args: argparse.Namespace) -> int:
+    from app.errors import DomainError
+    from persistence.migrate import upgrade
+
+    upgrade(_url())
+    try:
+        summary = asyncio.run(_registry_import(args.tenant, Path(args.file)))
+    except DomainError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    if summary is None:
+        print(f"no tenant named or identified {args.tenant!r}", file=sys.stderr)
+        return 1
+    for error in summary.errors:
+        print(f"  skipped {error}", file=sys.stderr)
+    print(f"imported {summary.producers} registry producers with {summary.licenses} licenses"
+          + (f"; {len(summary.errors)} rows skipped" if summary.errors else ""))
+    return 1 if summary.errors else 0
+
+
+def cmd_registry_sample(args: argparse.Namespace) -> int:
+    from app.registry import sample_entries, write_extract
+
+    count = write_extract(Path(args.out), sample_entries(args.count, seed=args.seed))
+    print(f"wrote {count} sample registry producers to {args.out}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="producer-graph", description="Producer Graph: GraphQL producer management.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -166,6 +210,17 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("--ttl", type=int, default=3600 * 8, help="lifetime in seconds")
     k.add_argument("--no-lookup", action="store_true", help="use --tenant as the id without a database look-up")
     k.set_defaults(fn=cmd_token)
+    r = sub.add_parser("registry", help="the producer registry (a NIPR-style extract) used by onboarding")
+    rsub = r.add_subparsers(dest="registry_command", required=True)
+    ri = rsub.add_parser("import", help="load a CSV or JSON extract (docs/registry-format.md) into a tenant")
+    ri.add_argument("file")
+    ri.add_argument("--tenant", required=True, help="tenant name or id")
+    ri.set_defaults(fn=cmd_registry_import)
+    rs = rsub.add_parser("sample", help="write a realistic sample extract (.csv or .json) for demos and tests")
+    rs.add_argument("out")
+    rs.add_argument("--count", type=int, default=2000)
+    rs.add_argument("--seed", type=int, default=7)
+    rs.set_defaults(fn=cmd_registry_sample)
     return p
 
 
