@@ -8,7 +8,7 @@ from app.plugins import handles
 
 
 class ExamplePrecommit:
-    """Stamps where an agency came from and describes California codes, as the seed's example does."""
+    """Stamps agencies and agent codes with a note, as the seed's example does (fields of the default config)."""
 
     @handles("Agency")
     def agency(self, producer: dict[str, Any]) -> dict[str, Any]:
@@ -17,7 +17,7 @@ class ExamplePrecommit:
 
     @handles("AgentCode")
     def agent_code(self, code: dict[str, Any]) -> dict[str, Any]:
-        code["data"] = {**code.get("data", {}), "description": "added by preCommit"}
+        code["data"] = {**code.get("data", {}), "notes": "added by preCommit"}
         return code
 
 
@@ -39,4 +39,12 @@ class ExplodingValidation:
 
     @handles("AgencyCode", "AgentCode")
     def code(self, code: dict[str, Any]) -> list[str]:
+        raise RuntimeError("boom")
+
+
+class ExplodingPrecommit:
+    """A broken precommit: the save it runs for must be refused, and nothing stored."""
+
+    @handles("Agent", "AgentCode")
+    def explode(self, subject: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError("boom")
