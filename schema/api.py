@@ -18,13 +18,15 @@ from strawberry.schema.config import StrawberryConfig
 
 from app.settings import Settings
 from schema.errors import ErrorShaper
+from schema.licenses import LicenseMutation, LicenseQuery
 from schema.onboarding import OnboardingMutation, OnboardingQuery
 from schema.permissions import EVERYONE
 from schema.producers import ProducerMutation, ProducerQuery
+from schema.quotes import QuoteMutation, QuoteQuery
 
 
 @strawberry.type(description="Read the producer graph.")
-class Query(ProducerQuery, OnboardingQuery):
+class Query(ProducerQuery, LicenseQuery, QuoteQuery, OnboardingQuery):
     node: relay.Node | None = relay.node(description="Any object by its global id; null when not visible.",
                                           permission_classes=[EVERYONE])
     nodes: list[relay.Node | None] = relay.node(description="Objects by global id, in order; null where not visible.",
@@ -32,7 +34,7 @@ class Query(ProducerQuery, OnboardingQuery):
 
 
 @strawberry.type(description="Change the producer graph.")
-class Mutation(ProducerMutation, OnboardingMutation):
+class Mutation(ProducerMutation, LicenseMutation, QuoteMutation, OnboardingMutation):
     pass
 
 
