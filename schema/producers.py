@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
 
 from app.producers import ProducerRecord
 from persistence.producers import ProducerCodeRecord
+from resolvers import licenses as licenses_r
 from resolvers import producers as r
 from schema.common import JSON, Connection, LifecycleState, ProducerKind, UserError, ValidationResult
 from schema.common import validation_result as _validation_result
+
+if TYPE_CHECKING:
+    from schema.licenses import Appointment, License, Qualification
 
 
 def _is(record_type: type) -> Any:
@@ -84,6 +88,14 @@ class Producer(relay.Node):
         resolver=r.codes, description="The producer codes this producer holds.")
     allowed_actions: list[str] = strawberry.field(
         resolver=r.allowed_actions, description="Lifecycle actions allowed from the current state.")
+    licenses: Connection[Annotated[License, strawberry.lazy("schema.licenses")]] = strawberry.field(
+        resolver=licenses_r.producer_licenses, description="The licenses this producer holds, in any state.")
+    appointments: Connection[Annotated[Appointment, strawberry.lazy("schema.licenses")]] = strawberry.field(
+        resolver=licenses_r.producer_appointments, description="The appointments this producer holds, in any state.")
+    qualification: Annotated[Qualification, strawberry.lazy("schema.licenses")] = strawberry.field(
+        resolver=licenses_r.producer_qualification,
+        description="Whether the producer is qualified for a product in a jurisdiction at a time (default now), "
+                    "for a producer code when given, with every reason when not.")
 
 
 @strawberry.type(description="A code identifying business written by one producer.")

@@ -1,0 +1,211 @@
+"""License and appointment fields: thin calls into app.licenses, loaders batched over producers."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry import Info
+
+from app import licenses as service
+from app.errors import DomainError
+from app.licenses import CredentialChanges
+from app.underwriting import qualification as qualify_producer
+from resolvers.context import GraphQLContext
+from resolvers.ids import locator_of
+from resolvers.loaders import _by_key, _grouped
+from resolvers.pagination import ConnectionData, connection, list_connection, page_request
+from resolvers.payloads import Payload, failed, ok, payload
+
+if TYPE_CHECKING:
+    from schema.licenses import (
+        AppointmentInput,
+        CreateAppointmentInput,
+        CreateLicenseInput,
+        LicenseInput,
+        UpdateAppointmentInput,
+        UpdateLicenseInput,
+    )
+
+Ctx = Info[GraphQLContext, None]
+CreateLicenseArg = Annotated["CreateLicenseInput", strawberry.lazy("schema.licenses")]
+UpdateLicenseArg = Annotated["UpdateLicenseInput", strawberry.lazy("schema.licenses")]
+CreateAppointmentArg = Annotated["CreateAppointmentInput", strawberry.lazy("schema.licenses")]
+UpdateAppointmentArg = Annotated["UpdateAppointmentInput", strawberry.lazy("schema.licenses")]
+LicenseArg = Annotated["LicenseInput", strawberry.lazy("schema.licenses")]
+AppointmentArg = Annotated["AppointmentInput", strawberry.lazy("schema.licenses")]
+
+TYPE_NAMES = {"license": "License", "appointment": "Appointment"}
+
+
+def locator(value: object, kind: str, field: str = "id") -> str:
+    return locator_of(value, TYPE_NAMES[kind], code=f"{kind.upper()}_NOT_FOUND", field=field)
+
+
+def _by_id_loader(kind: str) -> Any:
+    async def batch(ctx: Any, ids: list[str]) -> list[Any]:
+        return _by_key(await service.credentials_by_ids(ctx, kind, ids), ids)  # type: ignore[arg-type]
+    return batch
+
+
+def _by_producer_loader(kind: str) -> Any:
+    async def batch(ctx: Any, producer_ids: list[str]) -> list[list[Any]]:
+        rows = await service.credentials_of_producers(ctx, kind, producer_ids)  # type: ignore[arg-type]
+        return _grouped(rows, producer_ids, "producer_id")
+    return batch
+
+
+def load_one(info: Ctx, kind: str) -> Any:
+    return info.context.load.named(kind, _by_id_loader(kind))
+
+
+def load_of_producer(info: Ctx, kind: str) -> Any:
+    return info.context.load.named(f"{kind}s_by_producer", _by_producer_loader(kind))
+
+
+# ---- queries ---------------------------------------------------------------------------------
+
+async def license(info: Ctx, id: strawberry.ID) -> Any:
+    try:
+        return await load_one(info, "license").load(locator(id, "license"))
+    except DomainError:
+        return None
+
+
+async def appointment(info: Ctx, id: strawberry.ID) -> Any:
+    try:
+        return await load_one(info, "appointment").load(locator(id, "appointment"))
+    except DomainError:
+        return None
+
+
+async def licenses(info: Ctx, expiring_within: int, first: int | None = None, after: str | None = None,
+                   last: int | None = None, before: str | None = None) -> ConnectionData:
+    result, total = await service.list_expiring(info.context.svc, expiring_within, [],
+                                                page_request(first, after, last, before))
+    return connection(result, total)
+
+
+# ---- fields ----------------------------------------------------------------------------------
+
+async def producer_licenses(root: Any, info: Ctx, first: int | None = None, after: str | None = None) -> ConnectionData:
+    return list_connection(await load_of_producer(info, "license").load(root.id), first, after)
+
+
+async def producer_appointments(root: Any, info: Ctx, first: int | None = None,
+                                after: str | None = None) -> ConnectionData:
+    return list_connection(await load_of_producer(info, "appointment").load(root.id), first, after)
+
+
+async def producer_qualification(root: Any, info: Ctx, product: str, jurisdiction: str, at: datetime | None = None,
+                                 producer_code: str | None = None) -> Any:
+    config = info.context.svc.config
+    kind = config.product(product).producerQualification
+    credentials = await load_of_producer(info, kind).load(root.id) if kind != "none" else []
+    return qualify_producer(config, root.id, credentials, product=product, jurisdiction=jurisdiction,
+                            at=at or datetime.now().astimezone(), producer_code=producer_code)
+
+
+async def credential_producer(root: Any, info: Ctx) -> Any:
+    return await info.context.load.producer.load(root.producer_id)
+
+
+async def appointment_licenses(root: Any, info: Ctx) -> list[Any]:
+    found = await load_one(info, "license").load_many(list(root.license_ids or []))
+    return [f for f in found if f is not None]
+
+
+# ---- mutations -------------------------------------------------------------------------------
+
+def _changes(data: Any, kind: str, *, type_name: str | None) -> CredentialChanges:
+    changes = CredentialChanges(type=type_name)
+    number = getattr(data, f"{kind}_number", strawberry.UNSET)
+    if number is not strawberry.UNSET:
+        changes.number = number
+    for name in ("jurisdictions", "products", "producer_codes", "lines_of_authority", "license_class",
+                 "effective_time", "expiration_time"):
+        value = getattr(data, name, strawberry.UNSET)
+        if value is not strawberry.UNSET:
+            setattr(changes, name, value)
+    residency = getattr(data, "residency", strawberry.UNSET)
+    if residency not in (strawberry.UNSET, None):
+        changes.residency = residency.value
+    license_ids = getattr(data, "license_ids", strawberry.UNSET)
+    if license_ids not in (strawberry.UNSET, None):
+        changes.license_ids = [locator(i, "license", "licenseIds") for i in license_ids]
+    if getattr(data, "data", None) is not None:
+        changes.data = dict(data.data)
+    return changes
+
+
+def _producer_id(value: Any) -> str:
+    return locator_of(value, "Producer", code="PRODUCER_NOT_FOUND", field="producerId")
+
+
+@payload
+async def create_license(info: Ctx, input: CreateLicenseArg) -> Payload:
+    record = await service.create_credential(info.context.svc, "license", _producer_id(input.producer_id),
+                                             _changes(input, "license", type_name=input.type))
+    return ok(license=record)
+
+
+@payload
+async def update_license(info: Ctx, id: strawberry.ID, input: UpdateLicenseArg) -> Payload:
+    record = await service.update_credential(info.context.svc, "license", locator(id, "license"),
+                                             _changes(input, "license", type_name=input.type))
+    return ok(license=record)
+
+
+@payload
+async def replace_license(info: Ctx, id: strawberry.ID, input: LicenseArg) -> Payload:
+    record = await service.update_credential(info.context.svc, "license", locator(id, "license"),
+                                             _changes(input, "license", type_name=input.type), replace=True)
+    return ok(license=record)
+
+
+@payload
+async def create_appointment(info: Ctx, input: CreateAppointmentArg) -> Payload:
+    record = await service.create_credential(info.context.svc, "appointment", _producer_id(input.producer_id),
+                                             _changes(input, "appointment", type_name=input.type))
+    return ok(appointment=record)
+
+
+@payload
+async def update_appointment(info: Ctx, id: strawberry.ID, input: UpdateAppointmentArg) -> Payload:
+    record = await service.update_credential(info.context.svc, "appointment", locator(id, "appointment"),
+                                             _changes(input, "appointment", type_name=input.type))
+    return ok(appointment=record)
+
+
+@payload
+async def replace_appointment(info: Ctx, id: strawberry.ID, input: AppointmentArg) -> Payload:
+    record = await service.update_credential(info.context.svc, "appointment", locator(id, "appointment"),
+                                             _changes(input, "appointment", type_name=input.type), replace=True)
+    return ok(appointment=record)
+
+
+async def _transition(info: Ctx, kind: str, id: strawberry.ID, action: str) -> Payload:
+    outcome = await service.transition_credential(info.context.svc, kind, locator(id, kind), action)  # type: ignore[arg-type]
+    if outcome.problems:
+        return failed(outcome.problems, **{kind: outcome.record})
+    return ok(**{kind: outcome.record})
+
+
+@payload
+async def validate_license(info: Ctx, id: strawberry.ID) -> Payload:
+    return await _transition(info, "license", id, "validate")
+
+
+@payload
+async def discard_license(info: Ctx, id: strawberry.ID) -> Payload:
+    return await _transition(info, "license", id, "discard")
+
+
+@payload
+async def validate_appointment(info: Ctx, id: strawberry.ID) -> Payload:
+    return await _transition(info, "appointment", id, "validate")
+
+
+@payload
+async def discard_appointment(info: Ctx, id: strawberry.ID) -> Payload:
+    return await _transition(info, "appointment", id, "discard")
+
