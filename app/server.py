@@ -20,7 +20,12 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth import AuthError, principal_from_header
+from app.bulk_worker import BulkWorker
+from app.notify import NotifyHub
+from app.routes_bulk import MultipartCsrfGuard
+from app.routes_bulk import routes as bulk_routes
 from app.settings import Settings, get_settings
+from persistence.bulk import PROGRESS_CHANNEL, WORK_CHANNEL
 from persistence.db import create_engine, resolve_url, session_factory
 from persistence.migrate import upgrade
 
@@ -100,9 +105,15 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.sessions = session_factory(engine)
         app.state.database_url = url
         app.state.settings = settings
+        app.state.notify = NotifyHub(url, (PROGRESS_CHANNEL, WORK_CHANNEL))
+        await app.state.notify.start()
+        app.state.bulk_worker = BulkWorker(settings, app.state.sessions, app.state.notify)
+        await app.state.bulk_worker.start()
         try:
             yield
         finally:
+            await app.state.bulk_worker.stop()
+            await app.state.notify.stop()
             await engine.dispose()
 
     routes: list[Any] = [
@@ -110,10 +121,12 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        *bulk_routes,
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.schema = schema
     app.add_middleware(AuthMiddleware, settings=settings)
+    app.add_middleware(MultipartCsrfGuard)
     return app
 
 

@@ -17,7 +17,8 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
 from app.settings import Settings
-from schema.errors import ErrorShaper
+from schema.bulk import BulkMutation, BulkQuery, BulkSubscription
+from schema.errors import ErrorShaper, ShapedSchema
 from schema.licenses import LicenseMutation, LicenseQuery
 from schema.onboarding import OnboardingMutation, OnboardingQuery
 from schema.permissions import EVERYONE
@@ -26,7 +27,7 @@ from schema.quotes import QuoteMutation, QuoteQuery
 
 
 @strawberry.type(description="Read the producer graph.")
-class Query(ProducerQuery, LicenseQuery, QuoteQuery, OnboardingQuery):
+class Query(ProducerQuery, LicenseQuery, QuoteQuery, OnboardingQuery, BulkQuery):
     node: relay.Node | None = relay.node(description="Any object by its global id; null when not visible.",
                                           permission_classes=[EVERYONE])
     nodes: list[relay.Node | None] = relay.node(description="Objects by global id, in order; null where not visible.",
@@ -34,7 +35,12 @@ class Query(ProducerQuery, LicenseQuery, QuoteQuery, OnboardingQuery):
 
 
 @strawberry.type(description="Change the producer graph.")
-class Mutation(ProducerMutation, LicenseMutation, QuoteMutation, OnboardingMutation):
+class Mutation(ProducerMutation, LicenseMutation, QuoteMutation, OnboardingMutation, BulkMutation):
+    pass
+
+
+@strawberry.type(description="Follow changes live (graphql-transport-ws or the legacy graphql-ws).")
+class Subscription(BulkSubscription):
     pass
 
 
@@ -50,5 +56,5 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if settings.production:
         extensions.append(DisableIntrospection())
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions,
+    return ShapedSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
                              config=StrawberryConfig(auto_camel_case=True))

@@ -1,0 +1,239 @@
+"""The background worker of bulk onboarding, one per server process.
+
+It leases batches of pending rows (`FOR UPDATE SKIP LOCKED`), onboards each row in its own transaction
+together with the row's new state (so a crash never onboards a row twice; a unique constraint is the
+backstop), refreshes the job's counters, and announces progress with NOTIFY. Rows leased by a process that
+died come back once their lease expires; a graceful stop hands its leases back at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import bulk
+from app.context import ServiceContext
+from app.errors import DomainError
+from app.notify import NotifyHub, Signal
+from app.onboarding import OnboardRequest, PaymentSetup, onboard_producer
+from app.settings import Settings
+from persistence import bulk as store
+from persistence import onboarding as onboarding_store
+from persistence.base import utcnow
+from persistence.bulk import PROGRESS_CHANNEL, WORK_CHANNEL, BulkJobRecord, BulkRowRecord
+from persistence.db import transaction
+
+log = logging.getLogger("producer_graph.bulk_worker")
+
+
+@dataclass
+class WorkerTuning:
+    batch_size: int = 40
+    concurrency: int = 4
+    lease_seconds: float = 6.0
+    poll_seconds: float = 0.2
+    sweep_seconds: float = 2.0
+    stop_grace_seconds: float = 10.0
+
+
+@dataclass
+class _JobRun:
+    job: BulkJobRecord
+    ctx: ServiceContext | None
+
+
+class BulkWorker:
+    """Claims and onboards bulk rows until stopped."""
+
+    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession], hub: NotifyHub | None,
+                 tuning: WorkerTuning | None = None) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.hub = hub
+        self.tuning = tuning or WorkerTuning()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._last_sweep = 0.0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="bulk-worker")
+        self._heartbeat = asyncio.create_task(self._keep_leases(), name="bulk-worker-heartbeat")
+
+    async def stop(self) -> None:
+        """Finish the row in hand, then give every leased row back to the queue."""
+        self._stopping.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, self.tuning.stop_grace_seconds)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+        try:
+            async with transaction(self.sessions) as session:
+                for job_id in await store.release_leases(session, self.owner):
+                    await store.notify(session, WORK_CHANNEL, job_id)
+        except Exception:
+            log.exception("could not hand bulk leases back; they expire on their own")
+
+    # ---- the loop -------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        wake: contextlib.AbstractContextManager[Signal | None] = (
+            self.hub.subscribe(WORK_CHANNEL) if self.hub is not None else contextlib.nullcontext())
+        with wake as signal:
+            while not self._stopping.is_set():
+                try:
+                    if await self.run_once():
+                        continue
+                    await self._sweep()
+                except Exception:
+                    log.exception("bulk worker iteration failed")
+                    await asyncio.sleep(1)
+                if signal is not None:
+                    await signal.wait(self.tuning.poll_seconds)
+                else:
+                    await asyncio.sleep(self.tuning.poll_seconds)
+
+    async def run_once(self) -> int:
+        """Claim one batch and process it; the number of rows claimed."""
+        async with transaction(self.sessions) as session:
+            claimed = await store.claim_rows(session, self.owner, self.tuning.batch_size, self.tuning.lease_seconds)
+        if not claimed:
+            return 0
+        runs: dict[str, _JobRun] = {}
+        for job_id in sorted({job_id for job_id, _ in claimed}):
+            runs[job_id] = await self._job_run(job_id)
+        limit = asyncio.Semaphore(self.tuning.concurrency)
+
+        async def one(job_id: str, row_number: int) -> None:
+            async with limit:
+                if not self._stopping.is_set():
+                    await self._process_row(runs[job_id], row_number)
+
+        await asyncio.gather(*(one(job_id, number) for job_id, number in claimed))
+        await self._finish_batch(list(runs))
+        return len(claimed)
+
+    async def _job_run(self, job_id: str) -> _JobRun:
+        async with self.sessions() as session:
+            job = await store.get_job(session, job_id)
+        assert job is not None
+        ctx = await bulk.context_for(self.settings, self.sessions, bulk.principal_of(job))
+        return _JobRun(job, ctx)
+
+    def _request(self, job: BulkJobRecord, row: BulkRowRecord) -> OnboardRequest:
+        payment = job.payment or {}
+        ssn = bulk.vault(self.settings).decrypt(row.ssn_ciphertext) if row.ssn_ciphertext else None
+        return OnboardRequest(
+            email=row.email or "", agency_id=job.agency_id, ssn=ssn, last_name=row.last_name, npn=row.npn,
+            gender=row.gender,
+            payment=PaymentSetup(payment["new_license_paid_by"], payment["renewal_paid_by"],
+                                 bool(payment["auto_renewal"])) if payment else None)
+
+    async def _process_row(self, run: _JobRun, row_number: int) -> None:
+        job = run.job
+        try:
+            async with transaction(self.sessions) as session:
+                row = await store.owned_row_for_update(session, job.id, row_number, self.owner)
+                if row is None:
+                    return  # the lease was lost (expired and taken) or the job was cancelled
+                if run.ctx is None:
+                    _fail(row, "TENANT_NOT_FOUND", "The job's tenant no longer exists.")
+                    return
+                try:
+                    async with session.begin_nested():
+                        record = await onboard_producer(run.ctx, self._request(job, row), session=session,
+                                                        bulk_job_id=job.id, bulk_row_number=row_number)
+                    _succeed(row, record.producer_id)
+                except DomainError as exc:
+                    if exc.code == "ROW_ALREADY_ONBOARDED":
+                        done = await onboarding_store.by_bulk_row(session, job.id, row_number)
+                        _succeed(row, done.producer_id if done else None)
+                    else:
+                        _fail(row, exc.code, exc.message)
+        except Exception:
+            log.exception("bulk row failed unexpectedly", extra={"job_id": job.id, "row_number": row_number})
+            await self._fail_unexpectedly(job.id, row_number)
+
+    async def _fail_unexpectedly(self, job_id: str, row_number: int) -> None:
+        """Record an internal failure on the row, unless an earlier attempt did onboard it."""
+        with contextlib.suppress(Exception):
+            async with transaction(self.sessions) as session:
+                row = await store.owned_row_for_update(session, job_id, row_number, self.owner)
+                if row is None:
+                    return
+                done = await onboarding_store.by_bulk_row(session, job_id, row_number)
+                if done is not None:
+                    _succeed(row, done.producer_id)
+                else:
+                    _fail(row, "INTERNAL_ERROR", "The row could not be onboarded because of an internal error; "
+                                                 "retry it.")
+
+    async def _finish_batch(self, job_ids: Sequence[str]) -> None:
+        """Refresh counters, complete the jobs that are done, announce; email the ones this call completed."""
+        async with transaction(self.sessions) as session:
+            completed = await store.complete_if_done(session, job_ids)
+            for job_id in sorted(job_ids):
+                await store.recount(session, job_id)
+                await store.notify(session, PROGRESS_CHANNEL, job_id)
+        await self._announce_completed(completed)
+
+    async def _sweep(self) -> None:
+        """Now and then, complete running jobs whose last rows were finished by a process that then died."""
+        now = time.monotonic()
+        if now - self._last_sweep < self.tuning.sweep_seconds:
+            return
+        self._last_sweep = now
+        async with transaction(self.sessions) as session:
+            completed = await store.complete_if_done(session)
+            for job_id in completed:
+                await store.recount(session, job_id)
+                await store.notify(session, PROGRESS_CHANNEL, job_id)
+        await self._announce_completed(completed)
+
+    async def _announce_completed(self, job_ids: Sequence[str]) -> None:
+        for job_id in job_ids:
+            async with self.sessions() as session:
+                job = await store.get_job(session, job_id)
+            if job is not None:
+                log.info("bulk job completed", extra={"job_id": job.id, "succeeded": job.succeeded_rows,
+                                                      "failed": job.failed_rows})
+                await bulk.send_completion_email(self.settings, job)
+
+    async def _keep_leases(self) -> None:
+        """Extend this process's leases while it lives, so only a dead process's rows expire."""
+        while True:
+            await asyncio.sleep(self.tuning.lease_seconds / 3)
+            try:
+                async with transaction(self.sessions) as session:
+                    await store.extend_leases(session, self.owner, self.tuning.lease_seconds)
+            except Exception:
+                log.warning("could not extend bulk leases", exc_info=True)
+
+
+def _succeed(row: BulkRowRecord, producer_id: str | None) -> None:
+    row.status, row.producer_id, row.error, row.error_code = "SUCCEEDED", producer_id, None, None
+    row.lease_owner = row.lease_expires_at = None
+    row.updated_at = utcnow()
+
+
+def _fail(row: BulkRowRecord, code: str, message: str) -> None:
+    row.status, row.error, row.error_code = "FAILED", message, code
+    row.lease_owner = row.lease_expires_at = None
+    row.updated_at = utcnow()

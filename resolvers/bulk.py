@@ -1,0 +1,155 @@
+"""Bulk onboarding fields: thin calls into app.bulk; uploads arrive as strawberry `Upload` files."""
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry import Info
+from strawberry.file_uploads import Upload
+
+from app import bulk as service
+from app.errors import DomainError, Problem
+from app.queries import PageRequest, bounded
+from app.routes_bulk import SAMPLE_CSV_PATH, SAMPLE_XLSX_PATH, failed_rows_path
+from resolvers.context import GraphQLContext
+from resolvers.ids import locator_of
+from resolvers.pagination import ConnectionData, connection, decode_cursor
+from resolvers.payloads import Payload, ok, payload
+from resolvers.producers import producer_locator
+
+if TYPE_CHECKING:
+    from schema.bulk import BulkOnboardingRowInput, BulkOnboardingRowStatus, BulkPaymentInput, BulkReportFormat
+
+Ctx = Info[GraphQLContext, None]
+PaymentArg = Annotated["BulkPaymentInput", strawberry.lazy("schema.bulk")]
+RowInputArg = Annotated["BulkOnboardingRowInput", strawberry.lazy("schema.bulk")]
+RowStatusArg = Annotated["BulkOnboardingRowStatus", strawberry.lazy("schema.bulk")]
+FormatArg = Annotated["BulkReportFormat", strawberry.lazy("schema.bulk")]
+
+
+def job_locator(value: object, field: str = "jobId") -> str:
+    return locator_of(value, "BulkOnboardingJob", code=service.JOB_NOT_FOUND, field=field)
+
+
+def job_loader(info: Ctx) -> Any:
+    return info.context.load.named("bulk_job", service.jobs_by_ids)
+
+
+def _base_url(info: Ctx) -> str:
+    request = info.context.request
+    return str(request.base_url).rstrip("/") if request is not None else ""
+
+
+# ---- queries -------------------------------------------------------------------------------------
+
+async def bulk_onboarding_job(info: Ctx, id: strawberry.ID) -> Any:
+    try:
+        locator = job_locator(id, "id")
+    except DomainError:
+        return None
+    return await job_loader(info).load(locator)
+
+
+async def bulk_onboarding_jobs(info: Ctx, first: int | None = None, after: str | None = None) -> ConnectionData:
+    ctx = info.context.svc
+    size = bounded(PageRequest(first=first), ctx.settings.max_page_size).first or 0
+    page, total = await service.list_jobs(ctx, size, decode_cursor(after, "after"))
+    return connection(page, total)
+
+
+def bulk_onboarding_sample_files(info: Ctx) -> dict[str, str]:
+    base = _base_url(info)
+    return {"csv_url": base + SAMPLE_CSV_PATH, "xlsx_url": base + SAMPLE_XLSX_PATH}
+
+
+# ---- job fields ------------------------------------------------------------------------------------
+
+def progress(root: Any) -> service.Progress:
+    return service.progress(root)
+
+
+async def rows(root: Any, info: Ctx, first: int | None = None, after: str | None = None,
+               statuses: list[RowStatusArg] | None = None, row_numbers: list[int] | None = None) -> ConnectionData:
+    ctx = info.context.svc
+    size = bounded(PageRequest(first=first), ctx.settings.max_page_size).first or 0
+    after_key = decode_cursor(after, "after")
+    try:
+        after_number = int(after_key) if after_key is not None else None
+    except ValueError as exc:
+        raise DomainError("INVALID_CURSOR", "`after` is not a cursor this API returned.", "after") from exc
+    page, total = await service.list_rows(ctx, root, statuses=[s.value for s in statuses or []] or None,
+                                          row_numbers=row_numbers, first=size, after=after_number)
+    return connection(page, total, key=lambda row: str(row.row_number))  # type: ignore[arg-type]
+
+
+def failed_rows_report_url(root: Any, info: Ctx, format: FormatArg) -> str:
+    return _base_url(info) + failed_rows_path(root.id, format.value)
+
+
+async def agency(root: Any, info: Ctx) -> Any:
+    if root.agency_id is None:
+        return None
+    return await info.context.load.producer.load(root.agency_id)
+
+
+async def row_producer(root: Any, info: Ctx) -> Any:
+    if root.producer_id is None:
+        return None
+    return await info.context.load.producer.load(root.producer_id)
+
+
+def row_problems(root: Any) -> list[Problem]:
+    return [Problem(p.get("code", ""), p.get("message", ""), p.get("field")) for p in root.problems or []]
+
+
+# ---- mutations -------------------------------------------------------------------------------------
+
+@payload
+async def upload_bulk_onboarding_file(info: Ctx, file: Upload, agency_id: strawberry.ID | None = None) -> Payload:
+    agency = producer_locator(agency_id, "agencyId") if agency_id else None
+    return ok(job=await service.create_job(info.context.svc, file, agency))
+
+
+@payload
+async def replace_bulk_onboarding_file(info: Ctx, job_id: strawberry.ID, file: Upload) -> Payload:
+    return ok(job=await service.replace_file(info.context.svc, job_locator(job_id), file))
+
+
+@payload
+async def set_bulk_onboarding_payment(info: Ctx, job_id: strawberry.ID, input: PaymentArg) -> Payload:
+    job = await service.set_payment(info.context.svc, job_locator(job_id), input.new_license_paid_by.value,
+                                    input.renewal_paid_by.value, input.auto_renewal)
+    return ok(job=job)
+
+
+@payload
+async def start_bulk_onboarding(info: Ctx, job_id: strawberry.ID) -> Payload:
+    return ok(job=await service.start(info.context.svc, job_locator(job_id)))
+
+
+@payload
+async def cancel_bulk_onboarding(info: Ctx, job_id: strawberry.ID) -> Payload:
+    return ok(job=await service.cancel(info.context.svc, job_locator(job_id)))
+
+
+@payload
+async def retry_bulk_onboarding_rows(info: Ctx, job_id: strawberry.ID, row_numbers: list[int]) -> Payload:
+    return ok(job=await service.retry_rows(info.context.svc, job_locator(job_id), row_numbers))
+
+
+@payload
+async def update_bulk_onboarding_row(info: Ctx, job_id: strawberry.ID, row_number: int,
+                                     input: RowInputArg) -> Payload:
+    changes = service.RowChanges(last_name=input.last_name, npn=input.npn, email=input.email, ssn=input.ssn,
+                                 gender=input.gender)
+    locator = job_locator(job_id)
+    row = await service.update_row(info.context.svc, locator, row_number, changes)
+    return ok(row=row, job=await service.get_job(info.context.svc, locator))
+
+
+# ---- subscription ----------------------------------------------------------------------------------
+
+async def watch_progress(info: Ctx, job_id: strawberry.ID) -> AsyncIterator[service.Progress]:
+    hub = info.context.request.app.state.notify
+    async for state in service.watch_progress(info.context.svc, hub, job_locator(job_id)):
+        yield state

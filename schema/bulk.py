@@ -1,0 +1,220 @@
+"""GraphQL shapes for bulk onboarding: jobs, their rows and progress, with queries, mutations, subscription."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry import relay
+
+from persistence.bulk import BulkJobRecord
+from resolvers import bulk as r
+from resolvers.ids import global_id
+from schema.common import Connection, UserError
+from schema.permissions import ADMINS
+from schema.producers import Gender, Producer
+
+
+@strawberry.enum(description="Where a bulk onboarding job stands.")
+class BulkOnboardingJobStatus(Enum):
+    UPLOADED = "UPLOADED"
+    VALIDATED = "VALIDATED"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+@strawberry.enum(description="Where one row of a bulk onboarding file stands.")
+class BulkOnboardingRowStatus(Enum):
+    INVALID = "INVALID"
+    VALID = "VALID"
+    PENDING = "PENDING"
+    PROCESSING = "PROCESSING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+
+
+@strawberry.enum(description="File format of a downloadable report.")
+class BulkReportFormat(Enum):
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+@strawberry.enum(description="Who pays for a bulk-onboarded producer's licenses.")
+class BulkPayer(Enum):
+    AGENCY = "AGENCY"
+    PRODUCER = "PRODUCER"
+
+
+@strawberry.type(description="Progress of a bulk onboarding job, as polled or streamed.")
+class BulkOnboardingProgress:
+    status: BulkOnboardingJobStatus = strawberry.field(description="The job's status.")
+    total: int = strawberry.field(description="Rows to onboard (valid rows before the start).")
+    processed: int = strawberry.field(description="Rows done, successfully or not.")
+    succeeded: int = strawberry.field(description="Rows onboarded.")
+    failed: int = strawberry.field(description="Rows whose onboarding failed.")
+    rows_per_second: float = strawberry.field(description="Throughput of the current run.")
+    estimated_seconds_left: float | None = strawberry.field(
+        description="Time left at the current pace; null while unknown, 0 once the job has ended.")
+
+    @strawberry.field(description="Global id of the job.")
+    def job_id(self) -> strawberry.ID:
+        return strawberry.ID(global_id("BulkOnboardingJob", self.job_id))  # type: ignore[arg-type]
+
+
+@strawberry.type(description="Payment setup applied to every producer of a bulk job.")
+class BulkPayment:
+    new_license_paid_by: BulkPayer = strawberry.field(description="Who pays for new licenses.")
+    renewal_paid_by: BulkPayer = strawberry.field(description="Who pays for renewals.")
+    auto_renewal: bool = strawberry.field(description="Whether licenses renew automatically.")
+
+
+@strawberry.type(description="Where to download the sample upload files.")
+class BulkOnboardingSampleFiles:
+    csv_url: str = strawberry.field(description="The CSV sample (UTF-8 with BOM).")
+    xlsx_url: str = strawberry.field(description="The Excel sample, NPN and SSN columns formatted as text.")
+
+
+@strawberry.type(description="One producer row of a bulk onboarding file, with its validation and outcome.")
+class BulkOnboardingRow:
+    row_number: int = strawberry.field(description="Spreadsheet row number (the header is row 1).")
+    status: BulkOnboardingRowStatus = strawberry.field(description="Validation or onboarding state.")
+    last_name: str | None = strawberry.field(description="Last name, normalised; null when invalid.")
+    npn: str | None = strawberry.field(description="National Producer Number; null when invalid.")
+    email: str | None = strawberry.field(description="Email, lower case; null when invalid.")
+    ssn_last4: str | None = strawberry.field(name="ssnLastFour", description="Last four digits of the SSN.")
+    gender: Gender | None = strawberry.field(description="Gender, when valid.")
+    error: str | None = strawberry.field(description="Why onboarding failed, for FAILED rows.")
+    error_code: str | None = strawberry.field(description="Machine code of the onboarding failure.")
+    attempts: int = strawberry.field(description="How many times the row was claimed for onboarding.")
+    problems: list[UserError] = strawberry.field(resolver=r.row_problems,
+                                                 description="Validation problems, each with its field and code.")
+    producer: Producer | None = strawberry.field(resolver=r.row_producer,
+                                                 description="The producer created from this row.")
+
+
+@strawberry.type(description="An upload of producers to onboard in bulk: its report, payment and progress.")
+class BulkOnboardingJob(relay.Node):
+    id: relay.NodeID[str]
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Any) -> bool:
+        return isinstance(obj, (cls, BulkJobRecord))
+
+    @classmethod
+    def resolve_nodes(cls, *, info: Any, node_ids: Any, required: bool = False) -> Any:
+        return r.job_loader(info).load_many(list(node_ids))
+
+    @strawberry.field(description="The job's ULID locator.")
+    def locator(self) -> str:
+        return self.id
+
+    status: BulkOnboardingJobStatus = strawberry.field(description="Where the job stands.")
+    file_name: str = strawberry.field(description="Name of the uploaded file.")
+    file_format: BulkReportFormat = strawberry.field(description="Format of the uploaded file.")
+    total_rows: int = strawberry.field(description="Producer rows in the file (blank rows skipped).")
+    valid_rows: int = strawberry.field(description="Rows without a problem.")
+    invalid_rows: int = strawberry.field(description="Rows with at least one problem; they are not onboarded.")
+    succeeded_rows: int = strawberry.field(description="Rows onboarded.")
+    failed_rows: int = strawberry.field(description="Rows whose onboarding failed.")
+    created_by: str = strawberry.field(description="Subject of the admin who uploaded the file.")
+    created_at: datetime = strawberry.field(description="When the file was uploaded.")
+    updated_at: datetime = strawberry.field(description="When the job last changed.")
+    started_at: datetime | None = strawberry.field(description="When the current run started.")
+    finished_at: datetime | None = strawberry.field(description="When the job ended.")
+
+    @strawberry.field(description="Payment setup for every producer; null until set.")
+    def payment(self) -> BulkPayment | None:
+        raw: dict[str, Any] | None = self.payment  # type: ignore[assignment]
+        if not raw:
+            return None
+        return BulkPayment(new_license_paid_by=BulkPayer(raw["new_license_paid_by"]),
+                           renewal_paid_by=BulkPayer(raw["renewal_paid_by"]), auto_renewal=bool(raw["auto_renewal"]))
+
+    progress: BulkOnboardingProgress = strawberry.field(resolver=r.progress, description="Progress figures.")
+    agency: Producer | None = strawberry.field(resolver=r.agency, description="The agency the producers join.")
+    rows: Connection[BulkOnboardingRow] = strawberry.field(
+        resolver=r.rows, description="The file's rows in order, optionally only some statuses or row numbers.")
+    failed_rows_report_url: str = strawberry.field(
+        resolver=r.failed_rows_report_url,
+        description="Download URL of the invalid and failed rows with an Error column (send the bearer token).")
+
+
+@strawberry.input(description="Payment setup for every producer of a bulk job.")
+class BulkPaymentInput:
+    new_license_paid_by: BulkPayer = strawberry.field(description="Who pays for new licenses.")
+    renewal_paid_by: BulkPayer = strawberry.field(description="Who pays for renewals.")
+    auto_renewal: bool = strawberry.field(description="Whether licenses renew automatically.")
+
+
+@strawberry.input(description="Corrections to one row; omitted fields keep their value.")
+class BulkOnboardingRowInput:
+    last_name: str | None = strawberry.field(default=None, description="Last name.")
+    npn: str | None = strawberry.field(default=None, description="National Producer Number.")
+    email: str | None = strawberry.field(default=None, description="Email address.")
+    ssn: str | None = strawberry.field(default=None, description="SSN, 9 digits (dashes allowed).")
+    gender: str | None = strawberry.field(default=None, description="Gender: M, F or X.")
+
+
+@strawberry.type(description="Result of a bulk onboarding job mutation.")
+class BulkOnboardingJobPayload:
+    job: BulkOnboardingJob | None = strawberry.field(description="The job after the change.")
+    user_errors: list[UserError] = strawberry.field(description="Problems with the input; empty on success.")
+
+
+@strawberry.type(description="Result of correcting a row of a bulk onboarding job.")
+class BulkOnboardingRowPayload:
+    row: BulkOnboardingRow | None = strawberry.field(description="The row after revalidation.")
+    job: BulkOnboardingJob | None = strawberry.field(description="The job, with refreshed counts.")
+    user_errors: list[UserError] = strawberry.field(description="Problems with the input; empty on success.")
+
+
+def _f(resolver: Any, description: str) -> Any:
+    return strawberry.field(resolver=resolver, description=description, permission_classes=[ADMINS])
+
+
+@strawberry.type
+class BulkQuery:
+    bulk_onboarding_job: BulkOnboardingJob | None = _f(
+        r.bulk_onboarding_job, "A bulk onboarding job by id; null when not visible.")
+    bulk_onboarding_jobs: Connection[BulkOnboardingJob] = _f(
+        r.bulk_onboarding_jobs, "Bulk onboarding jobs visible to you, oldest first.")
+    bulk_onboarding_sample_files: BulkOnboardingSampleFiles = _f(
+        r.bulk_onboarding_sample_files, "Where to download the sample CSV and XLSX files.")
+
+
+@strawberry.type
+class BulkMutation:
+    upload_bulk_onboarding_file: BulkOnboardingJobPayload = _f(
+        r.upload_bulk_onboarding_file,
+        "Upload a CSV or XLSX of producers (multipart request; send an Apollo-Require-Preflight header). "
+        "Every row is validated into the job's report.")
+    replace_bulk_onboarding_file: BulkOnboardingJobPayload = _f(
+        r.replace_bulk_onboarding_file, "Replace the job's file before onboarding starts.")
+    set_bulk_onboarding_payment: BulkOnboardingJobPayload = _f(
+        r.set_bulk_onboarding_payment, "Set the payment details applied to every producer of the job.")
+    start_bulk_onboarding: BulkOnboardingJobPayload = _f(
+        r.start_bulk_onboarding, "Onboard every valid row in the background (payment details required).")
+    cancel_bulk_onboarding: BulkOnboardingJobPayload = _f(
+        r.cancel_bulk_onboarding, "Cancel the job; rows not yet onboarded are skipped.")
+    retry_bulk_onboarding_rows: BulkOnboardingJobPayload = _f(
+        r.retry_bulk_onboarding_rows, "Onboard failed (or corrected) rows again, without a new upload.")
+    update_bulk_onboarding_row: BulkOnboardingRowPayload = _f(
+        r.update_bulk_onboarding_row, "Correct a row in place; it is validated again.")
+
+
+@strawberry.type
+class BulkSubscription:
+    @strawberry.subscription(description="Progress of a bulk onboarding job: the current state first, then each "
+                                         "change, until the job ends.", permission_classes=[ADMINS])
+    async def bulk_onboarding_progress(
+        self, info: strawberry.Info,
+        job_id: strawberry.ID = strawberry.argument(description="The job to watch."),
+    ) -> AsyncGenerator[BulkOnboardingProgress, None]:
+        async for state in r.watch_progress(info, job_id):
+            yield state  # type: ignore[misc]
