@@ -1,6 +1,7 @@
 """Bulk onboarding fields: thin calls into app.bulk; uploads arrive as strawberry `Upload` files."""
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -57,9 +58,15 @@ async def bulk_onboarding_jobs(info: Ctx, first: int | None = None, after: str |
     return connection(page, total)
 
 
-def bulk_onboarding_sample_files(info: Ctx) -> dict[str, str]:
+@dataclass
+class SampleFiles:
+    csv_url: str
+    xlsx_url: str
+
+
+def bulk_onboarding_sample_files(info: Ctx) -> SampleFiles:
     base = _base_url(info)
-    return {"csv_url": base + SAMPLE_CSV_PATH, "xlsx_url": base + SAMPLE_XLSX_PATH}
+    return SampleFiles(base + SAMPLE_CSV_PATH, base + SAMPLE_XLSX_PATH)
 
 
 # ---- job fields ------------------------------------------------------------------------------------
