@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import ADMINS, ServiceContext
 from app.errors import DomainError, NotFound
 from app.licenses import add_license
-from app.pii import SsnVault
+from app.pii import SsnVault, redact_ssns
 from app.producers import ProducerChanges, result_of, search_text, update_producer, validation_problems
 from app.queries import PageRequest, bounded
 from app.rules import lifecycle, wizard
@@ -113,21 +113,22 @@ async def _find_in_registry(ctx: ServiceContext, session: AsyncSession, request:
         number = (request.license_number or "").strip()
         found = await registry.by_license(session, tenant, state, number)
         if not found:
-            raise DomainError("REGISTRY_NOT_FOUND", f"No producer holding license {number!r} in {state} is in "
+            raise DomainError("REGISTRY_NOT_FOUND", f"No producer holding license {redact_ssns(number)!r} in {state} is in "
                               "the producer registry.", "licenseNumber")
-        return _one(found, f"license {number} in {state}")
+        return _one(found, f"license {redact_ssns(number)} in {state}")
     npn = normalize_npn(request.npn)
     found = await registry.by_npn(session, tenant, npn)
     if not found:
-        raise DomainError("REGISTRY_NOT_FOUND", f"No producer with NPN {npn} is in the producer registry.", "npn")
+        raise DomainError("REGISTRY_NOT_FOUND", f"No producer with the NPN ending {npn[-4:]} is in the producer "
+                          "registry.", "npn")
     record = found[0]
     if how == "NPN_VERIFIED_BY_SSN":
         ssn = normalize_ssn(request.ssn)
         if record.ssn_hash is not None and record.ssn_hash != vault(ctx).lookup_hash(ssn):
             raise DomainError("SSN_MISMATCH", f"The SSN ending {ssn[-4:]} is not the SSN the registry holds for "
-                              f"NPN {npn}.", "ssn")
+                              f"the NPN ending {npn[-4:]}.", "ssn")
         if request.last_name and not same_last_name(record.last_name, normalize_last_name(request.last_name)):
-            raise DomainError("LAST_NAME_MISMATCH", f"The registry producer with NPN {npn} has another last "
+            raise DomainError("LAST_NAME_MISMATCH", f"The registry producer with the NPN ending {npn[-4:]} has another last "
                               "name.", "lastName")
     return record
 
@@ -186,7 +187,7 @@ async def _onboard(ctx: ServiceContext, session: AsyncSession, request: OnboardR
     found = await _find_in_registry(ctx, session, request, how)
     await store.lock_npn(session, ctx.tenant_id, found.npn)
     if await store.active_producer_with_npn(session, ctx.tenant_id, agency.id, found.npn):
-        raise DomainError("ALREADY_ONBOARDED", f"A producer with NPN {found.npn} is already active in this "
+        raise DomainError("ALREADY_ONBOARDED", f"A producer with the NPN ending {found.npn[-4:]} is already active in this "
                           "agency.", "npn")
     producer = _new_producer(ctx, agency, found, email, gender)
     if how == "NPN_VERIFIED_BY_SSN" and found.ssn_hash is None:
