@@ -282,3 +282,50 @@ async def test_read_only_caller_cannot_write_quotes(gql, new_tenant):
     body = await gql(CREATE_QUOTE, {"input": {"product": "Travel", "jurisdiction": "CA",
                                               "effectiveTime": "2026-01-01T00:00:00Z"}}, token=reader)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+# ---- speed that does not depend on the machine ---------------------------------------------------
+
+BATCH = """mutation($ids: [ID!]!) { underwriteQuotes(ids: $ids) {
+  results { quote { id state } userErrors { code } } userErrors { code } } }"""
+PAGE = """query($n: Int!) { quotes(first: $n) { nodes { id state producerCheck { passed reasons { code } } } } }"""
+
+
+async def _quotes_on_chain(gql: Any, token: str, code: str, depth: int, count: int) -> list[str]:
+    producers = await chain(gql, token, code, depth=depth)
+    await license_for(gql, token, producers[-1]["id"])
+    return [(await quote(gql, token, code, product="PersonalAuto"))["id"] for _ in range(count)]
+
+
+async def _count(statements: Any, gql: Any, query: str, variables: dict[str, Any], token: str) -> int:
+    with statements:
+        body = await gql.ok(query, variables, token=token)
+    assert body
+    return statements.count
+
+
+async def test_underwriting_a_batch_runs_a_constant_number_of_statements(gql, new_tenant, statements):
+    # given 10 quotes on a 2-level chain and 100 quotes on a 20-level chain, in two tenants
+    small = await new_tenant()
+    large = await new_tenant()
+    few = await _quotes_on_chain(gql, small.admin, "S-1", 2, 10)
+    many = await _quotes_on_chain(gql, large.admin, "L-1", 20, 100)
+    # when each batch is underwritten
+    small_count = await _count(statements, gql, BATCH, {"ids": few}, small.admin)
+    large_count = await _count(statements, gql, BATCH, {"ids": many}, large.admin)
+    # then both take the same number of statements
+    assert small_count == large_count, statements.statements
+    data = await gql.ok(PAGE, {"n": 100}, token=large.admin)
+    assert {n["state"] for n in data["quotes"]["nodes"]} == {"UNDERWRITTEN"}
+
+
+async def test_a_page_of_quotes_with_their_producer_check_runs_a_constant_number_of_statements(
+        gql, new_tenant, statements):
+    small = await new_tenant()
+    large = await new_tenant()
+    await _quotes_on_chain(gql, small.admin, "S-2", 2, 10)
+    await _quotes_on_chain(gql, large.admin, "L-2", 20, 100)
+    small_count = await _count(statements, gql, PAGE, {"n": 100}, small.admin)
+    large_count = await _count(statements, gql, PAGE, {"n": 100}, large.admin)
+    assert small_count == large_count, statements.statements
+    assert large_count <= 10
