@@ -121,9 +121,11 @@ def read_csv(path: Path, errors: list[str]) -> Iterator[RegistryEntry]:
         for line, row in enumerate(csv.DictReader(handle), start=2):
             try:
                 entry = parse_entry(row)
+                has_license = bool(_text(row.get("license_number")) or _text(row.get("state")))
+                lic = parse_license(row) if has_license else None
                 existing = entries.setdefault(entry.npn, entry)
-                if _text(row.get("license_number")) or _text(row.get("state")):
-                    existing.licenses.append(parse_license(row))
+                if lic is not None:
+                    existing.licenses.append(lic)
             except DomainError as exc:
                 errors.append(f"line {line}: {exc.message}")
     yield from entries.values()

@@ -1,0 +1,125 @@
+"""Reading and writing registry extracts (CSV and JSON), the sample generator, and the wizard rules."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from app.errors import DomainError
+from app.registry import read_extract, sample_entries, write_extract
+from app.rules import wizard
+from app.rules.identity import normalize_npn, normalize_ssn
+
+HEADER = ("npn,first_name,middle_name,last_name,ssn,gender,email,state,license_number,license_class,residency,"
+          "lines_of_authority,issue_date,expiration_date\n")
+
+
+def test_a_csv_extract_merges_the_license_rows_of_one_producer(tmp_path):
+    path = tmp_path / "extract.csv"
+    path.write_text(HEADER
+                    + "1234,Ana,,Rivera,212-34-5678,F,ana@example.com,ca,0A1,Producer,resident,Life;Accident & Health,"
+                      "2022-01-01,2026-01-01\n"
+                    + "1234,Ana,,Rivera,212-34-5678,F,ana@example.com,NV,NV-1,,non-resident,Property,,\n"
+                    + "99,Bo,,Lee,,,,,,,,,,\n")
+    errors: list[str] = []
+
+    entries = list(read_extract(path, errors))
+
+    assert errors == []
+    assert [e.npn for e in entries] == ["1234", "99"]
+    ana = entries[0]
+    assert (ana.ssn, ana.gender, ana.email) == ("212345678", "FEMALE", "ana@example.com")
+    assert [(lic.state, lic.license_number, lic.residency) for lic in ana.licenses] == [
+        ("CA", "0A1", "resident"), ("NV", "NV-1", "non-resident")]
+    assert ana.licenses[0].lines_of_authority == ["Life", "Accident & Health"]
+    assert ana.licenses[0].issue_date == date(2022, 1, 1)
+    assert entries[1].licenses == [] and entries[1].ssn is None
+
+
+def test_bad_rows_are_reported_by_line_without_the_ssn(tmp_path):
+    path = tmp_path / "extract.csv"
+    path.write_text(HEADER + "12a,Ana,,Rivera,,,,,,,,,,\n" + "55,Bo,,Lee,666-12-3456,,,,,,,,,\n"
+                    + "56,Cy,,Kim,,,,CA,X1,,resident,Life,2024-01-01,2023-01-01\n" + "57,Di,,Ng,,,,,,,,,,\n")
+    errors: list[str] = []
+
+    entries = list(read_extract(path, errors))
+
+    assert [e.npn for e in entries] == ["57"]
+    assert [e.split(":")[0] for e in errors] == ["line 2", "line 3", "line 4"]
+    assert all("666-12-3456" not in e and "666123456" not in e for e in errors)
+
+
+def test_a_json_extract_nests_licenses(tmp_path):
+    path = tmp_path / "extract.json"
+    path.write_text(json.dumps([{"npn": 777, "last_name": "Diaz", "ssn": "219099999",
+                                 "licenses": [{"state": "AZ", "license_number": "AZ-1",
+                                               "lines_of_authority": ["Life", "Title"]}]}]))
+
+    entries = list(read_extract(path, []))
+
+    assert entries[0].npn == "777" and entries[0].licenses[0].lines_of_authority == ["Life", "Title"]
+
+
+def test_other_file_types_are_refused(tmp_path):
+    with pytest.raises(DomainError) as caught:
+        read_extract(tmp_path / "extract.xlsx", [])
+    assert caught.value.code == "UNSUPPORTED_FILE"
+
+
+def test_the_sample_is_deterministic_valid_and_unique():
+    first, again = sample_entries(3000, seed=3), sample_entries(3000, seed=3)
+
+    assert first == again
+    assert len({e.npn for e in first}) == len({e.ssn for e in first}) == 3000
+    assert all(normalize_ssn(e.ssn) == e.ssn and normalize_npn(e.npn) == e.npn for e in first)
+    numbers = [(lic.state, lic.license_number) for e in first for lic in e.licenses]
+    assert len(numbers) == len(set(numbers)) and all(e.licenses for e in first)
+    assert all(lic.expiration_date > lic.issue_date for e in first for lic in e.licenses)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json"])
+def test_a_written_sample_reads_back_the_same(tmp_path, suffix):
+    entries = sample_entries(200, seed=5)
+    path = tmp_path / f"sample{suffix}"
+
+    write_extract(path, entries)
+    errors: list[str] = []
+
+    assert list(read_extract(path, errors)) == entries and errors == []
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({"ssn": "1", "last_name": "X"}, "SSN"),
+    ({"npn": "1"}, "NPN"),
+    ({"license_number": "A", "state": "CA"}, "LICENSE"),
+])
+def test_exactly_one_identification_is_recognised(fields, expected):
+    args = {"ssn": None, "last_name": None, "npn": None, "license_number": None, "state": None, **fields}
+    assert wizard.identification(**args) == expected
+
+
+def test_an_npn_verified_by_ssn_is_only_for_bulk_rows():
+    args = {"ssn": "1", "last_name": "X", "npn": "1", "license_number": None, "state": None}
+
+    assert wizard.identification(**args, allow_npn_with_ssn=True) == "NPN_VERIFIED_BY_SSN"
+    with pytest.raises(DomainError) as caught:
+        wizard.identification(**args)
+    assert caught.value.code == "MULTIPLE_IDENTIFICATIONS"
+
+
+def test_the_current_step_is_the_first_not_done():
+    done = {"completed": False, "details_reviewed": True, "payment_set": True, "states_assigned": False,
+            "reviewed": False}
+    assert wizard.current_step(**done) == "STATES"
+    assert wizard.current_step(**{**done, "details_reviewed": False}) == "DETAILS"
+    assert wizard.current_step(**{**done, "states_assigned": True, "reviewed": True}) == "FINISH"
+    assert wizard.current_step(**{**done, "completed": True}) == "DONE"
+
+
+def test_state_selections_merge_and_new_states_exclude_licensed_ones():
+    merged = wizard.merge_selections([("ca", ["Life"]), ("CA", ["Life", "Property"]), ("NY", ["Title"])])
+
+    assert merged == {"CA": ["Life", "Property"], "NY": ["Title"]}
+    assert wizard.new_jurisdictions(merged, ["CA"]) == ["NY"]
