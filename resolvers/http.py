@@ -42,6 +42,11 @@ async def service_context(settings: Settings, sessions: async_sessionmaker[Async
 HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
+def wants_graphql_ide(request: Request) -> bool:
+    """A browser opening /graphql: GET, accepting HTML, no query."""
+    return request.method == "GET" and "text/html" in request.headers.get("accept", "") and not request.query_params
+
+
 class AuthHTTPException(HTTPException):
     """A 401 that keeps the authentication error's code."""
 
@@ -84,8 +89,14 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            if wants_graphql_ide(request):  # served before authentication: the IDE page holds no data
+                if not self.graphql_ide:
+                    raise HTTPException(404, "Not Found")
+                response = await self.render_graphql_ide(request)
+            else:
+                response = await self.run(request)
         except HTTPException as exc:
             response = http_error(exc, request_id_of(scope))
         await response(scope, receive, send)

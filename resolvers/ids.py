@@ -1,10 +1,13 @@
 """Reading ids from clients: Relay global ids, or bare locators for callers coming from REST."""
 
-from __future__ import annotations
 
+import asyncio
+import inspect
 import re
+from typing import Annotated, Any
 
-from strawberry import relay
+import strawberry
+from strawberry import Info, relay
 
 from app.errors import NotFound
 
@@ -27,3 +30,23 @@ def locator_of(value: object, type_name: str, *, code: str, field: str = "id") -
 
 def global_id(type_name: str, locator: str) -> str:
     return str(relay.GlobalID(type_name, locator))
+
+
+async def node(info: Info[Any, Any],
+               id: Annotated[strawberry.ID, strawberry.argument(description="The global id of the object.")]) -> Any:
+    """Any object by its global id; None when malformed, of a type that is not a Node, or not visible."""
+    try:
+        gid = relay.GlobalID.from_id(str(id))
+        node_type = gid.resolve_type(info)
+    except Exception:  # malformed id or unknown type: the object cannot exist
+        return None
+    found = node_type.resolve_nodes(info=info, node_ids=[gid.node_id], required=False)
+    if inspect.isawaitable(found):
+        found = await found
+    return next(iter(found), None)
+
+
+async def nodes(info: Info[Any, Any], ids: Annotated[list[strawberry.ID], strawberry.argument(
+        description="The global ids of the objects.")]) -> list[Any]:
+    """Objects by global id, in order (one dataloader batch per type)."""
+    return list(await asyncio.gather(*(node(info, one) for one in ids)))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
+import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
@@ -14,6 +16,21 @@ from app.errors import DomainError
 from app.pii import redact_ssns
 
 log = logging.getLogger("producer_graph.errors")
+
+# Refusals by the query limits and the parser, recognised by graphql-core's and Strawberry's messages.
+REQUEST_ERRORS = (
+    (re.compile(r"exceeds maximum operation depth"), "QUERY_TOO_DEEP"),
+    (re.compile(r"aliases found\. Allowed"), "TOO_MANY_ALIASES"),
+    (re.compile(r"contains more than \d+ tokens"), "QUERY_TOO_LARGE"),
+    (re.compile(r"^Syntax Error"), "GRAPHQL_PARSE_FAILED"),
+)
+
+
+def _request_error_code(error: GraphQLError) -> str:
+    for pattern, code in REQUEST_ERRORS:
+        if pattern.search(error.message):
+            return code
+    return "GRAPHQL_VALIDATION_FAILED" if error.locations else "BAD_REQUEST"
 
 
 def _shape(error: GraphQLError, request_id: str) -> GraphQLError:
@@ -27,9 +44,9 @@ def _shape(error: GraphQLError, request_id: str) -> GraphQLError:
     elif isinstance(original, AuthError):
         extensions["code"] = original.code
         message = original.message
-    elif original is None:
+    elif original is None or isinstance(original, GraphQLError) and original.original_error is None:
         if "code" not in extensions:
-            extensions["code"] = "GRAPHQL_VALIDATION_FAILED" if error.locations else "BAD_REQUEST"
+            extensions["code"] = _request_error_code(error)
         message = redact_ssns(error.message)
     elif "code" in extensions:  # permission refusals and other deliberate errors
         message = error.message
@@ -61,3 +78,13 @@ class ErrorShaper(SchemaExtension):
     def _shape(self, error: GraphQLError) -> GraphQLError:
         context = self.execution_context.context
         return _shape(error, getattr(context, "request_id", "") or "")
+
+
+class ShapedSchema(strawberry.Schema):
+    """A Schema whose every error is shaped, including parser refusals raised before the operation hooks."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        context = getattr(execution_context, "context", None)
+        request_id = getattr(context, "request_id", "") or ""
+        errors[:] = [_shape(error, request_id) for error in errors]
+
