@@ -17,6 +17,7 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
 from app.settings import Settings
+from resolvers import ids
 from schema.bulk import BulkMutation, BulkQuery, BulkSubscription
 from schema.errors import ErrorShaper, ShapedSchema
 from schema.licenses import LicenseMutation, LicenseQuery
@@ -28,10 +29,12 @@ from schema.quotes import QuoteMutation, QuoteQuery
 
 @strawberry.type(description="Read the producer graph.")
 class Query(ProducerQuery, LicenseQuery, QuoteQuery, OnboardingQuery, BulkQuery):
-    node: relay.Node | None = relay.node(description="Any object by its global id; null when not visible.",
-                                          permission_classes=[EVERYONE])
-    nodes: list[relay.Node | None] = relay.node(description="Objects by global id, in order; null where not visible.",
-                                                permission_classes=[EVERYONE])
+    node: relay.Node | None = strawberry.field(
+        resolver=ids.node, description="Any object by its global id; null when not visible.",
+        permission_classes=[EVERYONE])
+    nodes: list[relay.Node | None] = strawberry.field(
+        resolver=ids.nodes, description="Objects by global id, in order; null where not visible.",
+        permission_classes=[EVERYONE])
 
 
 @strawberry.type(description="Change the producer graph.")
