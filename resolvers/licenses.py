@@ -37,6 +37,22 @@ AppointmentArg = Annotated["AppointmentInput", strawberry.lazy("schema.licenses"
 TYPE_NAMES = {"license": "License", "appointment": "Appointment"}
 
 
+def _arg(description: str) -> Any:
+    return strawberry.argument(description=description)
+
+
+IdArg = Annotated[strawberry.ID, _arg("The object's global id (or locator).")]
+FirstArg = Annotated[int | None, _arg("Page size, counted from the start (or from `after`).")]
+AfterArg = Annotated[str | None, _arg("Cursor to start after.")]
+LastArg = Annotated[int | None, _arg("Page size, counted from the end (or from `before`).")]
+BeforeArg = Annotated[str | None, _arg("Cursor to end before.")]
+ExpiringArg = Annotated[int, _arg("Days from now: licenses expiring before then (and not yet expired).")]
+ProductArg = Annotated[str, _arg("Product name, as configured.")]
+JurisdictionArg = Annotated[str, _arg("Jurisdiction code, e.g. CA.")]
+AtArg = Annotated[datetime | None, _arg("When to check; default now.")]
+CodeArg = Annotated[str | None, _arg("Producer code value the business would be written through.")]
+
+
 def locator(value: object, kind: str, field: str = "id") -> str:
     return locator_of(value, TYPE_NAMES[kind], code=f"{kind.upper()}_NOT_FOUND", field=field)
 
@@ -64,22 +80,22 @@ def load_of_producer(info: Ctx, kind: str) -> Any:
 
 # ---- queries ---------------------------------------------------------------------------------
 
-async def license(info: Ctx, id: strawberry.ID) -> Any:
+async def license(info: Ctx, id: IdArg) -> Any:
     try:
         return await load_one(info, "license").load(locator(id, "license"))
     except DomainError:
         return None
 
 
-async def appointment(info: Ctx, id: strawberry.ID) -> Any:
+async def appointment(info: Ctx, id: IdArg) -> Any:
     try:
         return await load_one(info, "appointment").load(locator(id, "appointment"))
     except DomainError:
         return None
 
 
-async def licenses(info: Ctx, expiring_within: int, first: int | None = None, after: str | None = None,
-                   last: int | None = None, before: str | None = None) -> ConnectionData:
+async def licenses(info: Ctx, expiring_within: ExpiringArg, first: FirstArg = None, after: AfterArg = None,
+                   last: LastArg = None, before: BeforeArg = None) -> ConnectionData:
     result, total = await service.list_expiring(info.context.svc, expiring_within, [],
                                                 page_request(first, after, last, before))
     return connection(result, total)
@@ -87,17 +103,17 @@ async def licenses(info: Ctx, expiring_within: int, first: int | None = None, af
 
 # ---- fields ----------------------------------------------------------------------------------
 
-async def producer_licenses(root: Any, info: Ctx, first: int | None = None, after: str | None = None) -> ConnectionData:
+async def producer_licenses(root: Any, info: Ctx, first: FirstArg = None, after: AfterArg = None) -> ConnectionData:
     return list_connection(await load_of_producer(info, "license").load(root.id), first, after)
 
 
-async def producer_appointments(root: Any, info: Ctx, first: int | None = None,
-                                after: str | None = None) -> ConnectionData:
+async def producer_appointments(root: Any, info: Ctx, first: FirstArg = None,
+                                after: AfterArg = None) -> ConnectionData:
     return list_connection(await load_of_producer(info, "appointment").load(root.id), first, after)
 
 
-async def producer_qualification(root: Any, info: Ctx, product: str, jurisdiction: str, at: datetime | None = None,
-                                 producer_code: str | None = None) -> Any:
+async def producer_qualification(root: Any, info: Ctx, product: ProductArg, jurisdiction: JurisdictionArg, at: AtArg = None,
+                                 producer_code: CodeArg = None) -> Any:
     config = info.context.svc.config
     kind = config.product(product).producerQualification
     credentials = await load_of_producer(info, kind).load(root.id) if kind != "none" else []
@@ -142,48 +158,48 @@ def _producer_id(value: Any) -> str:
 
 
 @payload
-async def create_license(info: Ctx, input: CreateLicenseArg) -> Payload:
+async def create_license(info: Ctx, input: Annotated[CreateLicenseArg, _arg("The license or appointment fields.")]) -> Payload:
     record = await service.create_credential(info.context.svc, "license", _producer_id(input.producer_id),
                                              _changes(input, "license", type_name=input.type))
     return ok(license=record)
 
 
 @payload
-async def update_license(info: Ctx, id: strawberry.ID, input: UpdateLicenseArg) -> Payload:
+async def update_license(info: Ctx, id: IdArg, input: Annotated[UpdateLicenseArg, _arg("The license or appointment fields.")]) -> Payload:
     record = await service.update_credential(info.context.svc, "license", locator(id, "license"),
                                              _changes(input, "license", type_name=input.type))
     return ok(license=record)
 
 
 @payload
-async def replace_license(info: Ctx, id: strawberry.ID, input: LicenseArg) -> Payload:
+async def replace_license(info: Ctx, id: IdArg, input: Annotated[LicenseArg, _arg("The license or appointment fields.")]) -> Payload:
     record = await service.update_credential(info.context.svc, "license", locator(id, "license"),
                                              _changes(input, "license", type_name=input.type), replace=True)
     return ok(license=record)
 
 
 @payload
-async def create_appointment(info: Ctx, input: CreateAppointmentArg) -> Payload:
+async def create_appointment(info: Ctx, input: Annotated[CreateAppointmentArg, _arg("The license or appointment fields.")]) -> Payload:
     record = await service.create_credential(info.context.svc, "appointment", _producer_id(input.producer_id),
                                              _changes(input, "appointment", type_name=input.type))
     return ok(appointment=record)
 
 
 @payload
-async def update_appointment(info: Ctx, id: strawberry.ID, input: UpdateAppointmentArg) -> Payload:
+async def update_appointment(info: Ctx, id: IdArg, input: Annotated[UpdateAppointmentArg, _arg("The license or appointment fields.")]) -> Payload:
     record = await service.update_credential(info.context.svc, "appointment", locator(id, "appointment"),
                                              _changes(input, "appointment", type_name=input.type))
     return ok(appointment=record)
 
 
 @payload
-async def replace_appointment(info: Ctx, id: strawberry.ID, input: AppointmentArg) -> Payload:
+async def replace_appointment(info: Ctx, id: IdArg, input: Annotated[AppointmentArg, _arg("The license or appointment fields.")]) -> Payload:
     record = await service.update_credential(info.context.svc, "appointment", locator(id, "appointment"),
                                              _changes(input, "appointment", type_name=input.type), replace=True)
     return ok(appointment=record)
 
 
-async def _transition(info: Ctx, kind: str, id: strawberry.ID, action: str) -> Payload:
+async def _transition(info: Ctx, kind: str, id: IdArg, action: str) -> Payload:
     outcome = await service.transition_credential(info.context.svc, kind, locator(id, kind), action)  # type: ignore[arg-type]
     if outcome.problems:
         return failed(outcome.problems, **{kind: outcome.record})
@@ -191,21 +207,21 @@ async def _transition(info: Ctx, kind: str, id: strawberry.ID, action: str) -> P
 
 
 @payload
-async def validate_license(info: Ctx, id: strawberry.ID) -> Payload:
+async def validate_license(info: Ctx, id: IdArg) -> Payload:
     return await _transition(info, "license", id, "validate")
 
 
 @payload
-async def discard_license(info: Ctx, id: strawberry.ID) -> Payload:
+async def discard_license(info: Ctx, id: IdArg) -> Payload:
     return await _transition(info, "license", id, "discard")
 
 
 @payload
-async def validate_appointment(info: Ctx, id: strawberry.ID) -> Payload:
+async def validate_appointment(info: Ctx, id: IdArg) -> Payload:
     return await _transition(info, "appointment", id, "validate")
 
 
 @payload
-async def discard_appointment(info: Ctx, id: strawberry.ID) -> Payload:
+async def discard_appointment(info: Ctx, id: IdArg) -> Payload:
     return await _transition(info, "appointment", id, "discard")
 

@@ -29,6 +29,27 @@ FlagsArg = list[Annotated["NewFlagInput", strawberry.lazy("schema.quotes")]]
 ProducersArg = Annotated["ProducersInstructionInput", strawberry.lazy("schema.quotes")]
 
 
+def _arg(description: str) -> Any:
+    return strawberry.argument(description=description)
+
+
+IdArg = Annotated[strawberry.ID, _arg("The object's global id (or locator).")]
+FirstArg = Annotated[int | None, _arg("Page size, counted from the start (or from `after`).")]
+AfterArg = Annotated[str | None, _arg("Cursor to start after.")]
+LastArg = Annotated[int | None, _arg("Page size, counted from the end (or from `before`).")]
+BeforeArg = Annotated[str | None, _arg("Cursor to end before.")]
+StatesArg = Annotated[list[str] | None, _arg("Only quotes in these states (draft, underwritten...).")]
+CodeFilterArg = Annotated[str | None, _arg("Only those written through this producer code value.")]
+IdsArg = Annotated[list[strawberry.ID], _arg("Global ids (or locators), in the order results are wanted.")]
+PolicyIdArg = Annotated[strawberry.ID, _arg("The policy's global id (or locator).")]
+TransactionIdArg = Annotated[strawberry.ID, _arg("The policy transaction's global id (or locator).")]
+EffectiveArg = Annotated[datetime, _arg("When the transaction takes effect.")]
+SnapshotAtArg = Annotated[datetime, _arg("The moment to look at.")]
+IssuedArg = Annotated[datetime | None, _arg("When the transaction counts as issued; default now.")]
+QuoteIdOptArg = Annotated[strawberry.ID | None, _arg("The quote to flag.")]
+TransactionIdOptArg = Annotated[strawberry.ID | None, _arg("The draft policy transaction to flag.")]
+
+
 def quote_locator(value: object, field: str = "id") -> str:
     return locator_of(value, "Quote", code="QUOTE_NOT_FOUND", field=field)
 
@@ -82,16 +103,16 @@ def loader(info: Ctx, name: str) -> Any:
 
 # ---- queries ---------------------------------------------------------------------------------
 
-async def quote(info: Ctx, id: strawberry.ID) -> Any:
+async def quote(info: Ctx, id: IdArg) -> Any:
     try:
         return await loader(info, "quote").load(quote_locator(id))
     except DomainError:
         return None
 
 
-async def quotes(info: Ctx, first: int | None = None, after: str | None = None, last: int | None = None,
-                 before: str | None = None, states: list[str] | None = None,
-                 producer_code: str | None = None) -> ConnectionData:
+async def quotes(info: Ctx, first: FirstArg = None, after: AfterArg = None, last: LastArg = None,
+                 before: BeforeArg = None, states: StatesArg = None,
+                 producer_code: CodeFilterArg = None) -> ConnectionData:
     result, total = await service.list_quotes(info.context.svc, [s.lower() for s in states or []], producer_code,
                                               page_request(first, after, last, before))
     for row in result.rows:
@@ -99,15 +120,15 @@ async def quotes(info: Ctx, first: int | None = None, after: str | None = None, 
     return connection(result, total)
 
 
-async def policy(info: Ctx, id: strawberry.ID) -> Any:
+async def policy(info: Ctx, id: IdArg) -> Any:
     try:
         return await loader(info, "policy").load(policy_locator(id, "id"))
     except DomainError:
         return None
 
 
-async def policies(info: Ctx, first: int | None = None, after: str | None = None, last: int | None = None,
-                   before: str | None = None, producer_code: str | None = None) -> ConnectionData:
+async def policies(info: Ctx, first: FirstArg = None, after: AfterArg = None, last: LastArg = None,
+                   before: BeforeArg = None, producer_code: CodeFilterArg = None) -> ConnectionData:
     result, total = await policy_service.list_policies(info.context.svc, producer_code,
                                                        page_request(first, after, last, before))
     return connection(result, total)
@@ -141,7 +162,7 @@ async def policy_transactions(root: Any, info: Ctx) -> list[Any]:
     return sorted(rows, key=lambda t: (t.effective_time, t.issued_time or t.created_at))
 
 
-async def policy_snapshot(root: Any, info: Ctx, at: datetime) -> Any:
+async def policy_snapshot(root: Any, info: Ctx, at: SnapshotAtArg) -> Any:
     rows = await loader(info, "transactions_of_policy").load(root.id)
     return policy_service.snapshot(rows, at)
 
@@ -164,17 +185,17 @@ def _changes(data: Any) -> QuoteChanges:
 
 
 @payload
-async def create_quote(info: Ctx, input: CreateQuoteArg) -> Payload:
+async def create_quote(info: Ctx, input: Annotated[CreateQuoteArg, _arg("The quote fields.")]) -> Payload:
     return ok(quote=await service.create_quote(info.context.svc, _changes(input)))
 
 
 @payload
-async def update_quote(info: Ctx, id: strawberry.ID, input: UpdateQuoteArg) -> Payload:
+async def update_quote(info: Ctx, id: IdArg, input: Annotated[UpdateQuoteArg, _arg("The quote fields.")]) -> Payload:
     return ok(quote=await service.update_quote(info.context.svc, quote_locator(id), _changes(input)))
 
 
 @payload
-async def underwrite_quote(info: Ctx, id: strawberry.ID) -> Payload:
+async def underwrite_quote(info: Ctx, id: IdArg) -> Payload:
     outcome = await service.underwrite_quote(info.context.svc, quote_locator(id))
     if outcome.problems:
         return failed(outcome.problems, quote=outcome.record)
@@ -182,7 +203,7 @@ async def underwrite_quote(info: Ctx, id: strawberry.ID) -> Payload:
 
 
 @payload
-async def underwrite_quotes(info: Ctx, ids: list[strawberry.ID]) -> Payload:
+async def underwrite_quotes(info: Ctx, ids: IdsArg) -> Payload:
     locators = [quote_locator(i, "ids") for i in ids]
     outcomes = await service.underwrite_quotes(info.context.svc, locators)
     results = []
@@ -197,14 +218,14 @@ async def underwrite_quotes(info: Ctx, ids: list[strawberry.ID]) -> Payload:
 
 
 @payload
-async def issue_quote(info: Ctx, id: strawberry.ID) -> Payload:
+async def issue_quote(info: Ctx, id: IdArg) -> Payload:
     quote_record, policy_record = await service.issue_quote(info.context.svc, quote_locator(id))
     return ok(quote=quote_record, policy=policy_record)
 
 
 @payload
-async def add_underwriting_flags(info: Ctx, flags: FlagsArg, quote_id: strawberry.ID | None = None,
-                                 transaction_id: strawberry.ID | None = None) -> Payload:
+async def add_underwriting_flags(info: Ctx, flags: Annotated[FlagsArg, _arg("The flags to add.")], quote_id: QuoteIdOptArg = None,
+                                 transaction_id: TransactionIdOptArg = None) -> Payload:
     new = [NewFlag(f.level.value, f.tag, f.note) for f in flags]
     records = await service.add_flags(
         info.context.svc, new, quote_id=quote_locator(quote_id, "quoteId") if quote_id else None,
@@ -213,7 +234,7 @@ async def add_underwriting_flags(info: Ctx, flags: FlagsArg, quote_id: strawberr
 
 
 @payload
-async def clear_underwriting_flags(info: Ctx, ids: list[strawberry.ID]) -> Payload:
+async def clear_underwriting_flags(info: Ctx, ids: IdsArg) -> Payload:
     return ok(flags=await service.clear_flags(info.context.svc, [flag_locator(i) for i in ids]))
 
 
@@ -225,23 +246,23 @@ def _instruction(data: Any) -> ProducersInstruction:
 
 
 @payload
-async def change_policy(info: Ctx, policy_id: strawberry.ID, effective_time: datetime,
-                        producers: ProducersArg) -> Payload:
+async def change_policy(info: Ctx, policy_id: PolicyIdArg, effective_time: EffectiveArg,
+                        producers: Annotated[ProducersArg, _arg("The producers change instruction.")]) -> Payload:
     record = await policy_service.create_transaction(info.context.svc, policy_locator(policy_id), "change",
                                                      effective_time, _instruction(producers))
     return ok(transaction=record)
 
 
 @payload
-async def renew_policy(info: Ctx, policy_id: strawberry.ID, effective_time: datetime,
-                       producers: ProducersArg | None = None) -> Payload:
+async def renew_policy(info: Ctx, policy_id: PolicyIdArg, effective_time: EffectiveArg,
+                       producers: Annotated[ProducersArg | None, _arg("Optional producers instruction.")] = None) -> Payload:
     record = await policy_service.create_transaction(info.context.svc, policy_locator(policy_id), "renewal",
                                                      effective_time, _instruction(producers))
     return ok(transaction=record)
 
 
 @payload
-async def issue_transaction(info: Ctx, transaction_id: strawberry.ID, issued_time: datetime | None = None) -> Payload:
+async def issue_transaction(info: Ctx, transaction_id: TransactionIdArg, issued_time: IssuedArg = None) -> Payload:
     record, problems = await policy_service.issue_transaction(info.context.svc, transaction_locator(transaction_id),
                                                               issued_time or utcnow())
     if problems:

@@ -6,14 +6,14 @@ import copy
 from typing import Any
 
 from app.tenant_config import default_config_dict
-from tests.api.helpers import create_code, create_producer, transition_mutation, validated_producer
+from tests.api.helpers import create_code, transition_mutation, validated_producer
 
 QUOTE_FIELDS = "id state producerCode flags { id level tag note source clearedAt producerCode }"
 
-CREATE_QUOTE = """mutation($input: CreateQuoteInput!) { createQuote(input: $input) {
-  quote { %s } userErrors { field message code } } }""" % QUOTE_FIELDS
-UNDERWRITE = """mutation($id: ID!) { underwriteQuote(id: $id) {
-  quote { %s } userErrors { field message code } } }""" % QUOTE_FIELDS
+CREATE_QUOTE = ("mutation($input: CreateQuoteInput!) { createQuote(input: $input) { quote { " + QUOTE_FIELDS
+                + " } userErrors { field message code } } }")
+UNDERWRITE = ("mutation($id: ID!) { underwriteQuote(id: $id) { quote { " + QUOTE_FIELDS
+              + " } userErrors { field message code } } }")
 ISSUE = """mutation($id: ID!) { issueQuote(id: $id) {
   quote { id state } policy { id producerCode producerCodeOfRecord } userErrors { code message } } }"""
 CLEAR = """mutation($ids: [ID!]!) { clearUnderwritingFlags(ids: $ids) {
