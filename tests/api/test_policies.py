@@ -141,3 +141,25 @@ async def test_code_used_by_a_policy_cannot_be_discarded(gql, new_tenant):
     errors = data["discardProducerCode"]["userErrors"]
     assert [e["code"] for e in errors] == ["CODE_IN_USE"]
     assert policy_id
+
+
+async def test_policy_operations_are_denied_across_tenants(gql, new_tenant):
+    tenant = await new_tenant()
+    other = await new_tenant()
+    await codes(gql, tenant.admin, "X-A")
+    policy_id = await issued_policy(gql, tenant.admin, "X-A")
+    draft = (await gql.ok(RENEW, {"policyId": policy_id, "at": "2027-01-01T00:00:00Z"},
+                          token=tenant.admin))["renewPolicy"]["transaction"]
+    assert (await gql.ok(POLICY, {"id": policy_id}, token=other.admin))["policy"] is None
+    assert (await gql.ok("query { policies { totalCount } }", token=other.admin))["policies"]["totalCount"] == 0
+    changed = (await gql.ok(CHANGE, {"policyId": policy_id, "at": "2026-02-01T00:00:00Z", "producers": {}},
+                            token=other.admin))["changePolicy"]
+    assert [e["code"] for e in changed["userErrors"]] == ["POLICY_NOT_FOUND"]
+    renewed = (await gql.ok(RENEW, {"policyId": policy_id, "at": "2027-01-01T00:00:00Z"},
+                            token=other.admin))["renewPolicy"]
+    assert [e["code"] for e in renewed["userErrors"]] == ["POLICY_NOT_FOUND"]
+    issued = (await gql.ok(ISSUE_TXN, {"id": draft["id"]}, token=other.admin))["issueTransaction"]
+    assert [e["code"] for e in issued["userErrors"]] == ["POLICY_TRANSACTION_NOT_FOUND"]
+    flagged = await gql.ok("""mutation($id: ID!) { addUnderwritingFlags(transactionId: $id,
+        flags: [{level: BLOCK, tag: "x"}]) { userErrors { code } } }""", {"id": draft["id"]}, token=other.admin)
+    assert [e["code"] for e in flagged["addUnderwritingFlags"]["userErrors"]] == ["POLICY_TRANSACTION_NOT_FOUND"]
