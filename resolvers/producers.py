@@ -29,11 +29,23 @@ if TYPE_CHECKING:
     )
 
 Ctx = Info[GraphQLContext, None]
-ProducerFilterArg = Annotated["ProducerFilterInput", strawberry.lazy("schema.producers")]
-CreateProducerArg = Annotated["CreateProducerInput", strawberry.lazy("schema.producers")]
-UpdateProducerArg = Annotated["UpdateProducerInput", strawberry.lazy("schema.producers")]
-CreateCodeArg = Annotated["CreateProducerCodeInput", strawberry.lazy("schema.producers")]
-UpdateCodeArg = Annotated["UpdateProducerCodeInput", strawberry.lazy("schema.producers")]
+ProducerFilterArg = Annotated[Annotated["ProducerFilterInput", strawberry.lazy("schema.producers")] | None,
+                             strawberry.argument(description="Narrow the list: states, types, parent, subtree, text.")]
+CreateProducerArg = Annotated["CreateProducerInput", strawberry.lazy("schema.producers"),
+                              strawberry.argument(description="The producer's type, fields and data.")]
+UpdateProducerArg = Annotated["UpdateProducerInput", strawberry.lazy("schema.producers"),
+                              strawberry.argument(description="The fields to change; omitted ones stay.")]
+CreateCodeArg = Annotated["CreateProducerCodeInput", strawberry.lazy("schema.producers"),
+                          strawberry.argument(description="The code's type, producer, value and data.")]
+UpdateCodeArg = Annotated["UpdateProducerCodeInput", strawberry.lazy("schema.producers"),
+                          strawberry.argument(description="The fields to change; omitted ones stay.")]
+ProducerId = Annotated[strawberry.ID, strawberry.argument(description="Global id (or locator) of the producer.")]
+CodeId = Annotated[strawberry.ID, strawberry.argument(description="Global id (or locator) of the producer code.")]
+CodeValue = Annotated[str, strawberry.argument(description="The code value, exactly as issued.")]
+First = Annotated[int | None, strawberry.argument(description="Page size counted from the start (or `after`).")]
+After = Annotated[str | None, strawberry.argument(description="Cursor: return items after this one.")]
+Last = Annotated[int | None, strawberry.argument(description="Page size counted from the end (or `before`).")]
+Before = Annotated[str | None, strawberry.argument(description="Cursor: return items before this one.")]
 
 PRODUCER_NOT_FOUND = "PRODUCER_NOT_FOUND"
 CODE_NOT_FOUND = "PRODUCER_CODE_NOT_FOUND"
@@ -49,7 +61,7 @@ def code_locator(value: object, field: str = "id") -> str:
 
 # ---- queries -------------------------------------------------------------------------------
 
-async def producer(info: Ctx, id: strawberry.ID) -> Any:
+async def producer(info: Ctx, id: ProducerId) -> Any:
     try:
         locator = producer_locator(id)
     except DomainError:
@@ -71,8 +83,8 @@ def _filter(flt: "ProducerFilterInput | None") -> queries.ProducerFilter:
     )
 
 
-async def producers(info: Ctx, first: int | None = None, after: str | None = None, last: int | None = None,
-                    before: str | None = None, filter: ProducerFilterArg | None = None) -> ConnectionData:
+async def producers(info: Ctx, first: First = None, after: After = None, last: Last = None,
+                    before: Before = None, filter: ProducerFilterArg = None) -> ConnectionData:
     try:
         flt = _filter(filter)  # a filter naming a producer the caller cannot see matches nothing
         result, total = await queries.list_producers(info.context.svc, flt, page_request(first, after, last, before))
@@ -84,7 +96,7 @@ async def producers(info: Ctx, first: int | None = None, after: str | None = Non
     return connection(result, total)
 
 
-async def producer_code(info: Ctx, id: strawberry.ID) -> Any:
+async def producer_code(info: Ctx, id: CodeId) -> Any:
     try:
         locator = code_locator(id)
     except DomainError:
@@ -92,7 +104,7 @@ async def producer_code(info: Ctx, id: strawberry.ID) -> Any:
     return await info.context.load.code.load(locator)
 
 
-async def producer_code_by_code(info: Ctx, code: str) -> Any:
+async def producer_code_by_code(info: Ctx, code: CodeValue) -> Any:
     return await queries.code_by_value(info.context.svc, code)
 
 
@@ -111,21 +123,21 @@ async def ancestors(root: Any, info: Ctx) -> list[Any]:
     return [p for p in found if p is not None]
 
 
-async def codes(root: Any, info: Ctx, first: int | None = None, after: str | None = None) -> ConnectionData:
+async def codes(root: Any, info: Ctx, first: First = None, after: After = None) -> ConnectionData:
     rows = await info.context.load.codes_by_producer.load(root.id)
     return list_connection(rows, first, after)
 
 
-async def children(root: Any, info: Ctx, first: int | None = None, after: str | None = None,
-                   last: int | None = None, before: str | None = None) -> ConnectionData:
+async def children(root: Any, info: Ctx, first: First = None, after: After = None,
+                   last: Last = None, before: Before = None) -> ConnectionData:
     flt = queries.ProducerFilter(parent_id=root.id)
     result, total = await queries.list_producers(info.context.svc, flt, page_request(first, after, last, before))
     info.context.load.prime_producers(result.rows)
     return connection(result, total)
 
 
-async def descendants(root: Any, info: Ctx, first: int | None = None, after: str | None = None,
-                      last: int | None = None, before: str | None = None) -> ConnectionData:
+async def descendants(root: Any, info: Ctx, first: First = None, after: After = None,
+                      last: Last = None, before: Before = None) -> ConnectionData:
     flt = queries.ProducerFilter(subtree_of=root.id)
     result, total = await queries.list_producers(info.context.svc, flt, page_request(first, after, last, before))
     rows = [row for row in result.rows if row.id != root.id]
@@ -176,14 +188,14 @@ async def create_producer(info: Ctx, input: CreateProducerArg) -> Payload:
 
 
 @payload
-async def update_producer(info: Ctx, id: strawberry.ID, input: UpdateProducerArg) -> Payload:
+async def update_producer(info: Ctx, id: ProducerId, input: UpdateProducerArg) -> Payload:
     changes = _changes(input, type_name=input.type or None)
     record = await producer_service.update_producer(info.context.svc, producer_locator(id), changes)
     return ok(producer=record)
 
 
 @payload
-async def replace_producer(info: Ctx, id: strawberry.ID, input: CreateProducerArg) -> Payload:
+async def replace_producer(info: Ctx, id: ProducerId, input: CreateProducerArg) -> Payload:
     changes = _changes(input, type_name=input.type)
     if changes.parent_id is UNSET:
         changes.parent_id = None
@@ -199,27 +211,27 @@ async def _transition(info: Ctx, id: strawberry.ID, action: str) -> Payload:
 
 
 @payload
-async def validate_producer(info: Ctx, id: strawberry.ID) -> Payload:
+async def validate_producer(info: Ctx, id: ProducerId) -> Payload:
     return await _transition(info, id, "validate")
 
 
 @payload
-async def suspend_producer(info: Ctx, id: strawberry.ID) -> Payload:
+async def suspend_producer(info: Ctx, id: ProducerId) -> Payload:
     return await _transition(info, id, "suspend")
 
 
 @payload
-async def unsuspend_producer(info: Ctx, id: strawberry.ID) -> Payload:
+async def unsuspend_producer(info: Ctx, id: ProducerId) -> Payload:
     return await _transition(info, id, "unsuspend")
 
 
 @payload
-async def retire_producer(info: Ctx, id: strawberry.ID) -> Payload:
+async def retire_producer(info: Ctx, id: ProducerId) -> Payload:
     return await _transition(info, id, "retire")
 
 
 @payload
-async def discard_producer(info: Ctx, id: strawberry.ID) -> Payload:
+async def discard_producer(info: Ctx, id: ProducerId) -> Payload:
     return await _transition(info, id, "discard")
 
 
@@ -249,14 +261,14 @@ async def create_producer_code(info: Ctx, input: CreateCodeArg) -> Payload:
 
 
 @payload
-async def update_producer_code(info: Ctx, id: strawberry.ID, input: UpdateCodeArg) -> Payload:
+async def update_producer_code(info: Ctx, id: CodeId, input: UpdateCodeArg) -> Payload:
     changes = _code_changes(input, type_name=input.type or None)
     record = await code_service.update_code(info.context.svc, code_locator(id), changes)
     return ok(producer_code=record)
 
 
 @payload
-async def replace_producer_code(info: Ctx, id: strawberry.ID, input: CreateCodeArg) -> Payload:
+async def replace_producer_code(info: Ctx, id: CodeId, input: CreateCodeArg) -> Payload:
     changes = _code_changes(input, type_name=input.type)
     record = await code_service.update_code(info.context.svc, code_locator(id), changes, replace=True)
     return ok(producer_code=record)
@@ -270,25 +282,25 @@ async def _code_transition(info: Ctx, id: strawberry.ID, action: str) -> Payload
 
 
 @payload
-async def validate_producer_code(info: Ctx, id: strawberry.ID) -> Payload:
+async def validate_producer_code(info: Ctx, id: CodeId) -> Payload:
     return await _code_transition(info, id, "validate")
 
 
 @payload
-async def suspend_producer_code(info: Ctx, id: strawberry.ID) -> Payload:
+async def suspend_producer_code(info: Ctx, id: CodeId) -> Payload:
     return await _code_transition(info, id, "suspend")
 
 
 @payload
-async def unsuspend_producer_code(info: Ctx, id: strawberry.ID) -> Payload:
+async def unsuspend_producer_code(info: Ctx, id: CodeId) -> Payload:
     return await _code_transition(info, id, "unsuspend")
 
 
 @payload
-async def retire_producer_code(info: Ctx, id: strawberry.ID) -> Payload:
+async def retire_producer_code(info: Ctx, id: CodeId) -> Payload:
     return await _code_transition(info, id, "retire")
 
 
 @payload
-async def discard_producer_code(info: Ctx, id: strawberry.ID) -> Payload:
+async def discard_producer_code(info: Ctx, id: CodeId) -> Payload:
     return await _code_transition(info, id, "discard")
