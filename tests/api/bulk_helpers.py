@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook
@@ -14,6 +16,7 @@ from openpyxl import Workbook
 from app.pii import SsnVault
 from app.registry import RegistryEntry, sample_entries, store_entries
 from persistence.db import transaction
+from tests.api.registry_helpers import agency
 
 HEADER = ["Last Name", "NPN", "Email", "SSN", "Gender"]
 GENDER_LETTER = {"MALE": "M", "FEMALE": "F", "NON_BINARY": "X", None: "F"}
@@ -169,3 +172,23 @@ async def all_rows(gql: Any, token: str, job_id: str, statuses: list[str] | None
         if not page["pageInfo"]["hasNextPage"]:
             return rows
         after = page["pageInfo"]["endCursor"]
+
+
+_npns = itertools.count(30_000_000, 100_000)
+
+
+@dataclass
+class Setup:
+    tenant_id: str
+    admin: str  # agency admin of `agency`
+    agency_id: str
+    entries: list[Any]
+
+
+async def bulk_setup(app: Any, gql: Any, new_tenant: Any, count: int = 6) -> Setup:
+    tenant = await new_tenant()
+    created = await agency(gql, tenant.admin)
+    token = gql.token(tenant.id, "AGENCY_ADMIN", agency=created["locator"], subject="admin@example.com")
+    entries = registry_entries(count, seed=count, first_npn=next(_npns))
+    await seed_registry(app, tenant.id, entries)
+    return Setup(tenant.id, token, created["id"], entries)

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
-from dataclasses import dataclass
-from typing import Any
 
 from openpyxl import load_workbook
 
@@ -15,34 +12,14 @@ from tests.api.bulk_helpers import (
     RETRY,
     START,
     all_rows,
+    bulk_setup,
     csv_file,
     file_rows,
-    registry_entries,
-    seed_registry,
     start_job,
     upload,
     wait_for_job,
 )
 from tests.api.registry_helpers import agency
-
-_npns = itertools.count(30_000_000, 100_000)
-
-
-@dataclass
-class Setup:
-    tenant_id: str
-    admin: str  # agency admin of `agency`
-    agency_id: str
-    entries: list[Any]
-
-
-async def bulk_setup(app: Any, gql: Any, new_tenant: Any, count: int = 6) -> Setup:
-    tenant = await new_tenant()
-    created = await agency(gql, tenant.admin)
-    token = gql.token(tenant.id, "AGENCY_ADMIN", agency=created["locator"], subject="admin@example.com")
-    entries = registry_entries(count, seed=count, first_npn=next(_npns))
-    await seed_registry(app, tenant.id, entries)
-    return Setup(tenant.id, token, created["id"], entries)
 
 
 async def test_mixed_file_onboards_good_rows_and_reports_bad_ones_with_row_numbers(app, gql, http, new_tenant):
