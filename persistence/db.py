@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,21 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+class ConcurrentChange(Exception):
+    """Another transaction changed the same rows at the same time (deadlock or serialization failure)."""
+
+
+_RETRYABLE = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+
+
 @asynccontextmanager
 async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commit on success, roll back on any error."""
-    async with sessions() as session, session.begin():
-        yield session
+    """One unit of work: commit on success, roll back on any error; conflicts become ConcurrentChange."""
+    try:
+        async with sessions() as session, session.begin():
+            yield session
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) in _RETRYABLE or getattr(
+                getattr(exc.orig, "__cause__", None), "sqlstate", None) in _RETRYABLE:
+            raise ConcurrentChange("a concurrent change touched the same rows") from exc
+        raise

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, ParamSpec
 
 from app.errors import DomainError, Forbidden, Problem
+from persistence.db import ConcurrentChange
 
 P = ParamSpec("P")
 
@@ -48,5 +49,8 @@ def payload(fn: Callable[P, Awaitable[Payload]]) -> Callable[P, Awaitable[Payloa
             raise
         except DomainError as exc:
             return failed(exc.problems)
+        except ConcurrentChange:
+            return failed([Problem("CONCURRENT_CHANGE", "Another request changed the same objects at the same "
+                                   "time; nothing was saved. Retry the mutation.")])
 
     return wrapper
