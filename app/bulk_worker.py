@@ -37,8 +37,8 @@ log = logging.getLogger("producer_graph.bulk_worker")
 
 @dataclass
 class WorkerTuning:
-    batch_size: int = 40
-    concurrency: int = 4
+    batch_size: int = 100
+    concurrency: int = 8
     lease_seconds: float = 6.0
     poll_seconds: float = 0.2
     sweep_seconds: float = 2.0
@@ -60,6 +60,7 @@ class BulkWorker:
         self.sessions = sessions
         self.hub = hub
         self.tuning = tuning or WorkerTuning()
+        self.vault = bulk.vault(settings)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -139,7 +140,7 @@ class BulkWorker:
 
     def _request(self, job: BulkJobRecord, row: BulkRowRecord) -> OnboardRequest:
         payment = job.payment or {}
-        ssn = bulk.vault(self.settings).decrypt(row.ssn_ciphertext) if row.ssn_ciphertext else None
+        ssn = self.vault.decrypt(row.ssn_ciphertext) if row.ssn_ciphertext else None
         return OnboardRequest(
             email=row.email or "", agency_id=job.agency_id, ssn=ssn, last_name=row.last_name, npn=row.npn,
             gender=row.gender,
@@ -147,6 +148,7 @@ class BulkWorker:
                                  bool(payment["auto_renewal"])) if payment else None)
 
     async def _process_row(self, run: _JobRun, row_number: int) -> None:
+        """Onboard the row and mark it SUCCEEDED in one transaction; a refusal rolls it back and marks FAILED."""
         job = run.job
         try:
             async with transaction(self.sessions) as session:
@@ -154,26 +156,19 @@ class BulkWorker:
                 if row is None:
                     return  # the lease was lost (expired and taken) or the job was cancelled
                 if run.ctx is None:
-                    _fail(row, "TENANT_NOT_FOUND", "The job's tenant no longer exists.")
-                    return
-                try:
-                    async with session.begin_nested():
-                        record = await onboard_producer(run.ctx, self._request(job, row), session=session,
-                                                        bulk_job_id=job.id, bulk_row_number=row_number)
-                    _succeed(row, record.producer_id)
-                except DomainError as exc:
-                    if exc.code == "ROW_ALREADY_ONBOARDED":
-                        done = await onboarding_store.by_bulk_row(session, job.id, row_number)
-                        _succeed(row, done.producer_id if done else None)
-                    else:
-                        _fail(row, exc.code, exc.message)
+                    raise DomainError("TENANT_NOT_FOUND", "The job's tenant no longer exists.")
+                record = await onboard_producer(run.ctx, self._request(job, row), session=session,
+                                                bulk_job_id=job.id, bulk_row_number=row_number)
+                _succeed(row, record.producer_id)
+        except DomainError as exc:
+            await self._record_refusal(job.id, row_number, exc)
         except Exception:
             log.exception("bulk row failed unexpectedly", extra={"job_id": job.id, "row_number": row_number})
-            await self._fail_unexpectedly(job.id, row_number)
+            await self._record_refusal(job.id, row_number, None)
 
-    async def _fail_unexpectedly(self, job_id: str, row_number: int) -> None:
-        """Record an internal failure on the row, unless an earlier attempt did onboard it."""
-        with contextlib.suppress(Exception):
+    async def _record_refusal(self, job_id: str, row_number: int, error: DomainError | None) -> None:
+        """Mark the row FAILED with the reason, unless an earlier attempt did onboard it."""
+        try:
             async with transaction(self.sessions) as session:
                 row = await store.owned_row_for_update(session, job_id, row_number, self.owner)
                 if row is None:
@@ -181,9 +176,14 @@ class BulkWorker:
                 done = await onboarding_store.by_bulk_row(session, job_id, row_number)
                 if done is not None:
                     _succeed(row, done.producer_id)
+                elif error is not None:
+                    _fail(row, error.code, error.message)
                 else:
                     _fail(row, "INTERNAL_ERROR", "The row could not be onboarded because of an internal error; "
                                                  "retry it.")
+        except Exception:
+            log.exception("could not record a bulk row failure; the lease will expire and the row be retried",
+                          extra={"job_id": job_id, "row_number": row_number})
 
     async def _finish_batch(self, job_ids: Sequence[str]) -> None:
         """Refresh counters, complete the jobs that are done, announce; email the ones this call completed."""

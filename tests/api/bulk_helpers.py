@@ -159,7 +159,7 @@ async def wait_for_job(gql: Any, token: str, job_id: str, seconds: float = 60.0)
         if job["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
             return job  # type: ignore[no-any-return]
         assert asyncio.get_running_loop().time() < deadline, f"job still {job['status']}: {job['progress']}"
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.25)
 
 
 async def all_rows(gql: Any, token: str, job_id: str, statuses: list[str] | None = None) -> list[dict[str, Any]]:
