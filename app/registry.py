@@ -287,7 +287,8 @@ def write_extract(path: Path, entries: Iterable[RegistryEntry]) -> int:
         writer.writeheader()
         for entry in entries:
             person = {k: v for k, v in vars(entry).items() if k != "licenses"}
-            for lic in entry.licenses or [None]:
+            rows: list[RegistryLicense | None] = list(entry.licenses) or [None]
+            for lic in rows:
                 row = dict(person)
                 if lic is not None:
                     row.update(vars(lic), lines_of_authority=LOA_SEPARATOR.join(lic.lines_of_authority),
