@@ -83,8 +83,12 @@ def registry_entries(count: int, *, seed: int, first_npn: int) -> list[RegistryE
 
 
 async def seed_registry(app: Any, tenant_id: str, entries: Sequence[RegistryEntry]) -> None:
-    vault = SsnVault.from_setting(app.state.settings.ssn_key_or_dev)
-    async with transaction(app.state.sessions) as session:
+    await store_registry(app.state.sessions, app.state.settings, tenant_id, entries)
+
+
+async def store_registry(sessions: Any, settings: Any, tenant_id: str, entries: Sequence[RegistryEntry]) -> None:
+    vault = SsnVault.from_setting(settings.ssn_key_or_dev)
+    async with transaction(sessions) as session:
         await store_entries(session, tenant_id, entries, vault)
 
 
