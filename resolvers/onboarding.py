@@ -35,6 +35,17 @@ StatusArg = Annotated["OnboardingStatus", strawberry.lazy("schema.onboarding")]
 ONBOARDING_NOT_FOUND = "ONBOARDING_NOT_FOUND"
 
 
+def _arg(description: str) -> Any:
+    return strawberry.argument(description=description)
+
+
+IdArg = Annotated[strawberry.ID, _arg("The onboarding's global id (or locator).")]
+FirstArg = Annotated[int | None, _arg("Page size, counted from the start (or from `after`).")]
+AfterArg = Annotated[str | None, _arg("Cursor to start after.")]
+LastArg = Annotated[int | None, _arg("Page size, counted from the end (or from `before`).")]
+BeforeArg = Annotated[str | None, _arg("Cursor to end before.")]
+
+
 def onboarding_locator(value: object) -> str:
     return locator_of(value, "Onboarding", code=ONBOARDING_NOT_FOUND)
 
@@ -49,7 +60,7 @@ def loader(info: Ctx) -> Any:
 
 # ---- queries -------------------------------------------------------------------------------------
 
-async def onboarding(info: Ctx, id: strawberry.ID) -> Any:
+async def onboarding(info: Ctx, id: IdArg) -> Any:
     try:
         locator = onboarding_locator(id)
     except DomainError:
@@ -57,8 +68,10 @@ async def onboarding(info: Ctx, id: strawberry.ID) -> Any:
     return await loader(info).load(locator)
 
 
-async def onboardings(info: Ctx, first: int | None = None, after: str | None = None, last: int | None = None,
-                      before: str | None = None, status: list[StatusArg] | None = None) -> ConnectionData:
+async def onboardings(info: Ctx, first: FirstArg = None, after: AfterArg = None, last: LastArg = None,
+                      before: BeforeArg = None,
+                      status: Annotated[list[StatusArg] | None, _arg("Only onboardings in these statuses.")] = None,
+                      ) -> ConnectionData:
     statuses = [s.value for s in status or []]
     result, total = await service.list_onboardings(info.context.svc, statuses,
                                                    page_request(first, after, last, before))
@@ -92,7 +105,7 @@ def _payment(data: Any) -> PaymentSetup:
 
 
 @payload
-async def onboard_producer(info: Ctx, input: OnboardArg) -> Payload:
+async def onboard_producer(info: Ctx, input: Annotated[OnboardArg, _arg("Who to onboard, and into which agency.")]) -> Payload:
     request = OnboardRequest(
         email=input.email, agency_id=producer_locator(input.agency_id, "agencyId") if input.agency_id else None,
         ssn=input.ssn, last_name=input.last_name, npn=input.npn, license_number=input.license_number,
@@ -103,7 +116,8 @@ async def onboard_producer(info: Ctx, input: OnboardArg) -> Payload:
 
 
 @payload
-async def update_onboarding_details(info: Ctx, id: strawberry.ID, input: DetailsArg | None = None) -> Payload:
+async def update_onboarding_details(info: Ctx, id: IdArg, input: Annotated[
+        DetailsArg | None, _arg("Corrections to the producer's details; omit to confirm them as they are.")] = None) -> Payload:
     changes = _changes(input) if input is not None else ProducerChanges()
     record = await service.update_details(info.context.svc, onboarding_locator(id), changes)
     info.context.load.producer.clear(record.producer_id)
@@ -111,33 +125,35 @@ async def update_onboarding_details(info: Ctx, id: strawberry.ID, input: Details
 
 
 @payload
-async def set_onboarding_payment(info: Ctx, id: strawberry.ID, input: PaymentArg) -> Payload:
+async def set_onboarding_payment(info: Ctx, id: IdArg, input: Annotated[PaymentArg, _arg("The payment setup.")]) -> Payload:
     record = await service.set_payment(info.context.svc, onboarding_locator(id), _payment(input))
     return ok(onboarding=record)
 
 
 @payload
-async def assign_onboarding_states(info: Ctx, id: strawberry.ID, states: list[StatesArg]) -> Payload:
+async def assign_onboarding_states(info: Ctx, id: IdArg, states: Annotated[
+        list[StatesArg], _arg("Every state or territory to assign, with its lines of authority.")]) -> Payload:
     selections = [(s.jurisdiction, list(s.lines_of_authority)) for s in states]
     record = await service.assign_states(info.context.svc, onboarding_locator(id), selections)
     return ok(onboarding=record)
 
 
 @payload
-async def review_onboarding(info: Ctx, id: strawberry.ID) -> Payload:
+async def review_onboarding(info: Ctx, id: IdArg) -> Payload:
     record = await service.review(info.context.svc, onboarding_locator(id))
     return ok(onboarding=record)
 
 
 @payload
-async def finish_onboarding(info: Ctx, id: strawberry.ID) -> Payload:
+async def finish_onboarding(info: Ctx, id: IdArg) -> Payload:
     record = await service.finish(info.context.svc, onboarding_locator(id))
     info.context.load.producer.clear(record.producer_id)
     return ok(onboarding=record)
 
 
 @payload
-async def remove_producers(info: Ctx, ids: list[strawberry.ID]) -> Payload:
+async def remove_producers(info: Ctx, ids: Annotated[
+        list[strawberry.ID], _arg("Global ids (or locators) of the producers to remove.")]) -> Payload:
     locators: list[str] = []
     for raw in ids:
         try:
