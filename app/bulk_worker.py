@@ -52,7 +52,7 @@ class _JobRun:
 
 
 class BulkWorker:
-    """Claims and onboards bulk rows until stopped."""
+    """Claims and onboards bulk rows until stopped; give it its own engine so it never starves requests."""
 
     def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession], hub: NotifyHub | None,
                  tuning: WorkerTuning | None = None) -> None:
@@ -66,6 +66,11 @@ class BulkWorker:
         self._task: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         self._last_sweep = 0.0
+
+    @staticmethod
+    def pool_size(tuning: WorkerTuning | None = None) -> int:
+        """Connections the worker needs: rows in flight, plus the claim and the lease heartbeat."""
+        return (tuning or WorkerTuning()).concurrency + 2
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="bulk-worker")

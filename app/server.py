@@ -107,13 +107,15 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.settings = settings
         app.state.notify = NotifyHub(url, (PROGRESS_CHANNEL, WORK_CHANNEL))
         await app.state.notify.start()
-        app.state.bulk_worker = BulkWorker(settings, app.state.sessions, app.state.notify)
+        worker_engine = create_engine(url, pool_size=BulkWorker.pool_size(), max_overflow=2)
+        app.state.bulk_worker = BulkWorker(settings, session_factory(worker_engine), app.state.notify)
         await app.state.bulk_worker.start()
         try:
             yield
         finally:
             await app.state.bulk_worker.stop()
             await app.state.notify.stop()
+            await worker_engine.dispose()
             await engine.dispose()
 
     routes: list[Any] = [
