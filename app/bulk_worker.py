@@ -38,7 +38,7 @@ log = logging.getLogger("producer_graph.bulk_worker")
 @dataclass
 class WorkerTuning:
     batch_size: int = 100
-    concurrency: int = 8
+    concurrency: int = 16
     lease_seconds: float = 6.0
     poll_seconds: float = 0.2
     sweep_seconds: float = 2.0
