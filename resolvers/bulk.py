@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry import Info
@@ -114,12 +114,13 @@ def row_problems(root: Any) -> list[Problem]:
 @payload
 async def upload_bulk_onboarding_file(info: Ctx, file: Upload, agency_id: strawberry.ID | None = None) -> Payload:
     agency = producer_locator(agency_id, "agencyId") if agency_id else None
-    return ok(job=await service.create_job(info.context.svc, file, agency))
+    return ok(job=await service.create_job(info.context.svc, cast(service.UploadedFile, file), agency))
 
 
 @payload
 async def replace_bulk_onboarding_file(info: Ctx, job_id: strawberry.ID, file: Upload) -> Payload:
-    return ok(job=await service.replace_file(info.context.svc, job_locator(job_id), file))
+    return ok(job=await service.replace_file(info.context.svc, job_locator(job_id),
+                                                 cast(service.UploadedFile, file)))
 
 
 @payload

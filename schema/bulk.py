@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -214,7 +214,7 @@ class BulkSubscription:
                                          "change, until the job ends.", permission_classes=[ADMINS])
     async def bulk_onboarding_progress(
         self, info: strawberry.Info,
-        job_id: strawberry.ID = strawberry.argument(description="The job to watch."),
+        job_id: Annotated[strawberry.ID, strawberry.argument(description="The job to watch.")],
     ) -> AsyncGenerator[BulkOnboardingProgress, None]:
         async for state in r.watch_progress(info, job_id):
             yield state  # type: ignore[misc]
