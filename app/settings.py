@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     max_query_tokens: int = 5000
     max_aliases: int = 30
     max_page_size: int = 100
+    max_query_cost: int = Field(default=5000, description="Highest cost of one operation (see schema/cost.py).")
+    max_directives: int = Field(default=50, description="Most directives one document may use.")
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="Browser origins (scheme://host[:port]) allowed to open the WebSocket, "
+        "besides the server's own; JSON list in the environment.")
     parser_cache_size: int = 1000
 
     bulk_max_bytes: int = 20 * 1024 * 1024

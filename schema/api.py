@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -19,8 +20,10 @@ from strawberry.schema.config import StrawberryConfig
 from app.settings import Settings
 from resolvers import ids
 from schema.bulk import BulkMutation, BulkQuery, BulkSubscription
+from schema.cost import QueryCost
 from schema.errors import ErrorShaper, ShapedSchema
 from schema.licenses import LicenseMutation, LicenseQuery
+from schema.limits import MaxDirectivesLimiter
 from schema.onboarding import OnboardingMutation, OnboardingQuery
 from schema.permissions import EVERYONE
 from schema.producers import ProducerMutation, ProducerQuery
@@ -56,8 +59,12 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         QueryDepthLimiter(max_depth=settings.max_query_depth),
         MaxTokensLimiter(max_token_count=settings.max_query_tokens),
         MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        partial(MaxDirectivesLimiter, max_directives=settings.max_directives),  # after ValidationCache
+        partial(QueryCost, limit=settings.max_query_cost),  # factories: per-request state
     ]
     if settings.production:
         extensions.append(DisableIntrospection())
-    return ShapedSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
-                             config=StrawberryConfig(auto_camel_case=True))
+    schema = ShapedSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
+                          config=StrawberryConfig(auto_camel_case=True))
+    schema.hide_suggestions = settings.production
+    return schema

@@ -24,6 +24,7 @@ REQUEST_ERRORS = (
     (re.compile(r"contains more than \d+ tokens"), "QUERY_TOO_LARGE"),
     (re.compile(r"^Syntax Error"), "GRAPHQL_PARSE_FAILED"),
 )
+SUGGESTIONS = re.compile(r"\s*Did you mean [^?]*\?")
 
 
 def _request_error_code(error: GraphQLError) -> str:
@@ -33,7 +34,7 @@ def _request_error_code(error: GraphQLError) -> str:
     return "GRAPHQL_VALIDATION_FAILED" if error.locations else "BAD_REQUEST"
 
 
-def _shape(error: GraphQLError, request_id: str) -> GraphQLError:
+def _shape(error: GraphQLError, request_id: str, hide_suggestions: bool = False) -> GraphQLError:
     original = error.original_error
     extensions = dict(error.extensions or {})
     if isinstance(original, DomainError):
@@ -48,6 +49,8 @@ def _shape(error: GraphQLError, request_id: str) -> GraphQLError:
         if "code" not in extensions:
             extensions["code"] = _request_error_code(error)
         message = redact_ssns(error.message)
+        if hide_suggestions:  # production: "Did you mean ...?" would map the schema without introspection
+            message = SUGGESTIONS.sub("", message)
     elif "code" in extensions:  # permission refusals and other deliberate errors
         message = error.message
     else:
@@ -77,14 +80,17 @@ class ErrorShaper(SchemaExtension):
 
     def _shape(self, error: GraphQLError) -> GraphQLError:
         context = self.execution_context.context
-        return _shape(error, getattr(context, "request_id", "") or "")
+        hide = getattr(self.execution_context.schema, "hide_suggestions", False)
+        return _shape(error, getattr(context, "request_id", "") or "", hide)
 
 
 class ShapedSchema(strawberry.Schema):
     """A Schema whose every error is shaped, including parser refusals raised before the operation hooks."""
 
+    hide_suggestions = False
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         context = getattr(execution_context, "context", None)
         request_id = getattr(context, "request_id", "") or ""
-        errors[:] = [_shape(error, request_id) for error in errors]
+        errors[:] = [_shape(error, request_id, self.hide_suggestions) for error in errors]
 

@@ -1,0 +1,179 @@
+"""Query cost, in the manner of Shopify and GitHub: computed from the document before anything runs.
+
+Scalars and enums cost 0, every object 1. A connection costs 1 plus its page size (`first`, else `last`,
+else the default page of 20) times the cost of one item (`edges { node }` or `nodes`), so nested
+connections multiply. Over the limit the operation is refused with QUERY_TOO_COSTLY; every response
+carries `extensions.cost = {requested, limit}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLInt,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_named_type,
+    value_from_ast,
+)
+from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
+from strawberry.extensions import SchemaExtension
+
+COST_CODE = "QUERY_TOO_COSTLY"
+DEFAULT_PAGE_SIZE = 20
+PAGE_ARGUMENTS = ("first", "last")
+ITEM_FIELDS = ("edges", "nodes")
+
+
+def is_connection(type_: Any) -> bool:
+    return isinstance(type_, GraphQLObjectType) and "edges" in type_.fields and "pageInfo" in type_.fields
+
+
+class CostCalculator:
+    """The cost of one operation of a parsed document, given its variables."""
+
+    def __init__(self, schema: GraphQLSchema, document: Any, variables: dict[str, Any] | None) -> None:
+        self.schema = schema
+        self.variables = variables or {}
+        self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        self.operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+
+    def operation_cost(self, operation_name: str | None) -> int:
+        operation = self._operation(operation_name)
+        if operation is None:
+            return 0
+        root = self.schema.get_root_type(operation.operation)
+        if root is None:
+            return 0
+        self._defaults = {v.variable.name.value: v.default_value for v in operation.variable_definitions or ()}
+        return self.selection_cost(operation.selection_set, root, frozenset())
+
+    def _operation(self, name: str | None) -> OperationDefinitionNode | None:
+        for operation in self.operations:
+            if name is None or (operation.name and operation.name.value == name):
+                return operation
+        return None
+
+    def selection_cost(self, selection_set: SelectionSetNode | None, parent: Any, seen: frozenset[str]) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += self.field_cost(selection, parent, seen)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                target = self.schema.get_type(condition.name.value) if condition else parent
+                total += self.selection_cost(selection.selection_set, target or parent, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is None or name in seen:
+                    continue
+                target = self.schema.get_type(fragment.type_condition.name.value) or parent
+                total += self.selection_cost(fragment.selection_set, target, seen | {name})
+        return total
+
+    def field_cost(self, node: FieldNode, parent: Any, seen: frozenset[str]) -> int:
+        name = node.name.value
+        if name == "__typename":
+            return 0
+        if name == "__schema":
+            definition: Any = SchemaMetaFieldDef
+        elif name == "__type":
+            definition = TypeMetaFieldDef
+        elif isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            definition = parent.fields.get(name)
+        else:
+            definition = None
+        if definition is None:
+            return 0
+        type_ = get_named_type(definition.type)
+        if not isinstance(type_, GraphQLObjectType | GraphQLInterfaceType) and not hasattr(type_, "types"):
+            return 0  # scalars and enums
+        if is_connection(type_):
+            return self.connection_cost(node, type_, seen)
+        return 1 + self.selection_cost(node.selection_set, type_, seen)
+
+    def connection_cost(self, node: FieldNode, type_: GraphQLObjectType, seen: frozenset[str]) -> int:
+        page = self.page_size(node)
+        total = 1
+        for child, child_type in self._children(node.selection_set, type_, seen):
+            if child.name.value == "edges":  # an edge is no fetch of its own: its node is the item
+                edge_type = get_named_type(child_type.fields["edges"].type)
+                total += page * self.selection_cost(child.selection_set, edge_type, seen)
+            elif child.name.value == "nodes":
+                total += page * self.field_cost(child, child_type, seen)
+            else:
+                total += self.field_cost(child, child_type, seen)
+        return total
+
+    def _children(self, selection_set: SelectionSetNode | None, type_: Any,
+                  seen: frozenset[str]) -> Iterator[tuple[FieldNode, Any]]:
+        """The fields selected on a connection, through fragments."""
+        if selection_set is None:
+            return
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                yield selection, type_
+            elif isinstance(selection, InlineFragmentNode):
+                yield from self._children(selection.selection_set, type_, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is not None and name not in seen:
+                    yield from self._children(fragment.selection_set, type_, seen | {name})
+
+    def page_size(self, node: FieldNode) -> int:
+        arguments = {a.name.value: a.value for a in node.arguments or ()}
+        for name in PAGE_ARGUMENTS:
+            value = arguments.get(name)
+            if value is None:
+                continue
+            if getattr(value, "kind", "") == "variable":
+                variable = value.name.value  # type: ignore[attr-defined]
+                number = self.variables.get(variable, value_from_ast(self._defaults.get(variable), GraphQLInt)
+                                            if self._defaults.get(variable) is not None else None)
+            else:
+                number = value_from_ast(value, GraphQLInt)
+            if isinstance(number, int) and not isinstance(number, bool):
+                return max(number, 0)
+        return DEFAULT_PAGE_SIZE
+
+
+class QueryCost(SchemaExtension):
+    """Refuses operations costlier than `limit` before they execute; reports the cost of every one."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.requested = 0
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        if context.graphql_document is not None:
+            self.requested = CostCalculator(context.schema._schema, context.graphql_document,
+                                            context.variables).operation_cost(context.operation_name)
+
+    def on_execute(self) -> Iterator[None]:
+        """Runs after validation passed, before any resolver: the refusal aborts the operation."""
+        if self.requested > self.limit:
+            raise GraphQLError(
+                f"This query would cost {self.requested}, more than the limit of {self.limit}. "
+                "Ask for smaller pages (`first`/`last`) or fewer nested connections.",
+                extensions={"code": COST_CODE, "cost": {"requested": self.requested, "limit": self.limit}})
+        yield
+
+    def get_results(self) -> dict[str, Any]:
+        return {"cost": {"requested": self.requested, "limit": self.limit}}
