@@ -1,4 +1,4 @@
-"""The `producer-graph` command: serve, migrate, export-schema, check-config, tenant, token."""
+"""The `producer-graph` command: serve, migrate, export-schema, check-config, tenant, token, registry, demo."""
 
 from __future__ import annotations
 
@@ -173,6 +173,17 @@ def cmd_registry_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app.demo import DemoError, run
+
+    try:
+        asyncio.run(run(get_settings()))
+    except DemoError as exc:
+        print(f"demo refused: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="producer-graph", description="Producer Graph: GraphQL producer management.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -221,6 +232,9 @@ def parser() -> argparse.ArgumentParser:
     rs.add_argument("--count", type=int, default=2000)
     rs.add_argument("--seed", type=int, default=7)
     rs.set_defaults(fn=cmd_registry_sample)
+
+    d = sub.add_parser("demo", help="create (or complete) the demo tenant; prints tokens per role (idempotent)")
+    d.set_defaults(fn=cmd_demo)
     return p
 
 

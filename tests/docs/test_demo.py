@@ -1,0 +1,97 @@
+"""The demo tenant: every object the guides promise, each underwriting outcome, idempotent, tokens per role."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest_asyncio
+
+from app.demo import Demo, build_demo
+
+QUOTES = """{ quotes(first: 100) { nodes { state data flags { level } } } }"""
+SNAPSHOT = """query($id: ID!) { policy(id: $id) { producerCode producerCodeOfRecord transactions { kind state }
+  feb: snapshot(at: "2026-02-01T00:00:00Z") { producerCode }
+  jun: snapshot(at: "2026-06-01T00:00:00Z") { producerCode }
+  aug: snapshot(at: "2026-08-01T00:00:00Z") { producerCode } } }"""
+JOB = """query($id: ID!) { bulkOnboardingJob(id: $id) { status totalRows succeededRows failedRows invalidRows
+  rows(first: 20) { nodes { rowNumber status errorCode problems { code } } } } }"""
+COUNTS = """{ producers { totalCount } quotes { totalCount } policies { totalCount } bulkOnboardingJobs { totalCount }
+  onboardings { totalCount } }"""
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def demo(app: Any, http: Any, settings: Any) -> tuple[Demo, float]:
+    started = time.monotonic()
+    built = await build_demo(http, app.state.sessions, settings)
+    return built, time.monotonic() - started
+
+
+async def test_demo_is_built_in_seconds(demo):
+    built, seconds = demo
+    assert built.created > 30
+    assert seconds < 30
+
+
+async def test_quotes_cover_each_underwriting_outcome(gql, demo, settings):
+    built, _ = demo
+    token = built.tokens(settings)["UNDERWRITER"]
+    quotes = {q["data"]["demo"]: q for q in (await gql.ok(QUOTES, token=token))["quotes"]["nodes"]}
+    outcomes = {key: (q["state"], [f["level"] for f in q["flags"]]) for key, q in quotes.items()}
+    assert outcomes == {
+        "underwritten": ("UNDERWRITTEN", []),
+        "flaggedInfo": ("UNDERWRITTEN", ["INFO"]),
+        "blocked": ("DRAFT", ["BLOCK"]),
+        "declined": ("DECLINED", ["DECLINE"]),
+        "rejected": ("REJECTED", ["REJECT"]),
+        "draft": ("DRAFT", []),
+        "policy": ("ISSUED", []),
+    }
+
+
+async def test_policy_has_an_out_of_sequence_change(gql, demo, settings):
+    built, _ = demo
+    data = await gql.ok(SNAPSHOT, {"id": built.values["policyId"]}, token=built.tokens(settings)["UNDERWRITER"])
+    policy = data["policy"]
+    assert [t["kind"] for t in policy["transactions"]] == ["ISSUANCE", "CHANGE", "CHANGE"]
+    assert (policy["feb"]["producerCode"], policy["jun"]["producerCode"], policy["aug"]["producerCode"]) == (
+        "NW-201", "NW-200", "NW-202")
+    assert policy["producerCodeOfRecord"] == "NW-201"
+
+
+async def test_bulk_job_finished_with_failed_and_invalid_rows(gql, demo, settings):
+    built, _ = demo
+    job = (await gql.ok(JOB, {"id": built.values["bulkJobId"]}, token=built.tokens(settings)["TENANT_ADMIN"])
+           )["bulkOnboardingJob"]
+    rows = {r["rowNumber"]: (r["status"], r["errorCode"] or [p["code"] for p in r["problems"]])
+            for r in job["rows"]["nodes"]}
+    assert (job["status"], job["totalRows"], job["succeededRows"], job["failedRows"], job["invalidRows"]) == (
+        "COMPLETED", 9, 5, 2, 2)
+    assert rows[7] == ("FAILED", "LAST_NAME_MISMATCH")
+    assert rows[8] == ("FAILED", "REGISTRY_NOT_FOUND")
+    assert rows[9] == ("INVALID", ["INVALID_EMAIL"])
+    assert rows[10] == ("INVALID", ["INVALID_SSN"])
+    assert built.values["failedRowNumber"] == "7"
+
+
+async def test_every_role_token_reads_what_it_may(gql, demo, settings):
+    built, _ = demo
+    seen = {}
+    for role, token in built.tokens(settings).items():
+        body = await gql("{ producers { totalCount } }", token=token)
+        assert not body.get("errors"), (role, body)
+        seen[role] = body["data"]["producers"]["totalCount"]
+    assert seen["TENANT_ADMIN"] == seen["UNDERWRITER"] == seen["READ_ONLY"]
+    assert seen["PRODUCER"] == 1
+    assert 1 < seen["AGENCY_ADMIN"] < seen["TENANT_ADMIN"]
+
+
+async def test_running_the_demo_again_creates_nothing(app, http, gql, demo, settings):
+    built, _ = demo
+    token = built.tokens(settings)["TENANT_ADMIN"]
+    before = await gql.ok(COUNTS, token=token)
+    again = await build_demo(http, app.state.sessions, settings)
+    after = await gql.ok(COUNTS, token=token)
+    assert again.created == 0
+    assert again.tenant_id == built.tenant_id and again.values == built.values
+    assert after == before
