@@ -518,21 +518,21 @@ async def build_demo(http: httpx.AsyncClient, sessions: async_sessionmaker[Async
 # ---- GraphiQL ----------------------------------------------------------------------------------------------
 
 GRAPHIQL_QUERY = """# The demo tenant: its agencies, sub-agencies and agents, with codes and licenses.
-# The Authorization header (bottom panel) holds a TENANT_ADMIN token of the demo; see docs/ for more.
+# The Authorization header (bottom panel) holds a TENANT_ADMIN token of the demo; the guides are in docs/.
 query DemoAgencies {
-  producers(first: 10, filter: {rootOnly: true}) {
+  producers(first: 5, filter: {rootOnly: true}) {
     totalCount
     nodes {
       id name type state
-      codes { nodes { code state } }
-      children(first: 10) {
+      codes(first: 3) { nodes { code state } }
+      children(first: 5) {
         nodes {
           name state
-          children(first: 10) {
+          children(first: 5) {
             nodes {
               name type state
-              codes { nodes { code state } }
-              licenses { nodes { licenseNumber jurisdictions linesOfAuthority state } }
+              codes(first: 3) { nodes { code state } }
+              licenses(first: 5) { nodes { licenseNumber jurisdictions linesOfAuthority state } }
             }
           }
         }

@@ -95,3 +95,17 @@ async def test_running_the_demo_again_creates_nothing(app, http, gql, demo, sett
     assert again.created == 0
     assert again.tenant_id == built.tenant_id and again.values == built.values
     assert after == before
+
+
+async def test_graphiql_opens_with_an_example_query_and_the_demo_admin_header(http, gql, demo):
+    built, _ = demo
+    page = (await http.get("/graphql", headers={"Accept": "text/html"})).text
+    token = page.split('"Authorization": "Bearer ', 1)[1].split('"', 1)[0]
+    query = page.split("const EXAMPLE_QUERY = ", 1)[1].split(";\n", 1)[0]
+    assert "query DemoAgencies" in query and "wsConnectionParams: DEMO_HEADERS" in page
+    import json
+
+    body = await gql(json.loads(query), token=token)
+    assert not body.get("errors")
+    names = {p["name"] for p in body["data"]["producers"]["nodes"]}
+    assert names == {"Northwind Insurance Agency", "Summit Brokers"}
