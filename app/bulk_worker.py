@@ -1,8 +1,9 @@
 """The background worker of bulk onboarding, one per server process.
 
-It leases batches of pending rows (`FOR UPDATE SKIP LOCKED`), onboards each row in its own transaction
-together with the row's new state (so a crash never onboards a row twice; a unique constraint is the
-backstop), refreshes the job's counters, and announces progress with NOTIFY. Rows leased by a process that
+It leases batches of pending rows (`FOR UPDATE SKIP LOCKED`) and onboards ~200 rows in one transaction
+together with the rows' new states (so a crash never onboards a row twice; a unique constraint is the
+backstop); a batch that fails goes again row by row, each row in its own transaction. It refreshes the
+job's counters (throttled while the job runs) and announces progress with NOTIFY. Rows leased by a process that
 died come back once their lease expires; a graceful stop hands its leases back at once.
 """
 
@@ -24,7 +25,7 @@ from app import bulk
 from app.context import ServiceContext
 from app.errors import DomainError
 from app.notify import NotifyHub, Signal
-from app.onboarding import OnboardRequest, PaymentSetup, onboard_producer
+from app.onboarding import BatchOutcome, OnboardRequest, PaymentSetup, onboard_batch, onboard_producer
 from app.settings import Settings
 from persistence import bulk as store
 from persistence import onboarding as onboarding_store
@@ -37,8 +38,11 @@ log = logging.getLogger("producer_graph.bulk_worker")
 
 @dataclass
 class WorkerTuning:
-    batch_size: int = 100
-    concurrency: int = 16
+    batch_size: int = 400  # rows claimed at once
+    batch_rows: int = 200  # rows onboarded in one transaction
+    batches_in_flight: int = 2
+    concurrency: int = 16  # rows in flight when going row by row
+    recount_seconds: float = 0.25  # a running job's counters are refreshed at most this often per process
     lease_seconds: float = 6.0
     poll_seconds: float = 0.2
     sweep_seconds: float = 2.0
@@ -66,6 +70,7 @@ class BulkWorker:
         self._task: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         self._last_sweep = 0.0
+        self._recounted: dict[str, float] = {}
 
     @staticmethod
     def pool_size(tuning: WorkerTuning | None = None) -> int:
@@ -117,24 +122,60 @@ class BulkWorker:
                     await asyncio.sleep(self.tuning.poll_seconds)
 
     async def run_once(self) -> int:
-        """Claim one batch and process it; the number of rows claimed."""
+        """Claim rows and onboard them in batches (row by row for a batch that fails); the rows claimed."""
         async with transaction(self.sessions) as session:
             claimed = await store.claim_rows(session, self.owner, self.tuning.batch_size, self.tuning.lease_seconds)
         if not claimed:
             return 0
-        runs: dict[str, _JobRun] = {}
-        for job_id in sorted({job_id for job_id, _ in claimed}):
-            runs[job_id] = await self._job_run(job_id)
-        limit = asyncio.Semaphore(self.tuning.concurrency)
+        by_job: dict[str, list[int]] = {}
+        for job_id, number in claimed:
+            by_job.setdefault(job_id, []).append(number)
+        runs = {job_id: await self._job_run(job_id) for job_id in sorted(by_job)}
+        size = max(1, self.tuning.batch_rows)
+        batches = [(job_id, numbers[i:i + size]) for job_id, numbers in by_job.items()
+                   for i in range(0, len(numbers), size)]
+        limit = asyncio.Semaphore(max(1, self.tuning.batches_in_flight))
 
-        async def one(job_id: str, row_number: int) -> None:
+        async def one(job_id: str, numbers: list[int]) -> None:
             async with limit:
                 if not self._stopping.is_set():
-                    await self._process_row(runs[job_id], row_number)
+                    await self._process_batch(runs[job_id], numbers)
 
-        await asyncio.gather(*(one(job_id, number) for job_id, number in claimed))
+        await asyncio.gather(*(one(job_id, numbers) for job_id, numbers in batches))
         await self._finish_batch(list(runs))
         return len(claimed)
+
+    async def _process_batch(self, run: _JobRun, numbers: list[int]) -> None:
+        """Onboard the rows and record their outcomes in one transaction; on any error, row by row."""
+        job = run.job
+        singles: list[int] = []
+        try:
+            async with transaction(self.sessions) as session:
+                rows = await store.owned_rows_for_update(session, job.id, numbers, self.owner)
+                if not rows:
+                    return  # leases lost (expired and taken) or the job was cancelled
+                if run.ctx is None:
+                    results = [store.RowResult(row.row_number, error_code="TENANT_NOT_FOUND",
+                                               error="The job's tenant no longer exists.") for row in rows]
+                else:
+                    outcomes = await onboard_batch(run.ctx, session, job.id,
+                                                   [(row.row_number, self._request(job, row)) for row in rows])
+                    singles = sorted(n for n, outcome in outcomes.items() if outcome.single)
+                    results = [_result(n, outcome) for n, outcome in sorted(outcomes.items()) if not outcome.single]
+                await store.mark_rows(session, job.id, results)
+        except Exception:
+            log.warning("bulk batch failed; onboarding its rows one by one", exc_info=True,
+                        extra={"job_id": job.id, "rows": len(numbers)})
+            singles = numbers
+        if singles:
+            limit = asyncio.Semaphore(self.tuning.concurrency)
+
+            async def one(number: int) -> None:
+                async with limit:
+                    if not self._stopping.is_set():
+                        await self._process_row(run, number)
+
+            await asyncio.gather(*(one(number) for number in singles))
 
     async def _job_run(self, job_id: str) -> _JobRun:
         async with self.sessions() as session:
@@ -191,12 +232,19 @@ class BulkWorker:
                           extra={"job_id": job_id, "row_number": row_number})
 
     async def _finish_batch(self, job_ids: Sequence[str]) -> None:
-        """Refresh counters, complete the jobs that are done, announce; email the ones this call completed."""
+        """Complete the jobs that are done; refresh the counters of those (and, at most every
+        `recount_seconds`, of the running ones) and announce; email the ones this call completed."""
+        now = time.monotonic()
         async with transaction(self.sessions) as session:
             completed = await store.complete_if_done(session, job_ids)
             for job_id in sorted(job_ids):
+                if job_id not in completed and now - self._recounted.get(job_id, 0.0) < self.tuning.recount_seconds:
+                    continue
+                self._recounted[job_id] = now
                 await store.recount(session, job_id)
                 await store.notify(session, PROGRESS_CHANNEL, job_id)
+        for job_id in completed:
+            self._recounted.pop(job_id, None)
         await self._announce_completed(completed)
 
     async def _sweep(self) -> None:
@@ -230,6 +278,12 @@ class BulkWorker:
                     await store.extend_leases(session, self.owner, self.tuning.lease_seconds)
             except Exception:
                 log.warning("could not extend bulk leases", exc_info=True)
+
+
+def _result(row_number: int, outcome: BatchOutcome) -> store.RowResult:
+    if outcome.error is not None:
+        return store.RowResult(row_number, error_code=outcome.error.code, error=outcome.error.message)
+    return store.RowResult(row_number, producer_id=outcome.producer_id)
 
 
 def _succeed(row: BulkRowRecord, producer_id: str | None) -> None:

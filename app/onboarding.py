@@ -30,6 +30,7 @@ from app.rules.identity import (
     normalize_state,
     same_last_name,
 )
+from persistence import bulk as bulk_store
 from persistence import licenses as license_store
 from persistence import onboarding as store
 from persistence import producers as producer_store
@@ -236,6 +237,176 @@ async def _import_licenses(ctx: ServiceContext, session: AsyncSession, producer:
                           jurisdictions=[lic.state], lines_of_authority=list(lic.lines_of_authority or []),
                           residency=lic.residency, effective_time=effective, expiration_time=expiration,
                           state="draft", actor=ctx.actor, license_class=lic.license_class)
+
+
+# ---- many at once (bulk) -------------------------------------------------------------------------------
+
+@dataclass
+class BatchOutcome:
+    """What became of one request of a batch: its producer, its refusal, or `single` (onboard it alone)."""
+
+    producer_id: str | None = None
+    error: DomainError | None = None
+    single: bool = False
+
+
+@dataclass
+class _Candidate:
+    number: int
+    request: OnboardRequest
+    how: str
+    npn: str
+    email: str
+    gender: str | None
+    payment: PaymentSetup | None
+    found: RegistryProducerRecord | None = None
+
+
+def _prepared(request: OnboardRequest, number: int) -> _Candidate | BatchOutcome:
+    """The request checked as `_onboard` checks it before any I/O; NPN-identified ones only."""
+    try:
+        how = wizard.identification(ssn=request.ssn, last_name=request.last_name, npn=request.npn,
+                                    license_number=request.license_number, state=request.state,
+                                    allow_npn_with_ssn=True)
+        email = normalize_email(request.email)
+        gender = normalize_gender(request.gender) if request.gender else None
+        payment = _checked_payment(request.payment) if request.payment else None
+        if how not in ("NPN", "NPN_VERIFIED_BY_SSN"):
+            return BatchOutcome(single=True)
+        return _Candidate(number, request, how, normalize_npn(request.npn), email, gender, payment)
+    except DomainError as exc:
+        return BatchOutcome(error=exc)
+
+
+def _registry_refusal(ctx: ServiceContext, c: _Candidate, found: RegistryProducerRecord | None) -> DomainError | None:
+    """`_find_in_registry`'s checks for an NPN identification, on a record fetched with the whole batch."""
+    npn = c.npn
+    if found is None:
+        return DomainError("REGISTRY_NOT_FOUND", f"No producer with the NPN ending {npn[-4:]} is in the producer "
+                           "registry.", "npn")
+    if c.how == "NPN_VERIFIED_BY_SSN":
+        try:
+            ssn = normalize_ssn(c.request.ssn)
+        except DomainError as exc:
+            return exc
+        if found.ssn_hash is not None and found.ssn_hash != vault(ctx).lookup_hash(ssn):
+            return DomainError("SSN_MISMATCH", f"The SSN ending {ssn[-4:]} is not the SSN the registry holds for "
+                               f"the NPN ending {npn[-4:]}.", "ssn")
+        if c.request.last_name and not same_last_name(found.last_name, normalize_last_name(c.request.last_name)):
+            return DomainError("LAST_NAME_MISMATCH", f"The registry producer with the NPN ending {npn[-4:]} has "
+                               "another last name.", "lastName")
+    return None
+
+
+def _draft_licenses(ctx: ServiceContext, producer: ProducerRecord,
+                    held: list[registry.RegistryLicenseRecord]) -> list[LicenseRecord]:
+    """The registry licenses as draft licenses of the new producer, as `_import_licenses` adds them."""
+    if not held:
+        return []
+    type_name = license_type(ctx)
+    created = []
+    for lic in held:
+        effective, expiration = _when(lic.issue_date), _when(lic.expiration_date)
+        if effective and expiration and expiration <= effective:
+            expiration = None
+        if lic.residency not in ("resident", "non-resident"):
+            raise DomainError("INVALID_RESIDENCY", f"Residency {lic.residency!r} is not allowed; use resident or "
+                              "non-resident.", "residency")
+        created.append(LicenseRecord(
+            tenant_id=ctx.tenant_id, producer_id=producer.id, type=type_name,
+            license_number=lic.license_number.strip(), jurisdictions=[lic.state.strip().upper()],
+            lines_of_authority=list(dict.fromkeys(t for t in (str(v).strip() for v in lic.lines_of_authority or [])
+                                                  if t)),
+            residency=lic.residency, license_class=lic.license_class, effective_time=effective,
+            expiration_time=expiration, data={}, state="draft", created_by=ctx.actor, updated_by=ctx.actor))
+    return created
+
+
+async def onboard_batch(ctx: ServiceContext, session: AsyncSession, bulk_job_id: str,
+                        requests: list[tuple[int, OnboardRequest]]) -> dict[int, BatchOutcome]:
+    """Onboard the rows of a bulk job as `onboard_producer` would one by one, inside `session` (no commit),
+    with a constant number of statements: registry look-ups, NPN locks and inserts are set-based.
+
+    Rows onboarded earlier come back with their producer; rows identified by SSN or license come back
+    `single`. A database error fails the whole batch: the caller rolls back and goes row by row.
+    """
+    ctx.require(*ADMINS)
+    outcomes: dict[int, BatchOutcome] = {}
+    candidates: list[_Candidate] = []
+    for number, request in requests:
+        prepared = _prepared(request, number)
+        if isinstance(prepared, BatchOutcome):
+            outcomes[number] = prepared
+        else:
+            candidates.append(prepared)
+    if not candidates:
+        return outcomes
+    done = await store.bulk_rows_done(session, bulk_job_id, [c.number for c in candidates])
+    for number, producer_id in done.items():
+        outcomes[number] = BatchOutcome(producer_id=producer_id)
+    candidates = [c for c in candidates if c.number not in done]
+    agency_ids = {c.request.agency_id for c in candidates}
+    if len(agency_ids) > 1:
+        for c in candidates:
+            outcomes[c.number] = BatchOutcome(single=True)
+        return outcomes
+    try:
+        agency = await _agency(ctx, session, agency_ids.pop() if agency_ids else None)
+    except DomainError as exc:
+        for c in candidates:
+            outcomes[c.number] = BatchOutcome(error=exc)
+        return outcomes
+
+    found = {r.npn: r for r in await registry.by_npns(session, ctx.tenant_id, [c.npn for c in candidates])}
+    matched: list[_Candidate] = []
+    for c in candidates:
+        c.found = found.get(c.npn)
+        refusal = _registry_refusal(ctx, c, c.found)
+        if refusal is not None:
+            outcomes[c.number] = BatchOutcome(error=refusal)
+        else:
+            matched.append(c)
+    await store.lock_npns(session, ctx.tenant_id, [c.npn for c in matched])
+    taken = await store.npns_active_in_agency(session, ctx.tenant_id, agency.id, [c.npn for c in matched])
+    held: dict[str, list[registry.RegistryLicenseRecord]] = {}
+    for lic in await registry.licenses_of_many(session, [c.found.id for c in matched if c.found is not None]):
+        held.setdefault(lic.registry_producer_id, []).append(lic)
+
+    producers: list[ProducerRecord] = []
+    licenses: list[LicenseRecord] = []
+    records: list[OnboardingRecord] = []
+    for c in matched:
+        assert c.found is not None
+        if c.npn in taken:
+            outcomes[c.number] = BatchOutcome(error=DomainError(
+                "ALREADY_ONBOARDED", f"A producer with the NPN ending {c.npn[-4:]} is already active in this "
+                "agency.", "npn"))
+            continue
+        producer = _new_producer(ctx, agency, c.found, c.email, c.gender)
+        if c.how == "NPN_VERIFIED_BY_SSN" and c.found.ssn_hash is None:
+            ssn = normalize_ssn(c.request.ssn)
+            producer.ssn_ciphertext, producer.ssn_hash = vault(ctx).encrypt(ssn), vault(ctx).lookup_hash(ssn)
+            producer.ssn_last4 = SsnVault.last4(ssn)
+        try:
+            drafts = _draft_licenses(ctx, producer, held.get(c.found.id, []))
+        except DomainError as exc:
+            outcomes[c.number] = BatchOutcome(error=exc)
+            continue
+        record = OnboardingRecord(tenant_id=ctx.tenant_id, producer_id=producer.id, agency_id=agency.id,
+                                  registry_producer_id=c.found.id, identified_by=c.how, created_by=ctx.actor,
+                                  updated_by=ctx.actor, bulk_job_id=bulk_job_id, bulk_row_number=c.number)
+        if c.payment is not None:
+            _set_payment(record, c.payment)
+        _advance(record)
+        taken.add(c.npn)  # a second row of the same NPN finds it onboarded, as row by row it would
+        producers.append(producer)
+        licenses.extend(drafts)
+        records.append(record)
+        outcomes[c.number] = BatchOutcome(producer_id=producer.id)
+    await bulk_store.copy_models(session, producers)
+    await bulk_store.copy_models(session, licenses)
+    await bulk_store.copy_models(session, records)
+    return outcomes
 
 
 # ---- the wizard --------------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Column, Index, LargeBinary, PrimaryKeyConstraint, String, Text, func, or_, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -166,6 +168,26 @@ async def copy_rows(session: AsyncSession, records: Sequence[tuple[Any, ...]]) -
     await driver.copy_records_to_table("bulk_rows", records=list(records), columns=list(ROW_COLUMNS))
 
 
+def _copy_value(column: Any, value: Any) -> Any:
+    if value is not None and isinstance(column.type, JSONB):
+        return orjson.dumps(value).decode()  # the driver's jsonb codec takes text
+    return value
+
+
+async def copy_models(session: AsyncSession, records: Sequence[SQLModel]) -> None:
+    """Insert table models (all of one class, every column set in Python) with one COPY, in the session's
+    transaction; a unique violation fails the whole COPY, as a multi-row INSERT would."""
+    if not records:
+        return
+    table: Any = type(records[0]).__table__  # type: ignore[attr-defined]
+    columns = list(table.columns)
+    rows = [tuple(_copy_value(c, getattr(record, c.key)) for c in columns) for record in records]
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    await driver.copy_records_to_table(table.name, records=rows, columns=[c.name for c in columns])
+
+
 async def delete_rows(session: AsyncSession, job_id: str) -> None:
     await session.execute(text("DELETE FROM bulk_rows WHERE job_id = :job_id"), {"job_id": job_id})
 
@@ -293,6 +315,49 @@ async def owned_row_for_update(session: AsyncSession, job_id: str, row_number: i
                    BulkRowRecord.status == "PROCESSING", BulkRowRecord.lease_owner == owner)
             .with_for_update().execution_options(populate_existing=True))
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def owned_rows_for_update(session: AsyncSession, job_id: str, row_numbers: Sequence[int],
+                                owner: str) -> list[BulkRowRecord]:
+    """`owned_row_for_update` for a batch: the rows `owner` still holds, locked, in row order (one statement)."""
+    stmt = (select(BulkRowRecord)
+            .where(BulkRowRecord.job_id == job_id, BulkRowRecord.row_number.in_(list(row_numbers)),
+                   BulkRowRecord.status == "PROCESSING", BulkRowRecord.lease_owner == owner)
+            .order_by(BulkRowRecord.row_number).with_for_update().execution_options(populate_existing=True))
+    return list((await session.execute(stmt)).scalars())
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """The end of one row's processing: SUCCEEDED with its producer, or FAILED with the reason."""
+
+    row_number: int
+    producer_id: str | None = None
+    error_code: str | None = None
+    error: str | None = None
+
+    @property
+    def status(self) -> str:
+        return "FAILED" if self.error_code else "SUCCEEDED"
+
+
+_MARK = text("""
+UPDATE bulk_rows b SET status = v.status, producer_id = v.producer_id, error = v.error, error_code = v.error_code,
+  lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+FROM unnest(CAST(:numbers AS int[]), CAST(:statuses AS text[]), CAST(:producers AS text[]),
+            CAST(:errors AS text[]), CAST(:codes AS text[])) AS v(row_number, status, producer_id, error, error_code)
+WHERE b.job_id = :job_id AND b.row_number = v.row_number
+""")
+
+
+async def mark_rows(session: AsyncSession, job_id: str, results: Sequence[RowResult]) -> None:
+    """Record the outcome of many rows in one statement (the rows were locked by `owned_rows_for_update`)."""
+    if not results:
+        return
+    await session.execute(_MARK, {
+        "job_id": job_id, "numbers": [r.row_number for r in results], "statuses": [r.status for r in results],
+        "producers": [r.producer_id for r in results], "errors": [r.error for r in results],
+        "codes": [r.error_code for r in results]})
 
 
 async def extend_leases(session: AsyncSession, owner: str, lease_seconds: float) -> None:

@@ -83,6 +83,36 @@ async def lock_npn(session: AsyncSession, tenant_id: str, npn: str) -> None:
                           {"key": f"onboarding:{tenant_id}:{npn}"})
 
 
+async def bulk_rows_done(session: AsyncSession, bulk_job_id: str,
+                         row_numbers: Sequence[int]) -> dict[int, str]:
+    """{row number: producer id} of the given rows of a bulk job already onboarded."""
+    if not row_numbers:
+        return {}
+    stmt = select(OnboardingRecord.bulk_row_number, OnboardingRecord.producer_id).where(
+        OnboardingRecord.bulk_job_id == bulk_job_id, OnboardingRecord.bulk_row_number.in_(list(row_numbers)))
+    return {int(number): producer_id for number, producer_id in (await session.execute(stmt)).all()}
+
+
+async def lock_npns(session: AsyncSession, tenant_id: str, npns: Sequence[str]) -> None:
+    """`lock_npn` for many NPNs in one statement, taken in a fixed order so two batches never deadlock."""
+    keys = sorted({f"onboarding:{tenant_id}:{npn}" for npn in npns})
+    if keys:
+        await session.execute(text("""SELECT count(pg_advisory_xact_lock(h)) FROM (
+            SELECT hashtextextended(k, 0) AS h FROM unnest(CAST(:keys AS text[])) AS k ORDER BY 1) s"""),
+                              {"keys": keys})
+
+
+async def npns_active_in_agency(session: AsyncSession, tenant_id: str, agency_id: str,
+                                npns: Sequence[str]) -> set[str]:
+    """Which of `npns` a non-terminal producer of the agency's subtree holds (one statement)."""
+    if not npns:
+        return set()
+    stmt = select(ProducerRecord.npn).where(
+        Scope(tenant_id, agency_id).producers_clause(), ProducerRecord.npn.in_(list(set(npns))),
+        ProducerRecord.state.not_in(["retired", "discarded"])).distinct()
+    return {npn for npn in (await session.execute(stmt)).scalars() if npn}
+
+
 async def active_producer_with_npn(session: AsyncSession, tenant_id: str, agency_id: str,
                                    npn: str) -> ProducerRecord | None:
     """A non-terminal producer with that NPN in the agency's subtree, if any."""
