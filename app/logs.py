@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from app.pii import redact_ssns
+from persistence.db import audit_context
 
 _STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
 
+class RequestIdFilter(logging.Filter):
+    """Stamps every record written while a request runs with its request id (app.request_log)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        stamp = audit_context.get()
+        if stamp is not None and not getattr(record, "request_id", None):
+            record.request_id = stamp.request_id
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {"level": record.levelname.lower(), "logger": record.name,
+        entry: dict[str, Any] = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+                                 "level": record.levelname.lower(), "logger": record.name,
                                  "message": record.getMessage()}
         for key, value in vars(record).items():
             if key not in _STANDARD:
@@ -28,6 +41,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

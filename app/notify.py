@@ -56,6 +56,7 @@ class NotifyHub:
         self._task: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
         self.connected = asyncio.Event()
+        self.closing = False  # set at shutdown: long-lived watchers end instead of waiting on
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="notify-listener")
@@ -63,6 +64,8 @@ class NotifyHub:
             await asyncio.wait_for(self.connected.wait(), 10)
 
     async def stop(self) -> None:
+        self.closing = True
+        self._fire_all()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -19,12 +19,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app import metrics
 from app.auth import AuthError, principal_from_header
 from app.bulk_worker import BulkWorker
 from app.notify import NotifyHub
+from app.request_log import RequestLogMiddleware
 from app.routes_bulk import MultipartCsrfGuard
 from app.routes_bulk import routes as bulk_routes
 from app.settings import Settings, get_settings
+from persistence.audit import EVENTS_CHANNEL
 from persistence.bulk import PROGRESS_CHANNEL, WORK_CHANNEL
 from persistence.db import create_engine, resolve_url, session_factory
 from persistence.migrate import upgrade
@@ -78,6 +81,16 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "database": "reachable"})
 
 
+async def metrics_endpoint(request: Request) -> Response:
+    """Prometheus text format; the pools are read at scrape time."""
+    state = request.app.state
+    pools = {name: engine.pool for name, engine in (("requests", getattr(state, "engine", None)),
+                                                   ("bulk_worker", getattr(state, "worker_engine", None)))
+             if engine is not None}
+    body, content_type = metrics.exposition(pools)
+    return Response(body, media_type=content_type)
+
+
 def create_app(settings: Settings | None = None, *, database_url: str | None = None, migrate: bool = True) -> Starlette:
     """The whole server as one ASGI app; `database_url` overrides the settings (tests)."""
     from resolvers.http import GraphQLView
@@ -105,9 +118,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.sessions = session_factory(engine)
         app.state.database_url = url
         app.state.settings = settings
-        app.state.notify = NotifyHub(url, (PROGRESS_CHANNEL, WORK_CHANNEL))
+        app.state.notify = NotifyHub(url, (PROGRESS_CHANNEL, WORK_CHANNEL, EVENTS_CHANNEL))
         await app.state.notify.start()
         worker_engine = create_engine(url, pool_size=BulkWorker.pool_size(), max_overflow=2)
+        app.state.worker_engine = worker_engine
         app.state.bulk_worker = BulkWorker(settings, session_factory(worker_engine), app.state.notify)
         await app.state.bulk_worker.start()
         try:
@@ -123,12 +137,14 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
         *bulk_routes,
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.schema = schema
     app.add_middleware(AuthMiddleware, settings=settings)
     app.add_middleware(MultipartCsrfGuard)
+    app.add_middleware(RequestLogMiddleware)  # outermost: the request id covers everything below
     return app
 
 

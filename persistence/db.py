@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -68,11 +71,31 @@ class ConcurrentChange(Exception):
 _RETRYABLE = {"40P01", "40001"}  # deadlock_detected, serialization_failure
 
 
+@dataclass
+class AuditStamp:
+    """Who is changing data, and in which request or job: the audit triggers record both."""
+
+    request_id: str = ""
+    actor: str = ""
+
+
+# Set per request (app.request_log) and per bulk row (app.bulk_worker); read by every transaction.
+audit_context: ContextVar[AuditStamp | None] = ContextVar("audit_context", default=None)
+
+_STAMP = text("SELECT set_config('app.actor', :actor, true), set_config('app.request_id', :request_id, true)")
+
+
 @asynccontextmanager
 async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commit on success, roll back on any error; conflicts become ConcurrentChange."""
+    """One unit of work: commit on success, roll back on any error; conflicts become ConcurrentChange.
+
+    When the caller is known, it is stamped on the transaction (one statement) for the audit triggers.
+    """
     try:
         async with sessions() as session, session.begin():
+            stamp = audit_context.get()
+            if stamp is not None:
+                await session.execute(_STAMP, {"actor": stamp.actor[:200], "request_id": stamp.request_id[:100]})
             yield session
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) in _RETRYABLE or getattr(

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+import persistence.audit  # noqa: F401
 import persistence.bulk  # noqa: F401
 import persistence.licenses  # noqa: F401
 import persistence.onboarding  # noqa: F401

@@ -19,6 +19,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from app.settings import Settings
 from resolvers import ids
+from schema.audit import AuditQuery, AuditSubscription
 from schema.bulk import BulkMutation, BulkQuery, BulkSubscription
 from schema.cost import QueryCost
 from schema.errors import ErrorShaper, ShapedSchema
@@ -28,10 +29,11 @@ from schema.onboarding import OnboardingMutation, OnboardingQuery
 from schema.permissions import EVERYONE
 from schema.producers import ProducerMutation, ProducerQuery
 from schema.quotes import QuoteMutation, QuoteQuery
+from schema.telemetry import Telemetry
 
 
 @strawberry.type(description="Read the producer graph.")
-class Query(ProducerQuery, LicenseQuery, QuoteQuery, OnboardingQuery, BulkQuery):
+class Query(ProducerQuery, LicenseQuery, QuoteQuery, OnboardingQuery, BulkQuery, AuditQuery):
     node: relay.Node | None = strawberry.field(
         resolver=ids.node, description="Any object by its global id; null when not visible.",
         permission_classes=[EVERYONE])
@@ -46,13 +48,14 @@ class Mutation(ProducerMutation, LicenseMutation, QuoteMutation, OnboardingMutat
 
 
 @strawberry.type(description="Follow changes live (graphql-transport-ws or the legacy graphql-ws).")
-class Subscription(BulkSubscription):
+class Subscription(BulkSubscription, AuditSubscription):
     pass
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     extensions: list[Any] = [
+        Telemetry,  # first: it sees the final, shaped errors
         ErrorShaper,
         ParserCache(maxsize=settings.parser_cache_size),
         ValidationCache(maxsize=settings.parser_cache_size),

@@ -1,0 +1,78 @@
+"""Request ids and the access log: pure ASGI middleware, outermost, for HTTP requests and WebSocket connections.
+
+Each request gets an id (a sane incoming `X-Request-Id`, or a new one), returned in the `X-Request-Id` header,
+carried by every log line written while it runs, by masked GraphQL errors and by its audit events. One access
+line per HTTP request: method, path, status, duration, GraphQL operation, request id; never the query or
+its variables.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import metrics
+from persistence.db import AuditStamp, audit_context
+
+log = logging.getLogger("producer_graph.access")
+
+HEADER = "x-request-id"
+SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
+
+
+def incoming_request_id(scope: Scope) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.decode("latin-1").lower() == HEADER:
+            candidate = value.decode("latin-1").strip()
+            return candidate if SANE_ID.match(candidate) else None
+    return None
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+class RequestLogMiddleware:
+    """Assigns the request id, stamps it on logs and audit events, logs and counts the request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = incoming_request_id(scope) or new_request_id()
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        token = audit_context.set(AuditStamp(request_id=request_id))
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                headers = MutableHeaders(scope=message)
+                if HEADER not in headers:
+                    headers.append("X-Request-Id", request_id)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except BaseException:
+            log.exception("request failed", extra={"method": scope.get("method"), "path": scope.get("path")})
+            raise
+        finally:
+            if scope["type"] == "http":
+                duration_ms = round((time.perf_counter() - started) * 1000, 2)
+                metrics.observe_http(scope.get("path", ""), status)
+                log.info("request", extra={"method": scope.get("method"), "path": scope.get("path"),
+                                           "status": status, "duration_ms": duration_ms,
+                                           "operation": state.get("graphql_operation")})
+            audit_context.reset(token)

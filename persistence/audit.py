@@ -1,0 +1,84 @@
+"""The audit log: rows written by database triggers (migration 0005) on every change, and the reads over them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, String, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
+from sqlmodel import Field, SQLModel
+
+from persistence.base import jsonb, timestamp
+from persistence.producers import ProducerRecord, Scope
+
+EVENTS_CHANNEL = "producer_events"
+ENTITIES = ("producer", "producer_code", "license", "appointment")
+EVENTS = ("created", "updated", "validated", "suspended", "unsuspended", "retired", "discarded")
+
+
+class AuditEventRecord(SQLModel, table=True):
+    """One change of one row. `tx` (the writing transaction, xid8) is not mapped: only the feed reads it."""
+
+    __tablename__ = "audit_events"
+
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    tenant_id: str = Field(max_length=26)
+    entity: str = Field(max_length=20)
+    entity_id: str = Field(max_length=26)
+    producer_id: str | None = Field(default=None, sa_column=Column(String(26), nullable=True))
+    event: str = Field(max_length=20)
+    actor: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    request_id: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
+    at: datetime = timestamp()
+    before: dict[str, Any] | None = jsonb(default=None)
+    after: dict[str, Any] = jsonb()
+
+
+@dataclass
+class AuditFilter:
+    entities: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    entity_id: str | None = None
+    since: datetime | None = None
+
+
+def events_in_scope(scope: Scope, flt: AuditFilter) -> Select[tuple[AuditEventRecord]]:
+    """The tenant's events; for a narrowed scope, only those of producers (and their objects) inside it."""
+    stmt = select(AuditEventRecord).where(AuditEventRecord.tenant_id == scope.tenant_id)
+    if scope.root is not None:
+        visible = select(ProducerRecord.id).where(scope.producers_clause())
+        stmt = stmt.where(AuditEventRecord.producer_id.in_(visible))
+    if flt.entities:
+        stmt = stmt.where(AuditEventRecord.entity.in_(flt.entities))
+    if flt.events:
+        stmt = stmt.where(AuditEventRecord.event.in_(flt.events))
+    if flt.entity_id is not None:
+        stmt = stmt.where(AuditEventRecord.entity_id == flt.entity_id)
+    if flt.since is not None:
+        stmt = stmt.where(AuditEventRecord.at >= flt.since)
+    return stmt
+
+
+async def horizon(session: AsyncSession) -> str:
+    """The oldest transaction still running: every event of an older transaction is committed (or never will be)."""
+    return str((await session.execute(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text"))).scalar_one())
+
+
+async def events_settled_between(session: AsyncSession, scope: Scope, flt: AuditFilter,
+                                 low: str) -> tuple[Sequence[AuditEventRecord], str]:
+    """Events of transactions in [low, horizon), in commit-safe order, and the new `low`.
+
+    Ids are given out before commit, so "id > last seen" can skip a slow transaction's events; transaction ids
+    below the snapshot horizon are final, so each event is read exactly once, however commits interleave.
+    """
+    high = await horizon(session)
+    stmt = events_in_scope(scope, flt).where(
+        text("audit_events.tx >= CAST(CAST(:low AS text) AS xid8)"),
+        text("audit_events.tx < CAST(CAST(:high AS text) AS xid8)"),
+    ).order_by(text("audit_events.tx"), AuditEventRecord.id)
+    rows = (await session.execute(stmt, {"low": low, "high": high})).scalars().all()
+    return rows, high

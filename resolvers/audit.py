@@ -1,0 +1,78 @@
+"""Audit log and producer events: thin calls into app.audit."""
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry import Info, relay
+
+from app import audit as service
+from persistence.audit import AuditEventRecord, AuditFilter
+from resolvers.context import GraphQLContext
+from resolvers.ids import LOCATOR, global_id
+from resolvers.pagination import ConnectionData, connection, page_request
+
+if TYPE_CHECKING:
+    from schema.audit import AuditAction, AuditEntity
+
+Ctx = Info[GraphQLContext, None]
+Entities = Annotated[list[Annotated["AuditEntity", strawberry.lazy("schema.audit")]] | None,
+                     strawberry.argument(description="Only events of these kinds of object; all when omitted.")]
+Events = Annotated[list[Annotated["AuditAction", strawberry.lazy("schema.audit")]] | None,
+                   strawberry.argument(description="Only these changes; all when omitted.")]
+EntityId = Annotated[strawberry.ID | None, strawberry.argument(
+    description="Only the events of this object: a producer, producer code, license or appointment (global id "
+                "or locator).")]
+Since = Annotated[datetime | None, strawberry.argument(description="Only events at or after this time.")]
+First = Annotated[int | None, strawberry.argument(description="Page size counted from the start (or `after`).")]
+After = Annotated[str | None, strawberry.argument(description="Cursor: return events after this one.")]
+
+TYPE_NAMES = {"producer": "Producer", "producer_code": "ProducerCode", "license": "License",
+              "appointment": "Appointment"}
+
+
+def _locator(value: object) -> str | None:
+    """The locator in a global id or bare locator; None when it cannot name an object."""
+    raw = str(value).strip()
+    if LOCATOR.match(raw):
+        return raw
+    try:
+        node_id = relay.GlobalID.from_id(raw).node_id
+    except Exception:  # malformed: it names nothing
+        return None
+    return node_id if LOCATOR.match(node_id) else None
+
+
+def _filter(entities: list[Any] | None, events: list[Any] | None, entity_id: object = None,
+            since: datetime | None = None) -> AuditFilter:
+    return AuditFilter(entities=[e.value for e in entities or []], events=[e.value for e in events or []],
+                       entity_id=None if entity_id is None else _locator(entity_id) or "-", since=since)
+
+
+async def audit_events(info: Ctx, first: First = None, after: After = None, entity_id: EntityId = None,
+                       entity: Entities = None, event: Events = None, since: Since = None) -> ConnectionData:
+    flt = _filter(entity, event, entity_id, since)
+    result, total = await service.list_events(info.context.svc, flt, page_request(first, after, None, None))
+    return connection(result, total, key=lambda row: str(row.id))
+
+
+async def producer_events(info: Ctx, entities: Entities = None, events: Events = None) -> AsyncIterator[Any]:
+    hub = info.context.request.app.state.notify
+    async for record in service.watch_events(info.context.svc, hub, _filter(entities, events)):
+        yield record
+
+
+# ---- event fields ---------------------------------------------------------------------------------
+
+def name(root: AuditEventRecord) -> str:
+    return service.feed_name(root)
+
+
+def entity_global_id(root: AuditEventRecord) -> strawberry.ID:
+    return strawberry.ID(global_id(TYPE_NAMES[root.entity], root.entity_id))
+
+
+def producer_global_id(root: AuditEventRecord) -> strawberry.ID | None:
+    return strawberry.ID(global_id("Producer", root.producer_id)) if root.producer_id else None
+
