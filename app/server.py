@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         multipart_uploads_enabled=True,
         keep_alive=True,
         keep_alive_interval=15,
+        allowed_origins=settings.allowed_origins,  # cross-origin WebSocket handshakes are refused otherwise
     )
 
     @contextlib.asynccontextmanager
