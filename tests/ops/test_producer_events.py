@@ -1,0 +1,110 @@
+"""The producerEvents subscription: changes arrive live, once, named as in an events feed, scoped like queries."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from httpx_ws import aconnect_ws
+from httpx_ws.transport import ASGIWebSocketTransport
+
+from tests.api.helpers import create_code, create_producer, transition_mutation
+from tests.api.registry_helpers import agency
+
+EVENTS = """subscription($entities: [AuditEntity!], $events: [AuditAction!]) {
+  producerEvents(entities: $entities, events: $events) { id name entity event entityId producerId actor after } }"""
+SETTLE = 0.5  # the subscription starts from the moment it runs: give it that moment before changing data
+
+
+class Subscriber:
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+
+    async def next(self, wait: float = 10) -> dict[str, Any]:
+        while True:
+            message = await self.ws.receive_json(timeout=wait)
+            if message["type"] == "ping":
+                await self.ws.send_json({"type": "pong"})
+                continue
+            assert message["type"] == "next", message
+            assert not message["payload"].get("errors"), message
+            return message["payload"]["data"]["producerEvents"]  # type: ignore[no-any-return]
+
+
+@asynccontextmanager
+async def subscribed(app: Any, token: str, **variables: Any) -> AsyncIterator[Subscriber]:
+    async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app), base_url="http://testserver") as client:
+        async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws:
+            await ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+            assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
+            await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": EVENTS, "variables": variables}})
+            await asyncio.sleep(SETTLE)
+            yield Subscriber(ws)
+
+
+async def test_a_change_made_by_one_request_arrives_at_a_subscriber(app, gql, new_tenant):
+    tenant = await new_tenant()
+    async with subscribed(app, tenant.admin) as subscriber:
+        producer = await create_producer(gql, gql.token(tenant.id, "TENANT_ADMIN", subject="bob"))
+        await gql.ok(transition_mutation("validate"), {"id": producer["id"]}, token=tenant.admin)
+        created, validated = await subscriber.next(), await subscriber.next()
+    assert (created["name"], created["entity"], created["event"]) == ("producer.created", "PRODUCER", "CREATED")
+    assert created["entityId"] == producer["id"] and created["actor"] == "bob"
+    assert validated["name"] == "producer.validated" and validated["after"]["state"] == "validated"
+    assert int(validated["id"]) > int(created["id"])
+
+
+async def test_another_tenants_subscriber_does_not_get_the_change(app, gql, new_tenant):
+    tenant = await new_tenant()
+    other = await new_tenant()
+    async with subscribed(app, other.admin) as subscriber:
+        await create_producer(gql, tenant.admin, lastName="Elsewhere")
+        marker = await create_producer(gql, other.admin, lastName="Marker")
+        first = await subscriber.next()
+    assert first["entityId"] == marker["id"]
+
+
+async def test_an_agency_admin_only_gets_its_subtree(app, gql, new_tenant):
+    # given two agencies and an admin of the first
+    tenant = await new_tenant()
+    acme = await agency(gql, tenant.admin, name="Acme")
+    globex = await agency(gql, tenant.admin, name="Globex")
+    acme_admin = gql.token(tenant.id, "AGENCY_ADMIN", agency=acme["locator"])
+    async with subscribed(app, acme_admin) as subscriber:
+        # when producers and a code change under the other agency, then under the admin's
+        outside = await create_producer(gql, tenant.admin, parent=globex["id"])
+        await create_code(gql, tenant.admin, outside["id"], code="G-1")
+        inside = await create_producer(gql, tenant.admin, parent=acme["id"])
+        code = await create_code(gql, tenant.admin, inside["id"], code="A-1")
+        received = [await subscriber.next(), await subscriber.next()]
+    # then only the admin's subtree arrived
+    assert [(e["name"], e["entityId"]) for e in received] == [
+        ("producer.created", inside["id"]), ("producerCode.created", code["id"])]
+    assert received[1]["producerId"] == inside["id"]
+
+
+async def test_filters_keep_only_the_named_entities_and_events(app, gql, new_tenant):
+    tenant = await new_tenant()
+    producer = await create_producer(gql, tenant.admin)
+    async with subscribed(app, tenant.admin, entities=["PRODUCER_CODE"], events=["RETIRED", "DISCARDED"]) as sub:
+        code = await create_code(gql, tenant.admin, producer["id"], code="F-1")
+        await gql.ok(transition_mutation("validate"), {"id": producer["id"]}, token=tenant.admin)
+        await gql.ok(transition_mutation("discard", "ProducerCode"), {"id": code["id"]}, token=tenant.admin)
+        event = await sub.next()
+    assert (event["name"], event["entityId"]) == ("producerCode.discarded", code["id"])
+
+
+async def test_concurrent_changes_each_arrive_exactly_once(app, gql, new_tenant):
+    tenant = await new_tenant()
+    async with subscribed(app, tenant.admin, events=["CREATED"]) as subscriber:
+        created = await asyncio.gather(*(create_producer(gql, tenant.admin, lastName=f"C{i}") for i in range(20)))
+        received = [await subscriber.next() for _ in range(20)]
+        try:
+            extra = await subscriber.next(wait=1.5)
+        except Exception:
+            extra = None
+    assert sorted(e["entityId"] for e in received) == sorted(p["id"] for p in created)
+    assert extra is None
