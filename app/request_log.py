@@ -13,11 +13,13 @@ import re
 import time
 import uuid
 
+import orjson
 from starlette.datastructures import MutableHeaders
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
-from persistence.db import AuditStamp, audit_context
+from persistence.db import AuditStamp, audit_context, database_unavailable
 
 log = logging.getLogger("producer_graph.access")
 
@@ -37,6 +39,14 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
+def unavailable(request_id: str) -> Response:
+    """503 for a request that needed the database while it cannot be reached (before any response began)."""
+    body = {"errors": [{"message": "The database is unavailable at the moment; retry shortly.",
+                        "extensions": {"code": "DATABASE_UNAVAILABLE", "requestId": request_id}}]}
+    return Response(orjson.dumps(body), status_code=503, media_type="application/json",
+                    headers={"Retry-After": "1"})
+
+
 class RequestLogMiddleware:
     """Assigns the request id, stamps it on logs and audit events, logs and counts the request."""
 
@@ -52,12 +62,12 @@ class RequestLogMiddleware:
         state["request_id"] = request_id
         token = audit_context.set(AuditStamp(request_id=request_id))
         started = time.perf_counter()
-        status = 500
+        status, began = 500, False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, began
             if message["type"] == "http.response.start":
-                status = int(message["status"])
+                status, began = int(message["status"]), True
                 headers = MutableHeaders(scope=message)
                 if HEADER not in headers:
                     headers.append("X-Request-Id", request_id)
@@ -65,9 +75,12 @@ class RequestLogMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except BaseException:
-            log.exception("request failed", extra={"method": scope.get("method"), "path": scope.get("path")})
-            raise
+        except Exception as exc:
+            if scope["type"] != "http" or began or not database_unavailable(exc):
+                log.exception("request failed", extra={"method": scope.get("method"), "path": scope.get("path")})
+                raise
+            log.warning("database unavailable", extra={"path": scope.get("path"), "error": type(exc).__name__})
+            await unavailable(request_id)(scope, receive, send_with_id)
         finally:
             if scope["type"] == "http":
                 duration_ms = round((time.perf_counter() - started) * 1000, 2)

@@ -64,6 +64,34 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03"}  # admin_shutdown, crash_shutdown, cannot_connect_now
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) says the database cannot be reached, rather than refusing a statement."""
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, (OSError, asyncpg.ConnectionDoesNotExistError, asyncpg.CannotConnectNowError,
+                                asyncpg.PostgresConnectionError, asyncpg.InterfaceError, InterfaceError)):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if getattr(current, "sqlstate", None) in _UNAVAILABLE_SQLSTATES:
+            return True
+        if isinstance(current, OperationalError) and "connect" in str(current).lower():
+            return True
+        pending.extend([current.__cause__, current.__context__, getattr(current, "orig", None)])
+    return False
+
+
 class ConcurrentChange(Exception):
     """Another transaction changed the same rows at the same time (deadlock or serialization failure)."""
 

@@ -14,8 +14,10 @@ from strawberry.extensions import SchemaExtension
 from app.auth import AuthError
 from app.errors import DomainError
 from app.pii import redact_ssns
+from persistence.db import database_unavailable
 
 log = logging.getLogger("producer_graph.errors")
+DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
 
 # Refusals by the query limits and the parser, recognised by graphql-core's and Strawberry's messages.
 REQUEST_ERRORS = (
@@ -53,6 +55,10 @@ def _shape(error: GraphQLError, request_id: str, hide_suggestions: bool = False)
             message = SUGGESTIONS.sub("", message)
     elif "code" in extensions:  # permission refusals and other deliberate errors
         message = error.message
+    elif database_unavailable(original):
+        log.warning("database unavailable", extra={"request_id": request_id, "error": type(original).__name__})
+        extensions = {"code": DATABASE_UNAVAILABLE}
+        message = "The database is unavailable at the moment; retry shortly."
     else:
         log.error("unexpected error", exc_info=original, extra={"request_id": request_id,
                                                                  "path": list(error.path or [])})
