@@ -11,6 +11,7 @@ import itertools
 import logging
 import os
 import tempfile
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,6 +68,7 @@ class Progress:
     failed: int
     rows_per_second: float
     estimated_seconds_left: float | None
+    updated_at: datetime
 
     @property
     def finished(self) -> bool:
@@ -142,17 +144,90 @@ def progress(job: BulkJobRecord, now: datetime | None = None) -> Progress:
         left = 0.0
     elif job.status == "RUNNING" and rate > 0:
         left = round(max(total - job.processed_rows, 0) / rate, 1)
-    return Progress(job.id, job.status, total, job.processed_rows, job.succeeded_rows, job.failed_rows, rate, left)
+    return Progress(job.id, job.status, total, job.processed_rows, job.succeeded_rows, job.failed_rows, rate, left,
+                    job.updated_at)
+
+
+class _JobFeed:
+    """One job's progress for every subscriber of this process: the job is read once per (coalesced)
+    notification, or every WATCH_REFRESH_SECONDS, and the state shared; never one read per subscriber."""
+
+    def __init__(self, hub: NotifyHub, sessions: async_sessionmaker[AsyncSession], job_id: str) -> None:
+        self.job_id = job_id
+        self.sessions = sessions
+        self.hub = hub
+        self.version = 0
+        self.latest: Progress | None = None
+        self.subscribers = 0
+        self._changed = asyncio.Event()
+        self._listening = hub.subscribe(PROGRESS_CHANNEL, job_id)
+        self._signal = self._listening.__enter__()  # listen before anyone reads: no change slips in between
+        self._task = asyncio.create_task(self._run(), name=f"bulk-progress-{job_id}")
+
+    @property
+    def closing(self) -> bool:
+        return bool(getattr(self.hub, "closing", False))
+
+    async def _run(self) -> None:
+        while not self.closing:
+            await self._signal.wait(WATCH_REFRESH_SECONDS)
+            if not self.closing:
+                try:
+                    async with self.sessions() as session:
+                        job = await store.get_job(session, self.job_id)
+                except Exception:
+                    log.warning("could not read bulk job progress", exc_info=True, extra={"job_id": self.job_id})
+                    continue
+                if job is None:
+                    continue
+                self.latest = progress(job)
+            self.version += 1
+            changed, self._changed = self._changed, asyncio.Event()
+            changed.set()
+
+    async def after(self, version: int) -> Progress | None:
+        """The first state read after `version`; None when the server is shutting down."""
+        while self.version <= version:
+            await self._changed.wait()
+        return None if self.closing else self.latest
+
+    def close(self) -> None:
+        self._task.cancel()
+        self._listening.__exit__(None, None, None)
+
+
+_feeds: weakref.WeakKeyDictionary[NotifyHub, dict[str, _JobFeed]] = weakref.WeakKeyDictionary()
+
+
+@contextlib.contextmanager
+def _feed(hub: NotifyHub, sessions: async_sessionmaker[AsyncSession], job_id: str) -> Iterator[_JobFeed]:
+    feeds = _feeds.setdefault(hub, {})
+    feed = feeds.get(job_id)
+    if feed is None:
+        feed = feeds[job_id] = _JobFeed(hub, sessions, job_id)
+    feed.subscribers += 1
+    try:
+        yield feed
+    finally:
+        feed.subscribers -= 1
+        if feed.subscribers == 0 and feeds.get(job_id) is feed:
+            del feeds[job_id]
+            feed.close()
 
 
 async def watch_progress(ctx: ServiceContext, hub: NotifyHub, job_id: str) -> AsyncIterator[Progress]:
     """The current progress, then a fresh one after each change (bursts coalesced), until the job ends."""
-    with hub.subscribe(PROGRESS_CHANNEL, job_id) as signal:  # listen first: no change slips in between
-        last = progress(await get_job(ctx, job_id))
+    with _feed(hub, ctx.sessions, job_id) as feed:
+        seen = feed.version
+        last = progress(await get_job(ctx, job_id))  # scoped: someone else's job is NOT FOUND
         yield last
         while not last.finished:
-            await signal.wait(WATCH_REFRESH_SECONDS)
-            current = progress(await get_job(ctx, job_id))
+            current = await feed.after(seen)
+            seen = feed.version
+            if current is None:
+                if feed.closing:
+                    return
+                continue
             went_back = current.status == last.status and current.processed < last.processed
             if went_back or (current.status, current.processed, current.total) == (
                     last.status, last.processed, last.total):

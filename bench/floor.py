@@ -24,7 +24,10 @@ SELECT coalesce(json_agg(row_to_json(t)), '[]') FROM (
             a.first_name || ' ' || a.last_name)) ORDER BY array_position(p.ancestry, a.id)), '[]')
        FROM producers a WHERE a.id = ANY(p.ancestry)) AS ancestors,
     (SELECT coalesce(json_agg(json_build_object('code', c.code, 'state', c.state) ORDER BY c.id), '[]')
-       FROM producer_codes c WHERE c.producer_id = p.id) AS codes
+       FROM producer_codes c WHERE c.producer_id = p.id) AS codes,
+    (SELECT coalesce(json_agg(json_build_object('licenseNumber', l.license_number, 'jurisdictions', l.jurisdictions,
+            'state', l.state) ORDER BY l.id), '[]')
+       FROM licenses l WHERE l.producer_id = p.id) AS licenses
   FROM producers p WHERE p.tenant_id = $1 ORDER BY p.id LIMIT 100) t
 """
 NODE_SQL = """SELECT json_build_object('id', id, 'name', coalesce(organization_name, first_name || ' ' || last_name),

@@ -61,6 +61,7 @@ class BulkOnboardingProgress:
     rows_per_second: float = strawberry.field(description="Throughput of the current run.")
     estimated_seconds_left: float | None = strawberry.field(
         description="Time left at the current pace; null while unknown, 0 once the job has ended.")
+    updated_at: datetime = strawberry.field(description="When the job's figures were last refreshed (server time).")
 
     @strawberry.field(description="Global id of the job.")
     def job_id(self) -> strawberry.ID:
