@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import bulk
+from app import bulk, metrics
 from app.context import ServiceContext
 from app.errors import DomainError
 from app.notify import NotifyHub, Signal
@@ -31,7 +31,7 @@ from persistence import bulk as store
 from persistence import onboarding as onboarding_store
 from persistence.base import utcnow
 from persistence.bulk import PROGRESS_CHANNEL, WORK_CHANNEL, BulkJobRecord, BulkRowRecord
-from persistence.db import transaction
+from persistence.db import AuditStamp, audit_context, transaction
 
 log = logging.getLogger("producer_graph.bulk_worker")
 
@@ -148,7 +148,9 @@ class BulkWorker:
     async def _process_batch(self, run: _JobRun, numbers: list[int]) -> None:
         """Onboard the rows and record their outcomes in one transaction; on any error, row by row."""
         job = run.job
+        audit_context.set(AuditStamp(request_id=f"bulk:{job.id}", actor=job.created_by))  # this task's changes
         singles: list[int] = []
+        results: list[store.RowResult] = []
         try:
             async with transaction(self.sessions) as session:
                 rows = await store.owned_rows_for_update(session, job.id, numbers, self.owner)
@@ -163,6 +165,8 @@ class BulkWorker:
                     singles = sorted(n for n, outcome in outcomes.items() if outcome.single)
                     results = [_result(n, outcome) for n, outcome in sorted(outcomes.items()) if not outcome.single]
                 await store.mark_rows(session, job.id, results)
+            for result in results:
+                metrics.bulk_row_processed("failed" if result.error_code else "succeeded")
         except Exception:
             log.warning("bulk batch failed; onboarding its rows one by one", exc_info=True,
                         extra={"job_id": job.id, "rows": len(numbers)})
@@ -206,6 +210,7 @@ class BulkWorker:
                 record = await onboard_producer(run.ctx, self._request(job, row), session=session,
                                                 bulk_job_id=job.id, bulk_row_number=row_number)
                 _succeed(row, record.producer_id)
+            metrics.bulk_row_processed("succeeded")
         except DomainError as exc:
             await self._record_refusal(job.id, row_number, exc)
         except Exception:
@@ -227,6 +232,7 @@ class BulkWorker:
                 else:
                     _fail(row, "INTERNAL_ERROR", "The row could not be onboarded because of an internal error; "
                                                  "retry it.")
+            metrics.bulk_row_processed("succeeded" if done is not None else "failed")
         except Exception:
             log.exception("could not record a bulk row failure; the lease will expire and the row be retried",
                           extra={"job_id": job_id, "row_number": row_number})

@@ -60,7 +60,8 @@ class AuditEvent:
         resolver=r.producer_global_id, description="Global id of the producer the object belongs to (itself for a "
                                                    "producer).")
     actor: str | None = strawberry.field(description="Subject of the caller who made the change.")
-    request_id: str | None = strawberry.field(description="Id of the request (or `bulk:<job>:<row>`) that made it.")
+    request_id: str | None = strawberry.field(
+        description="Id of the request that made it (`bulk:<job id>` for bulk onboarding).")
     at: datetime = strawberry.field(description="When the change was made (its transaction's start).")
     before: JSON | None = strawberry.field(description="The object before the change; null when created.")
     after: JSON = strawberry.field(description="The object after the change.")
