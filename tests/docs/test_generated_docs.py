@@ -26,3 +26,8 @@ def test_auth_and_roles_reference_is_up_to_date():
     assert (DOCS / "auth-and-roles.md").read_text() == generator().auth_and_roles(), (
         "docs/auth-and-roles.md is out of date: run .venv/bin/python docs/generate.py")
 
+
+
+def test_settings_table_of_the_operations_guide_is_up_to_date():
+    assert (DOCS / "operations.md").read_text() == generator().operations(), (
+        "the settings table of docs/operations.md is out of date: run .venv/bin/python docs/generate.py")
