@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +36,7 @@ from persistence import licenses as license_store
 from persistence import onboarding as store
 from persistence import producers as producer_store
 from persistence import registry
-from persistence.base import utcnow
+from persistence.base import new_locator, utcnow
 from persistence.db import transaction
 from persistence.licenses import LicenseRecord
 from persistence.onboarding import OnboardingRecord
@@ -259,7 +260,7 @@ class _Candidate:
     email: str
     gender: str | None
     payment: PaymentSetup | None
-    found: RegistryProducerRecord | None = None
+    found: Any = None  # the registry producer (a plain row)
 
 
 def _prepared(request: OnboardRequest, number: int) -> _Candidate | BatchOutcome:
@@ -278,7 +279,7 @@ def _prepared(request: OnboardRequest, number: int) -> _Candidate | BatchOutcome
         return BatchOutcome(error=exc)
 
 
-def _registry_refusal(ctx: ServiceContext, c: _Candidate, found: RegistryProducerRecord | None) -> DomainError | None:
+def _registry_refusal(ssn_vault: SsnVault, c: _Candidate, found: Any) -> DomainError | None:
     """`_find_in_registry`'s checks for an NPN identification, on a record fetched with the whole batch."""
     npn = c.npn
     if found is None:
@@ -289,7 +290,7 @@ def _registry_refusal(ctx: ServiceContext, c: _Candidate, found: RegistryProduce
             ssn = normalize_ssn(c.request.ssn)
         except DomainError as exc:
             return exc
-        if found.ssn_hash is not None and found.ssn_hash != vault(ctx).lookup_hash(ssn):
+        if found.ssn_hash is not None and found.ssn_hash != ssn_vault.lookup_hash(ssn):
             return DomainError("SSN_MISMATCH", f"The SSN ending {ssn[-4:]} is not the SSN the registry holds for "
                                f"the NPN ending {npn[-4:]}.", "ssn")
         if c.request.last_name and not same_last_name(found.last_name, normalize_last_name(c.request.last_name)):
@@ -298,12 +299,9 @@ def _registry_refusal(ctx: ServiceContext, c: _Candidate, found: RegistryProduce
     return None
 
 
-def _draft_licenses(ctx: ServiceContext, producer: ProducerRecord,
-                    held: list[registry.RegistryLicenseRecord]) -> list[LicenseRecord]:
-    """The registry licenses as draft licenses of the new producer, as `_import_licenses` adds them."""
-    if not held:
-        return []
-    type_name = license_type(ctx)
+def _draft_licenses(ctx: ServiceContext, producer_id: str, held: list[Any],
+                    type_name: str, now: datetime) -> list[dict[str, Any]]:
+    """The registry licenses as draft license rows of the new producer, as `_import_licenses` adds them."""
     created = []
     for lic in held:
         effective, expiration = _when(lic.issue_date), _when(lic.expiration_date)
@@ -312,20 +310,59 @@ def _draft_licenses(ctx: ServiceContext, producer: ProducerRecord,
         if lic.residency not in ("resident", "non-resident"):
             raise DomainError("INVALID_RESIDENCY", f"Residency {lic.residency!r} is not allowed; use resident or "
                               "non-resident.", "residency")
-        created.append(LicenseRecord(
-            tenant_id=ctx.tenant_id, producer_id=producer.id, type=type_name,
-            license_number=lic.license_number.strip(), jurisdictions=[lic.state.strip().upper()],
-            lines_of_authority=list(dict.fromkeys(t for t in (str(v).strip() for v in lic.lines_of_authority or [])
-                                                  if t)),
-            residency=lic.residency, license_class=lic.license_class, effective_time=effective,
-            expiration_time=expiration, data={}, state="draft", created_by=ctx.actor, updated_by=ctx.actor))
+        loas = list(dict.fromkeys(t for t in (str(v).strip() for v in lic.lines_of_authority or []) if t))
+        created.append({
+            "id": new_locator(), "tenant_id": ctx.tenant_id, "producer_id": producer_id, "type": type_name,
+            "license_number": lic.license_number.strip(), "jurisdictions": [lic.state.strip().upper()],
+            "products": [], "producer_codes": [], "lines_of_authority": loas, "residency": lic.residency,
+            "license_class": lic.license_class, "effective_time": effective, "expiration_time": expiration,
+            "data": {}, "state": "draft", "created_at": now, "created_by": ctx.actor, "updated_at": now,
+            "updated_by": ctx.actor, "version": 1})
     return created
+
+
+def _producer_row(ctx: ServiceContext, ssn_vault: SsnVault, agency: ProducerRecord, c: _Candidate,
+                  type_name: str, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """`_new_producer` as a plain row (table models cost ~0.3 ms each to build; a batch builds hundreds)."""
+    found = c.found
+    assert found is not None
+    row: dict[str, Any] = {
+        "id": new_locator(), "tenant_id": ctx.tenant_id, "type": type_name, "kind": "individual", "state": "draft",
+        "parent_id": agency.id, "ancestry": [*(agency.ancestry or []), agency.id], "npn": found.npn,
+        "first_name": found.first_name, "middle_name": found.middle_name, "last_name": found.last_name,
+        "organization_name": None, "email": c.email, "gender": c.gender or found.gender,
+        "ssn_ciphertext": found.ssn_ciphertext, "ssn_hash": found.ssn_hash, "ssn_last4": found.ssn_last4,
+        "fein": None, "data": dict(data), "validation_result": None, "created_at": now, "created_by": ctx.actor,
+        "updated_at": now, "updated_by": ctx.actor, "version": 1}
+    if c.how == "NPN_VERIFIED_BY_SSN" and found.ssn_hash is None:
+        ssn = normalize_ssn(c.request.ssn)
+        row["ssn_ciphertext"], row["ssn_hash"] = ssn_vault.encrypt(ssn), ssn_vault.lookup_hash(ssn)
+        row["ssn_last4"] = SsnVault.last4(ssn)
+    row["search_text"] = search_text(ctx.config, SimpleNamespace(**row))  # type: ignore[arg-type]
+    return row
+
+
+def _onboarding_row(ctx: ServiceContext, c: _Candidate, producer_id: str, agency_id: str, bulk_job_id: str,
+                    now: datetime) -> dict[str, Any]:
+    assert c.found is not None
+    payment = c.payment
+    return {
+        "id": new_locator(), "tenant_id": ctx.tenant_id, "producer_id": producer_id, "agency_id": agency_id,
+        "registry_producer_id": c.found.id, "identified_by": c.how, "status": "IN_PROGRESS",
+        "current_step": wizard.current_step(completed=False, details_reviewed=False, payment_set=payment is not None,
+                                            states_assigned=False, reviewed=False),
+        "details_reviewed": False, "new_license_paid_by": payment.new_license_paid_by if payment else None,
+        "renewal_paid_by": payment.renewal_paid_by if payment else None,
+        "auto_renewal": payment.auto_renewal if payment else None, "states": [], "states_assigned": False,
+        "reviewed_at": None, "completed_at": None, "created_license_ids": [], "bulk_job_id": bulk_job_id,
+        "bulk_row_number": c.number, "note": None, "created_at": now, "created_by": ctx.actor, "updated_at": now,
+        "updated_by": ctx.actor, "version": 1}
 
 
 async def onboard_batch(ctx: ServiceContext, session: AsyncSession, bulk_job_id: str,
                         requests: list[tuple[int, OnboardRequest]]) -> dict[int, BatchOutcome]:
     """Onboard the rows of a bulk job as `onboard_producer` would one by one, inside `session` (no commit),
-    with a constant number of statements: registry look-ups, NPN locks and inserts are set-based.
+    with a constant number of statements: registry look-ups, NPN locks and inserts (COPY) are set-based.
 
     Rows onboarded earlier come back with their producer; rows identified by SSN or license come back
     `single`. A database error fails the whole batch: the caller rolls back and goes row by row.
@@ -352,29 +389,33 @@ async def onboard_batch(ctx: ServiceContext, session: AsyncSession, bulk_job_id:
         return outcomes
     try:
         agency = await _agency(ctx, session, agency_ids.pop() if agency_ids else None)
+        type_name = individual_type(ctx)
     except DomainError as exc:
         for c in candidates:
             outcomes[c.number] = BatchOutcome(error=exc)
         return outcomes
 
+    ssn_vault = vault(ctx)
     found = {r.npn: r for r in await registry.by_npns(session, ctx.tenant_id, [c.npn for c in candidates])}
     matched: list[_Candidate] = []
     for c in candidates:
         c.found = found.get(c.npn)
-        refusal = _registry_refusal(ctx, c, c.found)
+        refusal = _registry_refusal(ssn_vault, c, c.found)
         if refusal is not None:
             outcomes[c.number] = BatchOutcome(error=refusal)
         else:
             matched.append(c)
     await store.lock_npns(session, ctx.tenant_id, [c.npn for c in matched])
     taken = await store.npns_active_in_agency(session, ctx.tenant_id, agency.id, [c.npn for c in matched])
-    held: dict[str, list[registry.RegistryLicenseRecord]] = {}
+    held: dict[str, list[Any]] = {}
     for lic in await registry.licenses_of_many(session, [c.found.id for c in matched if c.found is not None]):
         held.setdefault(lic.registry_producer_id, []).append(lic)
 
-    producers: list[ProducerRecord] = []
-    licenses: list[LicenseRecord] = []
-    records: list[OnboardingRecord] = []
+    data, _ = validate_data(ctx.config.resolved_data_fields("producers", type_name), {}, check_required=False)
+    now = utcnow()
+    producers: list[dict[str, Any]] = []
+    licenses: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
     for c in matched:
         assert c.found is not None
         if c.npn in taken:
@@ -382,30 +423,21 @@ async def onboard_batch(ctx: ServiceContext, session: AsyncSession, bulk_job_id:
                 "ALREADY_ONBOARDED", f"A producer with the NPN ending {c.npn[-4:]} is already active in this "
                 "agency.", "npn"))
             continue
-        producer = _new_producer(ctx, agency, c.found, c.email, c.gender)
-        if c.how == "NPN_VERIFIED_BY_SSN" and c.found.ssn_hash is None:
-            ssn = normalize_ssn(c.request.ssn)
-            producer.ssn_ciphertext, producer.ssn_hash = vault(ctx).encrypt(ssn), vault(ctx).lookup_hash(ssn)
-            producer.ssn_last4 = SsnVault.last4(ssn)
+        producer = _producer_row(ctx, ssn_vault, agency, c, type_name, data, now)
         try:
-            drafts = _draft_licenses(ctx, producer, held.get(c.found.id, []))
+            drafts = _draft_licenses(ctx, producer["id"], held[c.found.id], license_type(ctx), now) \
+                if c.found.id in held else []
         except DomainError as exc:
             outcomes[c.number] = BatchOutcome(error=exc)
             continue
-        record = OnboardingRecord(tenant_id=ctx.tenant_id, producer_id=producer.id, agency_id=agency.id,
-                                  registry_producer_id=c.found.id, identified_by=c.how, created_by=ctx.actor,
-                                  updated_by=ctx.actor, bulk_job_id=bulk_job_id, bulk_row_number=c.number)
-        if c.payment is not None:
-            _set_payment(record, c.payment)
-        _advance(record)
         taken.add(c.npn)  # a second row of the same NPN finds it onboarded, as row by row it would
         producers.append(producer)
         licenses.extend(drafts)
-        records.append(record)
-        outcomes[c.number] = BatchOutcome(producer_id=producer.id)
-    await bulk_store.copy_models(session, producers)
-    await bulk_store.copy_models(session, licenses)
-    await bulk_store.copy_models(session, records)
+        records.append(_onboarding_row(ctx, c, producer["id"], agency.id, bulk_job_id, now))
+        outcomes[c.number] = BatchOutcome(producer_id=producer["id"])
+    await bulk_store.copy_values(session, ProducerRecord, producers)
+    await bulk_store.copy_values(session, LicenseRecord, licenses)
+    await bulk_store.copy_values(session, OnboardingRecord, records)
     return outcomes
 
 

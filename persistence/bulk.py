@@ -168,24 +168,27 @@ async def copy_rows(session: AsyncSession, records: Sequence[tuple[Any, ...]]) -
     await driver.copy_records_to_table("bulk_rows", records=list(records), columns=list(ROW_COLUMNS))
 
 
-def _copy_value(column: Any, value: Any) -> Any:
-    if value is not None and isinstance(column.type, JSONB):
-        return orjson.dumps(value).decode()  # the driver's jsonb codec takes text
-    return value
-
-
-async def copy_models(session: AsyncSession, records: Sequence[SQLModel]) -> None:
-    """Insert table models (all of one class, every column set in Python) with one COPY, in the session's
-    transaction; a unique violation fails the whole COPY, as a multi-row INSERT would."""
-    if not records:
+async def copy_values(session: AsyncSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows of a table model's table (dicts by attribute name; a missing key is NULL) with one COPY in
+    the session's transaction; a unique violation fails the whole COPY, as a multi-row INSERT would."""
+    if not rows:
         return
-    table: Any = type(records[0]).__table__  # type: ignore[attr-defined]
+    table: Any = model.__table__
     columns = list(table.columns)
-    rows = [tuple(_copy_value(c, getattr(record, c.key)) for c in columns) for record in records]
+    keys = [c.key for c in columns]
+    json_keys = [c.key for c in columns if isinstance(c.type, JSONB)]
+    records = []
+    for row in rows:
+        values = dict.fromkeys(keys)
+        values.update(row)
+        for key in json_keys:
+            if values[key] is not None:
+                values[key] = orjson.dumps(values[key]).decode()  # the driver's jsonb codec takes text
+        records.append(tuple(values.values()))
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
-    await driver.copy_records_to_table(table.name, records=rows, columns=[c.name for c in columns])
+    await driver.copy_records_to_table(table.name, records=records, columns=[c.name for c in columns])
 
 
 async def delete_rows(session: AsyncSession, job_id: str) -> None:
@@ -318,13 +321,15 @@ async def owned_row_for_update(session: AsyncSession, job_id: str, row_number: i
 
 
 async def owned_rows_for_update(session: AsyncSession, job_id: str, row_numbers: Sequence[int],
-                                owner: str) -> list[BulkRowRecord]:
-    """`owned_row_for_update` for a batch: the rows `owner` still holds, locked, in row order (one statement)."""
-    stmt = (select(BulkRowRecord)
-            .where(BulkRowRecord.job_id == job_id, BulkRowRecord.row_number.in_(list(row_numbers)),
-                   BulkRowRecord.status == "PROCESSING", BulkRowRecord.lease_owner == owner)
-            .order_by(BulkRowRecord.row_number).with_for_update().execution_options(populate_existing=True))
-    return list((await session.execute(stmt)).scalars())
+                                owner: str) -> list[Any]:
+    """`owned_row_for_update` for a batch: the rows `owner` still holds, locked, in row order (one statement),
+    as plain rows with the record's attribute names."""
+    table: Any = BulkRowRecord.__table__
+    stmt = (select(*table.columns)
+            .where(table.c.job_id == job_id, table.c.row_number.in_(list(row_numbers)),
+                   table.c.status == "PROCESSING", table.c.lease_owner == owner)
+            .order_by(table.c.row_number).with_for_update())
+    return list((await session.execute(stmt)).all())
 
 
 @dataclass(frozen=True)

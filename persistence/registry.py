@@ -104,13 +104,14 @@ async def by_npn(session: AsyncSession, tenant_id: str, npn: str) -> list[Regist
     return list((await session.execute(stmt)).scalars())
 
 
-async def by_npns(session: AsyncSession, tenant_id: str, npns: Sequence[str]) -> list[RegistryProducerRecord]:
-    """Registry producers of many NPNs in one statement (bulk onboarding batches)."""
+async def by_npns(session: AsyncSession, tenant_id: str, npns: Sequence[str]) -> list[Any]:
+    """Registry producers of many NPNs in one statement, as plain rows with the record's attribute names
+    (bulk onboarding batches; loading hundreds of table models costs more than the query)."""
     if not npns:
         return []
-    stmt = select(RegistryProducerRecord).where(RegistryProducerRecord.tenant_id == tenant_id,
-                                                RegistryProducerRecord.npn.in_(list(set(npns))))
-    return list((await session.execute(stmt)).scalars())
+    table: Any = RegistryProducerRecord.__table__
+    stmt = select(*table.columns).where(table.c.tenant_id == tenant_id, table.c.npn.in_(list(set(npns))))
+    return list((await session.execute(stmt)).all())
 
 
 async def by_ssn_hash(session: AsyncSession, tenant_id: str, ssn_hash: str) -> list[RegistryProducerRecord]:
@@ -138,16 +139,14 @@ async def licenses_of(session: AsyncSession, registry_producer_id: str) -> list[
                                                      RegistryLicenseRecord.license_number))).scalars())
 
 
-async def licenses_of_many(session: AsyncSession,
-                           registry_producer_ids: Sequence[str]) -> list[RegistryLicenseRecord]:
-    """The licenses of many registry producers in one statement, in the order `licenses_of` gives."""
+async def licenses_of_many(session: AsyncSession, registry_producer_ids: Sequence[str]) -> list[Any]:
+    """The licenses of many registry producers in one statement, as plain rows, in `licenses_of` order."""
     if not registry_producer_ids:
         return []
-    stmt = select(RegistryLicenseRecord).where(
-        RegistryLicenseRecord.registry_producer_id.in_(list(set(registry_producer_ids))))
-    return list((await session.execute(stmt.order_by(RegistryLicenseRecord.registry_producer_id,
-                                                     RegistryLicenseRecord.state,
-                                                     RegistryLicenseRecord.license_number))).scalars())
+    table: Any = RegistryLicenseRecord.__table__
+    stmt = select(*table.columns).where(table.c.registry_producer_id.in_(list(set(registry_producer_ids))))
+    return list((await session.execute(stmt.order_by(table.c.registry_producer_id, table.c.state,
+                                                     table.c.license_number))).all())
 
 
 async def counts(session: AsyncSession, tenant_id: str) -> tuple[int, int]:
