@@ -154,6 +154,10 @@ GUIDE_REGISTRY = (
                   email="priya.patel@example.com",
                   licenses=[RegistryLicense("TX", "TX-19000004", "Agent", "resident", ["Life"])]),
 )
+# The values `producer-graph demo` prints: those the guides in docs/ use as {{name}} (tests/docs checks it).
+GUIDE_VALUES = ("northwindId", "summitEastId", "anaId", "benId", "chloeId", "erinId", "frankId", "codeNW301Id",
+                "underwrittenQuoteId", "blockedQuoteId", "declinedQuoteId", "rejectedQuoteId", "draftQuoteId",
+                "policyId", "onboardingId", "bulkJobId", "failedRowNumber")
 WIZARD_NPN = "19000002"  # onboarded by the demo, left in the wizard for docs/onboarding.md
 GENERATED_REGISTRY = 40
 BULK_GOOD = 5  # registry producers onboarded by the bulk job
@@ -580,8 +584,8 @@ async def run(settings: Settings, out: Callable[[str], None] = print) -> Demo:
         out(f"  {role:<13} {token}")
     out("")
     out("Values the guides in docs/ refer to as {{name}}:")
-    for name, value in sorted(demo.values.items()):
-        out(f"  {name:<24} {value}")
+    for name in GUIDE_VALUES:
+        out(f"  {name:<20} {demo.values[name]}")
     out("")
     out(f"GraphiQL: http://{settings.host}:{settings.port}/graphql (start the server with `producer-graph serve`);"
         " it opens with an example query and the demo admin's Authorization header.")

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from app.demo import Demo, build_demo
+from app.demo import GUIDE_VALUES, Demo, build_demo
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 # Reading order; offboarding last, since it removes producers.
@@ -65,6 +65,16 @@ def test_every_guide_is_listed_and_has_runnable_blocks():
                                                       "README.md"}
     assert written == set(GUIDES)
     assert all(runnable_blocks((DOCS / g).read_text()) for g in GUIDES if g != "operations.md")
+
+
+def test_the_demo_prints_every_value_the_guides_use():
+    used: set[str] = set()
+    saved: set[str] = set()
+    for guide in GUIDES:
+        for block in runnable_blocks((DOCS / guide).read_text()):
+            used |= set(PLACEHOLDER.findall(block))
+            saved |= {s.split("=")[0].strip() for s in directives(block).get("save", [])}
+    assert used - saved <= set(GUIDE_VALUES)
 
 
 @pytest.mark.parametrize("guide", GUIDES)
