@@ -211,3 +211,14 @@ async def test_upload_then_follow_progress_over_websocket_until_the_job_complete
     processed = [e["processed"] for e in events]
     assert processed == sorted(processed)
     assert events[-1] == {"status": "COMPLETED", "total": 8, "processed": 8, "succeeded": 8, "failed": 0}
+
+
+async def test_the_python_example_follows_a_finished_job_to_its_end(server):
+    script = ROOT / "examples" / "python" / "bulk_progress.py"
+    env = {**os.environ, "PRODUCER_GRAPH_TOKEN": server.tokens["TENANT_ADMIN"]}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), server.demo.values["bulkJobId"], f"ws://{server.address}/graphql",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    output = (await asyncio.wait_for(process.communicate(), 60))[0].decode()
+    assert process.returncode == 0, output
+    assert output.splitlines()[-2:] == ["COMPLETED: 7/7 processed, 5 onboarded, 2 failed", "job completed"]
