@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import Any
 
 from aiodataloader import DataLoader
+from strawberry.types.nodes import SelectedField
 
 from app.context import ServiceContext
 from persistence import producers as store
@@ -17,6 +19,47 @@ def _loader(batch: Callable[[list[Any]], Awaitable[list[Any]]]) -> DataLoader:
         return await batch(keys)
 
     return DataLoader(load, max_batch_size=1000)
+
+
+def ready(loaded: asyncio.Future[Any]) -> Any:
+    """The loaded value when it is already there (a primed or prefetched key), else the future to await.
+
+    A resolver returning a plain value costs GraphQL execution no task; a page of 100 producers has hundreds.
+    """
+    if loaded.done() and not loaded.cancelled() and loaded.exception() is None:
+        return loaded.result()
+    return loaded
+
+
+def ready_many(loader: DataLoader, keys: Iterable[Any]) -> Any:
+    """`ready` for several keys: the list of values, or an awaitable of it."""
+    futures = [loader.load(key) for key in keys]
+    if all(f.done() and not f.cancelled() and f.exception() is None for f in futures):
+        return [f.result() for f in futures]
+    return asyncio.gather(*futures)
+
+
+def node_fields(info: Any) -> set[str]:
+    """Names of the fields selected on the nodes of a connection field (`edges { node }` or `nodes`),
+    fragments included: what a list resolver may fetch for the whole page at once."""
+    names: set[str] = set()
+
+    def children(selections: Iterable[Any]) -> Iterable[Any]:
+        for selection in selections:
+            if isinstance(selection, SelectedField):
+                yield selection
+            else:
+                yield from children(selection.selections)  # fragment spreads and inline fragments
+
+    for field in info.selected_fields:
+        for part in children(field.selections):
+            if part.name == "nodes":
+                names.update(f.name for f in children(part.selections))
+            elif part.name == "edges":
+                for edge in children(part.selections):
+                    if edge.name == "node":
+                        names.update(f.name for f in children(edge.selections))
+    return names
 
 
 def _by_key(rows: Sequence[Any], keys: Sequence[Hashable], attr: str = "id") -> list[Any]:

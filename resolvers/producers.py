@@ -2,6 +2,7 @@
 
 
 
+import asyncio
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -14,8 +15,10 @@ from app.codes import CodeChanges
 from app.errors import DomainError
 from app.producers import UNSET, ProducerChanges
 from app.rules import lifecycle
+from resolvers import licenses as licenses_r
 from resolvers.context import GraphQLContext
 from resolvers.ids import locator_of
+from resolvers.loaders import node_fields, ready, ready_many
 from resolvers.pagination import ConnectionData, connection, list_connection, page_request
 from resolvers.payloads import Payload, failed, ok, payload
 
@@ -93,7 +96,31 @@ async def producers(info: Ctx, first: First = None, after: After = None, last: L
             return connection(queries.Page([], False, False), 0)
         raise
     info.context.load.prime_producers(result.rows)
+    await prefetch_page(info, result.rows)
     return connection(result, total)
+
+
+async def prefetch_page(info: Ctx, rows: list[Any]) -> None:
+    """Look ahead at what the page's nodes select and load it for the whole page at once (one statement per
+    loader, as before), so the nested fields resolve from the loaders' caches without a task each."""
+    if not rows:
+        return
+    wanted = node_fields(info)
+    load = info.context.load
+    loads: list[Any] = []
+    ids = [row.id for row in rows]
+    if "parent" in wanted or "ancestors" in wanted:
+        above = {row.parent_id for row in rows if row.parent_id} if "parent" in wanted else set()
+        if "ancestors" in wanted:
+            above.update(a for row in rows for a in row.ancestry or [])
+        loads.append(load.producer.load_many(sorted(above)))
+    if "codes" in wanted:
+        loads.append(load.codes_by_producer.load_many(ids))
+    for name, kind in (("licenses", "license"), ("appointments", "appointment")):
+        if name in wanted:
+            loads.append(licenses_r.load_of_producer(info, kind).load_many(ids))
+    if loads:
+        await asyncio.gather(*loads)
 
 
 async def producer_code(info: Ctx, id: CodeId) -> Any:
@@ -110,22 +137,34 @@ async def producer_code_by_code(info: Ctx, code: CodeValue) -> Any:
 
 # ---- producer fields -----------------------------------------------------------------------
 
-async def parent(root: Any, info: Ctx) -> Any:
+# Nested fields are plain functions: they return the value when the page prefetched it, else an awaitable.
+
+def parent(root: Any, info: Ctx) -> Any:
     if root.parent_id is None:
         return None
-    return await info.context.load.producer.load(root.parent_id)
+    return ready(info.context.load.producer.load(root.parent_id))
 
 
-async def ancestors(root: Any, info: Ctx) -> list[Any]:
-    if not root.ancestry:
-        return []
-    found = await info.context.load.producer.load_many(list(root.ancestry))
+def _present(found: list[Any]) -> list[Any]:
     return [p for p in found if p is not None]
 
 
-async def codes(root: Any, info: Ctx, first: First = None, after: After = None) -> ConnectionData:
-    rows = await info.context.load.codes_by_producer.load(root.id)
-    return list_connection(rows, first, after)
+async def _later(loaded: Any, then: Any) -> Any:
+    return then(await loaded)
+
+
+def ancestors(root: Any, info: Ctx) -> Any:
+    if not root.ancestry:
+        return []
+    found = ready_many(info.context.load.producer, root.ancestry)
+    return _present(found) if isinstance(found, list) else _later(found, _present)
+
+
+def codes(root: Any, info: Ctx, first: First = None, after: After = None) -> Any:
+    rows = ready(info.context.load.codes_by_producer.load(root.id))
+    if isinstance(rows, list):
+        return list_connection(rows, first, after)
+    return _later(rows, lambda loaded: list_connection(loaded, first, after))
 
 
 async def children(root: Any, info: Ctx, first: First = None, after: After = None,
@@ -133,6 +172,7 @@ async def children(root: Any, info: Ctx, first: First = None, after: After = Non
     flt = queries.ProducerFilter(parent_id=root.id)
     result, total = await queries.list_producers(info.context.svc, flt, page_request(first, after, last, before))
     info.context.load.prime_producers(result.rows)
+    await prefetch_page(info, result.rows)
     return connection(result, total)
 
 
@@ -147,6 +187,7 @@ async def descendants(root: Any, info: Ctx, first: First = None, after: After = 
         return max(await total() - 1, 0)
 
     info.context.load.prime_producers(rows)
+    await prefetch_page(info, rows)
     return connection(result, count)
 
 
