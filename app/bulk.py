@@ -284,8 +284,16 @@ async def _load_file(ctx: ServiceContext, session: AsyncSession, job: BulkJobRec
             return [_record(job.id, tracker.track(validate_row(raw)), ssn_vault, now)
                     for raw in itertools.islice(rows, CHUNK_ROWS)]
 
-        while chunk := await asyncio.to_thread(next_chunk):
-            await store.copy_rows(session, chunk)
+        # the next chunk is parsed and validated (in a thread) while PostgreSQL takes the previous one
+        upcoming = asyncio.ensure_future(asyncio.to_thread(next_chunk))
+        while chunk := await upcoming:
+            upcoming = asyncio.ensure_future(asyncio.to_thread(next_chunk))
+            try:
+                await store.copy_rows(session, chunk)
+            except BaseException:
+                with contextlib.suppress(BaseException):
+                    await upcoming  # never leave the reader thread running on a closed file
+                raise
     await store.flag_already_in_agency(session, job.id, job.tenant_id, job.agency_id)
     job.status = "VALIDATED"
     job.updated_at = utcnow()

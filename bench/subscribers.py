@@ -30,8 +30,18 @@ FIRST_NPN = 90_000_000
 
 async def subscriber(address: str, token: str, job_id: str, ready: asyncio.Event, opened: Any,
                      events: list[tuple[str, int, float, float]]) -> None:
-    async with opened, connect(f"ws://{address}/graphql", subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-                               open_timeout=60, max_queue=None) as ws:
+    await opened.acquire()  # held while connecting and subscribing only: released at the first state
+    try:
+        await _subscribe(address, token, job_id, ready, events, opened)
+    finally:
+        if not ready.is_set():
+            opened.release()
+
+
+async def _subscribe(address: str, token: str, job_id: str, ready: asyncio.Event,
+                     events: list[tuple[str, int, float, float]], opened: asyncio.Semaphore) -> None:
+    async with connect(f"ws://{address}/graphql", subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                       open_timeout=60, max_queue=None) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
         await ws.send(json.dumps({"id": "1", "type": "subscribe",
@@ -52,6 +62,7 @@ async def subscriber(address: str, token: str, job_id: str, ready: asyncio.Event
             events.append((state["status"], state["processed"], sent, received))
             if first:
                 first = False
+                opened.release()
                 ready.set()
 
 

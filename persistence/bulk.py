@@ -119,7 +119,7 @@ async def get_job(session: AsyncSession, job_id: str) -> BulkJobRecord | None:
 _RECOUNT = text("""
 UPDATE bulk_jobs j SET
   total_rows = c.total, invalid_rows = c.invalid, valid_rows = c.total - c.invalid, queued_rows = c.queued,
-  processed_rows = c.processed, succeeded_rows = c.succeeded, failed_rows = c.failed, updated_at = now()
+  processed_rows = c.processed, succeeded_rows = c.succeeded, failed_rows = c.failed, updated_at = clock_timestamp()
 FROM (
   SELECT count(*) AS total,
          count(*) FILTER (WHERE status = 'INVALID') AS invalid,
