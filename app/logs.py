@@ -25,6 +25,20 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+DISCONNECTS = {"WebSocketDisconnected", "WebSocketDisconnect", "ClientDisconnected"}
+
+
+class DisconnectFilter(logging.Filter):
+    """A client that went away (a subscription closed at shutdown, a dropped socket) is news, not an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and type(error).__name__ in DISCONNECTS:
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args, record.exc_info, record.exc_text = "client disconnected", None, None, None
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
@@ -42,6 +56,7 @@ def configure_logging(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(DisconnectFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
