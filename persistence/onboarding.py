@@ -85,12 +85,15 @@ async def lock_npn(session: AsyncSession, tenant_id: str, npn: str) -> None:
 
 async def bulk_rows_done(session: AsyncSession, bulk_job_id: str,
                          row_numbers: Sequence[int]) -> dict[int, str]:
-    """{row number: producer id} of the given rows of a bulk job already onboarded."""
+    """{row number: producer id} of the given rows of a bulk job already onboarded: one unique-index probe per
+    row (a plain `IN` lets the planner scan every onboarding of the job, which grows with the job)."""
     if not row_numbers:
         return {}
-    stmt = select(OnboardingRecord.bulk_row_number, OnboardingRecord.producer_id).where(
-        OnboardingRecord.bulk_job_id == bulk_job_id, OnboardingRecord.bulk_row_number.in_(list(row_numbers)))
-    return {int(number): producer_id for number, producer_id in (await session.execute(stmt)).all()}
+    stmt = text("""SELECT o.bulk_row_number, o.producer_id FROM unnest(CAST(:numbers AS int[])) AS n(number)
+                   CROSS JOIN LATERAL (SELECT bulk_row_number, producer_id FROM onboardings
+                                       WHERE bulk_job_id = :job AND bulk_row_number = n.number) o""")
+    result = await session.execute(stmt, {"numbers": list(row_numbers), "job": bulk_job_id})
+    return {int(number): producer_id for number, producer_id in result.all()}
 
 
 async def lock_npns(session: AsyncSession, tenant_id: str, npns: Sequence[str]) -> None:
@@ -104,13 +107,16 @@ async def lock_npns(session: AsyncSession, tenant_id: str, npns: Sequence[str]) 
 
 async def npns_active_in_agency(session: AsyncSession, tenant_id: str, agency_id: str,
                                 npns: Sequence[str]) -> set[str]:
-    """Which of `npns` a non-terminal producer of the agency's subtree holds (one statement)."""
+    """Which of `npns` a non-terminal producer of the agency's subtree holds: one NPN-index probe per NPN,
+    whatever the size of the subtree (which a bulk job keeps growing)."""
     if not npns:
         return set()
-    stmt = select(ProducerRecord.npn).where(
-        Scope(tenant_id, agency_id).producers_clause(), ProducerRecord.npn.in_(list(set(npns))),
-        ProducerRecord.state.not_in(["retired", "discarded"])).distinct()
-    return {npn for npn in (await session.execute(stmt)).scalars() if npn}
+    stmt = text("""SELECT n.npn FROM unnest(CAST(:npns AS text[])) AS n(npn)
+                   WHERE EXISTS (SELECT 1 FROM producers p WHERE p.tenant_id = :tenant AND p.npn = n.npn
+                                   AND p.state NOT IN ('retired', 'discarded')
+                                   AND (p.id = :agency OR p.ancestry @> ARRAY[CAST(:agency AS text)]))""")
+    result = await session.execute(stmt, {"npns": sorted(set(npns)), "tenant": tenant_id, "agency": agency_id})
+    return {npn for (npn,) in result.all()}
 
 
 async def active_producer_with_npn(session: AsyncSession, tenant_id: str, agency_id: str,
