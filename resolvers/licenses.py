@@ -14,7 +14,7 @@ from resolvers.context import GraphQLContext
 from resolvers.ids import locator_of
 from resolvers.loaders import _by_key, _grouped
 from resolvers.pagination import ConnectionData, connection, list_connection, page_request
-from resolvers.payloads import Payload, failed, ok, payload
+from resolvers.payloads import Payload, failed, json_object, ok, payload
 
 if TYPE_CHECKING:
     from schema.licenses import (
@@ -149,7 +149,7 @@ def _changes(data: Any, kind: str, *, type_name: str | None) -> CredentialChange
     if license_ids not in (strawberry.UNSET, None):
         changes.license_ids = [locator(i, "license", "licenseIds") for i in license_ids]
     if getattr(data, "data", None) is not None:
-        changes.data = dict(data.data)
+        changes.data = json_object(data.data, "data")
     return changes
 
 

@@ -14,11 +14,23 @@ from app.context import ServiceContext
 from persistence import producers as store
 
 
+class SharedLoader(DataLoader):
+    """A DataLoader whose futures survive one waiter's cancellation.
+
+    Several fields await the same key's future; when a non-null field fails, GraphQL execution cancels its
+    siblings, and an unshielded await would cancel the shared future under every other waiter too
+    (a CancelledError escaping the whole request).
+    """
+
+    def load(self, key: Any) -> asyncio.Future[Any]:
+        return asyncio.shield(super().load(key))
+
+
 def _loader(batch: Callable[[list[Any]], Awaitable[list[Any]]]) -> DataLoader:
     async def load(keys: list[Any]) -> list[Any]:
         return await batch(keys)
 
-    return DataLoader(load, max_batch_size=1000)
+    return SharedLoader(load, max_batch_size=1000)
 
 
 def ready(loaded: asyncio.Future[Any]) -> Any:
@@ -92,7 +104,7 @@ class Loaders:
             async def load(keys: list[Any]) -> list[Any]:
                 return await batch(ctx, keys)
 
-            self.extra[name] = DataLoader(load, max_batch_size=1000)
+            self.extra[name] = SharedLoader(load, max_batch_size=1000)
         return self.extra[name]
 
     async def _producers(self, ids: list[str]) -> list[Any]:

@@ -54,3 +54,11 @@ def payload(fn: Callable[P, Awaitable[Payload]]) -> Callable[P, Awaitable[Payloa
                                    "time; nothing was saved. Retry the mutation.")])
 
     return wrapper
+
+
+def json_object(value: Any, field: str) -> dict[str, Any]:
+    """A JSON argument that must be an object: a number, string or list is a user error, not a crash."""
+    if not isinstance(value, dict):
+        kind = "a list" if isinstance(value, list) else f"the {type(value).__name__} {str(value)[:40]!r}"
+        raise DomainError("INVALID_DATA", f"`{field}` must be a JSON object of named values, not {kind}.", field)
+    return dict(value)

@@ -20,7 +20,7 @@ from resolvers.context import GraphQLContext
 from resolvers.ids import locator_of
 from resolvers.loaders import node_fields, ready, ready_many
 from resolvers.pagination import ConnectionData, connection, list_connection, page_request
-from resolvers.payloads import Payload, failed, ok, payload
+from resolvers.payloads import Payload, failed, json_object, ok, payload
 
 if TYPE_CHECKING:
     from schema.producers import (
@@ -214,9 +214,9 @@ def _changes(data: Any, *, type_name: str | None = None) -> ProducerChanges:
     if parent_id is not strawberry.UNSET:
         changes.parent_id = producer_locator(parent_id, "parentId") if parent_id else None
     if getattr(data, "data", None) is not None:
-        changes.data = dict(data.data)
+        changes.data = json_object(data.data, "data")
     if getattr(data, "set_data", None):
-        changes.set_data = dict(data.set_data)
+        changes.set_data = json_object(data.set_data, "setData")
     if getattr(data, "remove_data", None):
         changes.remove_data = list(data.remove_data)
     return changes
@@ -287,9 +287,9 @@ def _code_changes(data: Any, *, type_name: str | None = None) -> CodeChanges:
     if producer_id not in (strawberry.UNSET, None):
         changes.producer_id = producer_locator(producer_id, "producerId")
     if getattr(data, "data", None) is not None:
-        changes.data = dict(data.data)
+        changes.data = json_object(data.data, "data")
     if getattr(data, "set_data", None):
-        changes.set_data = dict(data.set_data)
+        changes.set_data = json_object(data.set_data, "setData")
     if getattr(data, "remove_data", None):
         changes.remove_data = list(data.remove_data)
     return changes

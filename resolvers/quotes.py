@@ -17,7 +17,7 @@ from resolvers.context import GraphQLContext
 from resolvers.ids import locator_of
 from resolvers.loaders import _by_key, _grouped
 from resolvers.pagination import ConnectionData, connection, page_request
-from resolvers.payloads import Payload, failed, ok, payload
+from resolvers.payloads import Payload, failed, json_object, ok, payload
 
 if TYPE_CHECKING:
     from schema.quotes import CreateQuoteInput, NewFlagInput, ProducersInstructionInput, UpdateQuoteInput
@@ -180,7 +180,7 @@ def _changes(data: Any) -> QuoteChanges:
         if value is not strawberry.UNSET:
             setattr(changes, name, value)
     if getattr(data, "data", None) is not None:
-        changes.data = dict(data.data)
+        changes.data = json_object(data.data, "data")
     return changes
 
 

@@ -24,7 +24,7 @@ from schema.bulk import BulkMutation, BulkQuery, BulkSubscription
 from schema.cost import QueryCost
 from schema.errors import ErrorShaper, ShapedSchema
 from schema.licenses import LicenseMutation, LicenseQuery
-from schema.limits import MaxDirectivesLimiter
+from schema.limits import MaxDirectivesLimiter, NulCharacterGuard
 from schema.onboarding import OnboardingMutation, OnboardingQuery
 from schema.permissions import EVERYONE
 from schema.producers import ProducerMutation, ProducerQuery
@@ -64,6 +64,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         partial(MaxDirectivesLimiter, max_directives=settings.max_directives),  # after ValidationCache
         partial(QueryCost, limit=settings.max_query_cost),  # factories: per-request state
+        NulCharacterGuard,
     ]
     if settings.production:
         extensions.append(DisableIntrospection())

@@ -47,6 +47,8 @@ def _shape(error: GraphQLError, request_id: str, hide_suggestions: bool = False)
     elif isinstance(original, AuthError):
         extensions["code"] = original.code
         message = original.message
+    elif original is None and extensions.get("code") == "INTERNAL_SERVER_ERROR":
+        message = error.message  # already masked: redacting again would mangle digits of the request id
     elif original is None or isinstance(original, GraphQLError) and original.original_error is None:
         if "code" not in extensions:
             extensions["code"] = _request_error_code(error)
