@@ -25,7 +25,7 @@ from tests.e2e.test_bulk_multiprocess import SECRET, _database, _ready, _scalar,
 
 pytestmark = pytest.mark.slow
 
-ROWS = 3000
+ROWS = 15_000  # more than the batched worker onboards between the SIGTERM and its stop (~2,000 rows/s)
 EVENTS = "subscription { producerEvents { name entityId } }"
 CREATE = """mutation { createProducer(input: {type: "Agent", lastName: "Late", firstName: "Lou"}) {
   producer { id state } userErrors { code } } }"""
