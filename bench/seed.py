@@ -128,8 +128,8 @@ async def seed(url: str, producers: int, name: str, seed_value: int = 7) -> str:
     rng = random.Random(seed_value)
     now = datetime.now(UTC)
     plan = _plan(producers, rng)
-    producer_rows = []
-    code_rows = []
+    producer_rows: list[tuple[Any, ...]] = []
+    code_rows: list[tuple[Any, ...]] = []
     serial = 0
     for pid, parent, ancestry, _depth in plan:
         org = parent is None

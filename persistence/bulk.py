@@ -324,7 +324,7 @@ async def owned_rows_for_update(session: AsyncSession, job_id: str, row_numbers:
                                 owner: str) -> list[Any]:
     """`owned_row_for_update` for a batch: the rows `owner` still holds, locked, in row order (one statement),
     as plain rows with the record's attribute names."""
-    table: Any = BulkRowRecord.__table__
+    table: Any = BulkRowRecord.__table__  # type: ignore[attr-defined]
     stmt = (select(*table.columns)
             .where(table.c.job_id == job_id, table.c.row_number.in_(list(row_numbers)),
                    table.c.status == "PROCESSING", table.c.lease_owner == owner)

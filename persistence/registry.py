@@ -109,7 +109,7 @@ async def by_npns(session: AsyncSession, tenant_id: str, npns: Sequence[str]) ->
     (bulk onboarding batches; loading hundreds of table models costs more than the query)."""
     if not npns:
         return []
-    table: Any = RegistryProducerRecord.__table__
+    table: Any = RegistryProducerRecord.__table__  # type: ignore[attr-defined]
     stmt = select(*table.columns).where(table.c.tenant_id == tenant_id, table.c.npn.in_(list(set(npns))))
     return list((await session.execute(stmt)).all())
 
@@ -143,7 +143,7 @@ async def licenses_of_many(session: AsyncSession, registry_producer_ids: Sequenc
     """The licenses of many registry producers in one statement, as plain rows, in `licenses_of` order."""
     if not registry_producer_ids:
         return []
-    table: Any = RegistryLicenseRecord.__table__
+    table: Any = RegistryLicenseRecord.__table__  # type: ignore[attr-defined]
     stmt = select(*table.columns).where(table.c.registry_producer_id.in_(list(set(registry_producer_ids))))
     return list((await session.execute(stmt.order_by(table.c.registry_producer_id, table.c.state,
                                                      table.c.license_number))).all())
