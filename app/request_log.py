@@ -35,8 +35,15 @@ def incoming_request_id(scope: Scope) -> str | None:
     return None
 
 
+_DIGIT_RUN = re.compile(r"\d{9}")
+
+
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    """A random id that log redaction can never mistake for an SSN (no run of nine digits)."""
+    while True:
+        candidate = uuid.uuid4().hex
+        if not _DIGIT_RUN.search(candidate):
+            return candidate
 
 
 def unavailable(request_id: str) -> Response:

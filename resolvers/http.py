@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from typing import Any
 
 import orjson
@@ -20,6 +19,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from app import offboarding, tenants
 from app.auth import AuthError, Principal, principal_from_header
 from app.context import ServiceContext
+from app.request_log import new_request_id
 from app.settings import Settings
 from persistence.db import audit_context
 from resolvers.context import GraphQLContext
@@ -28,7 +28,7 @@ from resolvers.context import GraphQLContext
 def request_id_of(scope: dict[str, Any]) -> str:
     state = scope.setdefault("state", {})
     if "request_id" not in state:
-        state["request_id"] = uuid.uuid4().hex[:16]
+        state["request_id"] = new_request_id()
     return str(state["request_id"])
 
 

@@ -139,3 +139,10 @@ def test_log_filter_redacts_formatted_messages(caplog: pytest.LogCaptureFixture)
         logger.removeFilter(redactor)
     assert [r.getMessage() for r in caplog.records] == ["onboarding Doe with ssn ***-**-6789", "plain message"]
     assert "123-45-6789" not in caplog.text
+
+
+def test_generated_request_ids_are_never_redacted_as_ssns() -> None:
+    from app.request_log import new_request_id
+
+    ids = [new_request_id() for _ in range(5000)]
+    assert all(redact_ssns(i) == i for i in ids)
