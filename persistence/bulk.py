@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import Column, Index, LargeBinary, PrimaryKeyConstraint, String, Text, func, or_, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from persistence.base import jsonb, locator_pk, tenant_fk, timestamp
 from persistence.producers import ProducerRecord, Scope
@@ -90,11 +90,11 @@ ROW_COLUMNS = ("job_id", "row_number", "status", "first_name", "last_name", "npn
 
 def jobs_in_scope(scope: Scope) -> Any:
     """Jobs of the scope's tenant whose agency lies in the scope's subtree (all of them for tenant-wide)."""
-    stmt = select(BulkJobRecord).where(BulkJobRecord.tenant_id == scope.tenant_id)
+    stmt = select(BulkJobRecord).where(col(BulkJobRecord.tenant_id) == scope.tenant_id)
     if scope.root is None:
         return stmt
-    visible = select(ProducerRecord.id).where(scope.producers_clause())
-    return stmt.where(BulkJobRecord.agency_id.in_(visible))
+    visible = select(col(ProducerRecord.id)).where(scope.producers_clause())
+    return stmt.where(col(BulkJobRecord.agency_id).in_(visible))
 
 
 async def job_in_scope(session: AsyncSession, scope: Scope, job_id: str, *, lock: bool = False) -> BulkJobRecord | None:
@@ -107,12 +107,12 @@ async def job_in_scope(session: AsyncSession, scope: Scope, job_id: str, *, lock
 async def jobs_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[str]) -> list[BulkJobRecord]:
     if not ids:
         return []
-    stmt = jobs_in_scope(scope).where(BulkJobRecord.id.in_(list(set(ids))))
+    stmt = jobs_in_scope(scope).where(col(BulkJobRecord.id).in_(list(set(ids))))
     return list((await session.execute(stmt)).scalars())
 
 
 async def get_job(session: AsyncSession, job_id: str) -> BulkJobRecord | None:
-    return (await session.execute(select(BulkJobRecord).where(BulkJobRecord.id == job_id)
+    return (await session.execute(select(BulkJobRecord).where(col(BulkJobRecord.id) == job_id)
                                   .execution_options(populate_existing=True))).scalar_one_or_none()
 
 
@@ -223,12 +223,13 @@ async def flag_already_in_agency(session: AsyncSession, job_id: str, tenant_id: 
 async def same_values(session: AsyncSession, job_id: str, row_number: int, *, npn: str | None, email: str | None,
                       ssn_hash: str | None) -> list[BulkRowRecord]:
     """Other rows of the job sharing this NPN, email or SSN hash (for duplicates after a correction)."""
-    clauses = [column == value for column, value in ((BulkRowRecord.npn, npn), (BulkRowRecord.email, email),
-                                                     (BulkRowRecord.ssn_hash, ssn_hash)) if value]
+    clauses = [col(column) == value for column, value in ((BulkRowRecord.npn, npn), (BulkRowRecord.email, email),
+                                                          (BulkRowRecord.ssn_hash, ssn_hash)) if value]
     if not clauses:
         return []
-    stmt = (select(BulkRowRecord).where(BulkRowRecord.job_id == job_id, BulkRowRecord.row_number != row_number,
-                                        or_(*clauses)).order_by(BulkRowRecord.row_number))
+    stmt = (select(BulkRowRecord)
+            .where(col(BulkRowRecord.job_id) == job_id, col(BulkRowRecord.row_number) != row_number, or_(*clauses))
+            .order_by(col(BulkRowRecord.row_number)))
     return list((await session.execute(stmt)).scalars())
 
 
@@ -240,11 +241,11 @@ class RowPage:
 
 
 def _rows_stmt(job_id: str, statuses: Sequence[str] | None, row_numbers: Sequence[int] | None) -> Any:
-    stmt = select(BulkRowRecord).where(BulkRowRecord.job_id == job_id)
+    stmt = select(BulkRowRecord).where(col(BulkRowRecord.job_id) == job_id)
     if statuses:
-        stmt = stmt.where(BulkRowRecord.status.in_(list(statuses)))
+        stmt = stmt.where(col(BulkRowRecord.status).in_(list(statuses)))
     if row_numbers:
-        stmt = stmt.where(BulkRowRecord.row_number.in_(list(row_numbers)))
+        stmt = stmt.where(col(BulkRowRecord.row_number).in_(list(row_numbers)))
     return stmt
 
 
@@ -314,8 +315,8 @@ async def claim_rows(session: AsyncSession, owner: str, limit: int, lease_second
 async def owned_row_for_update(session: AsyncSession, job_id: str, row_number: int, owner: str) -> BulkRowRecord | None:
     """The row, locked, when `owner` still holds its lease; None when it was lost or the row moved on."""
     stmt = (select(BulkRowRecord)
-            .where(BulkRowRecord.job_id == job_id, BulkRowRecord.row_number == row_number,
-                   BulkRowRecord.status == "PROCESSING", BulkRowRecord.lease_owner == owner)
+            .where(col(BulkRowRecord.job_id) == job_id, col(BulkRowRecord.row_number) == row_number,
+                   col(BulkRowRecord.status) == "PROCESSING", col(BulkRowRecord.lease_owner) == owner)
             .with_for_update().execution_options(populate_existing=True))
     return (await session.execute(stmt)).scalar_one_or_none()
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Column, Index, String, Text, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from persistence.base import jsonb, locator_pk, tenant_fk, timestamp
 from persistence.producers import ProducerRecord, Scope
@@ -50,30 +50,30 @@ class OnboardingRecord(SQLModel, table=True):
     version: int = 1
 
 
-def in_scope(scope: Scope) -> Select[tuple[OnboardingRecord]]:
+def in_scope(scope: Scope) -> Select[OnboardingRecord]:
     """Onboardings whose producer the scope can see."""
-    stmt = select(OnboardingRecord).where(OnboardingRecord.tenant_id == scope.tenant_id)
+    stmt = select(OnboardingRecord).where(col(OnboardingRecord.tenant_id) == scope.tenant_id)
     if scope.root is None:
         return stmt
-    return stmt.join(ProducerRecord, ProducerRecord.id == OnboardingRecord.producer_id).where(
+    return stmt.join(ProducerRecord, col(ProducerRecord.id) == col(OnboardingRecord.producer_id)).where(
         scope.producers_clause())
 
 
 async def by_ids(session: AsyncSession, scope: Scope, ids: Sequence[str]) -> list[OnboardingRecord]:
     if not ids:
         return []
-    stmt = in_scope(scope).where(OnboardingRecord.id.in_(list(set(ids))))
+    stmt = in_scope(scope).where(col(OnboardingRecord.id).in_(list(set(ids))))
     return list((await session.execute(stmt)).scalars())
 
 
 async def for_update(session: AsyncSession, scope: Scope, onboarding_id: str) -> OnboardingRecord | None:
-    stmt = in_scope(scope).where(OnboardingRecord.id == onboarding_id).with_for_update(of=OnboardingRecord)
+    stmt = in_scope(scope).where(col(OnboardingRecord.id) == onboarding_id).with_for_update(of=OnboardingRecord)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def by_bulk_row(session: AsyncSession, bulk_job_id: str, row_number: int) -> OnboardingRecord | None:
-    stmt = select(OnboardingRecord).where(OnboardingRecord.bulk_job_id == bulk_job_id,
-                                          OnboardingRecord.bulk_row_number == row_number)
+    stmt = select(OnboardingRecord).where(col(OnboardingRecord.bulk_job_id) == bulk_job_id,
+                                          col(OnboardingRecord.bulk_row_number) == row_number)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
@@ -123,21 +123,21 @@ async def active_producer_with_npn(session: AsyncSession, tenant_id: str, agency
                                    npn: str) -> ProducerRecord | None:
     """A non-terminal producer with that NPN in the agency's subtree, if any."""
     stmt = select(ProducerRecord).where(
-        Scope(tenant_id, agency_id).producers_clause(), ProducerRecord.npn == npn,
-        ProducerRecord.state.not_in(["retired", "discarded"])).limit(1)
+        Scope(tenant_id, agency_id).producers_clause(), col(ProducerRecord.npn) == npn,
+        col(ProducerRecord.state).not_in(["retired", "discarded"])).limit(1)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def in_progress_for_producers(session: AsyncSession, tenant_id: str,
                                     producer_ids: Sequence[str]) -> list[OnboardingRecord]:
-    stmt = select(OnboardingRecord).where(OnboardingRecord.tenant_id == tenant_id,
-                                          OnboardingRecord.producer_id.in_(list(producer_ids)),
-                                          OnboardingRecord.status == "IN_PROGRESS").with_for_update()
+    stmt = select(OnboardingRecord).where(col(OnboardingRecord.tenant_id) == tenant_id,
+                                          col(OnboardingRecord.producer_id).in_(list(producer_ids)),
+                                          col(OnboardingRecord.status) == "IN_PROGRESS").with_for_update()
     return list((await session.execute(stmt)).scalars())
 
 
 async def producer_state(session: AsyncSession, tenant_id: str, producer_id: str) -> str | None:
-    stmt = select(ProducerRecord.state).where(ProducerRecord.tenant_id == tenant_id,
-                                              ProducerRecord.id == producer_id)
+    stmt = select(col(ProducerRecord.state)).where(col(ProducerRecord.tenant_id) == tenant_id,
+                                              col(ProducerRecord.id) == producer_id)
     return (await session.execute(stmt)).scalar_one_or_none()
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, LargeBinary, String, Text, and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from persistence.base import jsonb, locator_pk, tenant_fk, text_array, timestamp
 
@@ -103,19 +103,19 @@ class Scope:
         return producer.id == self.root or self.root in (producer.ancestry or [])
 
 
-def producers_in_scope(scope: Scope) -> Select[tuple[ProducerRecord]]:
+def producers_in_scope(scope: Scope) -> Select[ProducerRecord]:
     return select(ProducerRecord).where(scope.producers_clause())
 
 
 async def producers_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[str]) -> list[ProducerRecord]:
     if not ids:
         return []
-    stmt = producers_in_scope(scope).where(ProducerRecord.id.in_(list(set(ids))))
+    stmt = producers_in_scope(scope).where(col(ProducerRecord.id).in_(list(set(ids))))
     return list((await session.execute(stmt)).scalars())
 
 
 async def producer_for_update(session: AsyncSession, scope: Scope, producer_id: str) -> ProducerRecord | None:
-    stmt = producers_in_scope(scope).where(ProducerRecord.id == producer_id).with_for_update()
+    stmt = producers_in_scope(scope).where(col(ProducerRecord.id) == producer_id).with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
@@ -124,18 +124,19 @@ async def codes_by_producer_ids(
 ) -> list[ProducerCodeRecord]:
     stmt = (
         select(ProducerCodeRecord)
-        .where(ProducerCodeRecord.tenant_id == tenant_id, ProducerCodeRecord.producer_id.in_(list(producer_ids)))
+        .where(col(ProducerCodeRecord.tenant_id) == tenant_id,
+               col(ProducerCodeRecord.producer_id).in_(list(producer_ids)))
         .order_by(ProducerCodeRecord.id)
     )
     return list((await session.execute(stmt)).scalars())
 
 
-def codes_in_scope(scope: Scope) -> Select[tuple[ProducerCodeRecord]]:
+def codes_in_scope(scope: Scope) -> Select[ProducerCodeRecord]:
     """Codes whose producer is in the scope."""
-    stmt = select(ProducerCodeRecord).where(ProducerCodeRecord.tenant_id == scope.tenant_id)
+    stmt = select(ProducerCodeRecord).where(col(ProducerCodeRecord.tenant_id) == scope.tenant_id)
     if scope.root is None:
         return stmt
-    return stmt.join(ProducerRecord, ProducerRecord.id == ProducerCodeRecord.producer_id).where(
+    return stmt.join(ProducerRecord, col(ProducerRecord.id) == col(ProducerCodeRecord.producer_id)).where(
         scope.producers_clause()
     )
 
@@ -143,17 +144,17 @@ def codes_in_scope(scope: Scope) -> Select[tuple[ProducerCodeRecord]]:
 async def codes_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[str]) -> list[ProducerCodeRecord]:
     if not ids:
         return []
-    stmt = codes_in_scope(scope).where(ProducerCodeRecord.id.in_(list(set(ids))))
+    stmt = codes_in_scope(scope).where(col(ProducerCodeRecord.id).in_(list(set(ids))))
     return list((await session.execute(stmt)).scalars())
 
 
 async def code_by_value(session: AsyncSession, scope: Scope, code: str) -> ProducerCodeRecord | None:
-    stmt = codes_in_scope(scope).where(ProducerCodeRecord.code == code)
+    stmt = codes_in_scope(scope).where(col(ProducerCodeRecord.code) == code)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def code_for_update(session: AsyncSession, scope: Scope, code_id: str) -> ProducerCodeRecord | None:
-    stmt = codes_in_scope(scope).where(ProducerCodeRecord.id == code_id).with_for_update(
+    stmt = codes_in_scope(scope).where(col(ProducerCodeRecord.id) == code_id).with_for_update(
         of=ProducerCodeRecord
     )
     return (await session.execute(stmt)).scalar_one_or_none()
@@ -161,7 +162,7 @@ async def code_for_update(session: AsyncSession, scope: Scope, code_id: str) -> 
 
 async def children_exist(session: AsyncSession, tenant_id: str, producer_id: str) -> bool:
     stmt = select(func.count()).select_from(ProducerRecord).where(
-        ProducerRecord.tenant_id == tenant_id, ProducerRecord.parent_id == producer_id
+        col(ProducerRecord.tenant_id) == tenant_id, col(ProducerRecord.parent_id) == producer_id
     )
     return bool((await session.execute(stmt)).scalar_one())
 

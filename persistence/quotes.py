@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Index, String, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from persistence.base import jsonb, locator_pk, tenant_fk, timestamp
 from persistence.producers import ProducerCodeRecord, ProducerRecord, Scope
@@ -103,22 +103,22 @@ class PolicyTransactionRecord(SQLModel, table=True):
 
 def _code_in_scope(column: Any, scope: Scope) -> Any:
     """`column` holds a code value whose producer is in the scope."""
-    visible = (select(ProducerCodeRecord.code)
-               .join(ProducerRecord, ProducerRecord.id == ProducerCodeRecord.producer_id)
-               .where(ProducerCodeRecord.tenant_id == scope.tenant_id, scope.producers_clause()))
+    visible = (select(col(ProducerCodeRecord.code))
+               .join(ProducerRecord, col(ProducerRecord.id) == col(ProducerCodeRecord.producer_id))
+               .where(col(ProducerCodeRecord.tenant_id) == scope.tenant_id, scope.producers_clause()))
     return column.in_(visible)
 
 
-def quotes_in_scope(scope: Scope) -> Select[tuple[QuoteRecord]]:
+def quotes_in_scope(scope: Scope) -> Select[QuoteRecord]:
     """Quotes of the tenant; agency-scoped callers see those whose code's producer is in their subtree."""
-    stmt = select(QuoteRecord).where(QuoteRecord.tenant_id == scope.tenant_id)
+    stmt = select(QuoteRecord).where(col(QuoteRecord.tenant_id) == scope.tenant_id)
     if scope.root is None:
         return stmt
     return stmt.where(_code_in_scope(QuoteRecord.producer_code, scope))
 
 
-def policies_in_scope(scope: Scope) -> Select[tuple[PolicyRecord]]:
-    stmt = select(PolicyRecord).where(PolicyRecord.tenant_id == scope.tenant_id)
+def policies_in_scope(scope: Scope) -> Select[PolicyRecord]:
+    stmt = select(PolicyRecord).where(col(PolicyRecord.tenant_id) == scope.tenant_id)
     if scope.root is None:
         return stmt
     return stmt.where(or_(_code_in_scope(PolicyRecord.producer_code, scope),
@@ -129,7 +129,7 @@ async def quotes_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[str],
                         lock: bool = False) -> list[QuoteRecord]:
     if not ids:
         return []
-    stmt = quotes_in_scope(scope).where(QuoteRecord.id.in_(list(set(ids)))).order_by(QuoteRecord.id)
+    stmt = quotes_in_scope(scope).where(col(QuoteRecord.id).in_(list(set(ids)))).order_by(col(QuoteRecord.id))
     if lock:
         stmt = stmt.with_for_update(of=QuoteRecord)
     return list((await session.execute(stmt)).scalars())
@@ -139,7 +139,7 @@ async def policies_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[str
                           lock: bool = False) -> list[PolicyRecord]:
     if not ids:
         return []
-    stmt = policies_in_scope(scope).where(PolicyRecord.id.in_(list(set(ids))))
+    stmt = policies_in_scope(scope).where(col(PolicyRecord.id).in_(list(set(ids))))
     if lock:
         stmt = stmt.with_for_update(of=PolicyRecord)
     return list((await session.execute(stmt)).scalars())
@@ -149,10 +149,10 @@ async def transactions_by_ids(session: AsyncSession, scope: Scope, ids: Sequence
     """Transactions whose policy is in the scope."""
     if not ids:
         return []
-    visible = policies_in_scope(scope).with_only_columns(PolicyRecord.id)
-    stmt = select(PolicyTransactionRecord).where(PolicyTransactionRecord.tenant_id == scope.tenant_id,
-                                                 PolicyTransactionRecord.id.in_(list(set(ids))),
-                                                 PolicyTransactionRecord.policy_id.in_(visible))
+    visible = policies_in_scope(scope).with_only_columns(col(PolicyRecord.id))
+    stmt = select(PolicyTransactionRecord).where(col(PolicyTransactionRecord.tenant_id) == scope.tenant_id,
+                                                 col(PolicyTransactionRecord.id).in_(list(set(ids))),
+                                                 col(PolicyTransactionRecord.policy_id).in_(visible))
     return list((await session.execute(stmt)).scalars())
 
 
@@ -161,8 +161,8 @@ async def transactions_of_policies(session: AsyncSession, tenant_id: str,
     if not policy_ids:
         return []
     stmt = (select(PolicyTransactionRecord)
-            .where(PolicyTransactionRecord.tenant_id == tenant_id,
-                   PolicyTransactionRecord.policy_id.in_(list(set(policy_ids))))
+            .where(col(PolicyTransactionRecord.tenant_id) == tenant_id,
+                   col(PolicyTransactionRecord.policy_id).in_(list(set(policy_ids))))
             .order_by(PolicyTransactionRecord.id))
     return list((await session.execute(stmt)).scalars())
 
@@ -173,9 +173,9 @@ async def flags_of(session: AsyncSession, tenant_id: str, *, quote_ids: Sequence
     if not quote_ids and not transaction_ids:
         return []
     stmt = (select(UnderwritingFlagRecord)
-            .where(UnderwritingFlagRecord.tenant_id == tenant_id,
-                   or_(UnderwritingFlagRecord.quote_id.in_(list(set(quote_ids))),
-                       UnderwritingFlagRecord.transaction_id.in_(list(set(transaction_ids)))))
+            .where(col(UnderwritingFlagRecord.tenant_id) == tenant_id,
+                   or_(col(UnderwritingFlagRecord.quote_id).in_(list(set(quote_ids))),
+                       col(UnderwritingFlagRecord.transaction_id).in_(list(set(transaction_ids)))))
             .order_by(UnderwritingFlagRecord.id))
     return list((await session.execute(stmt)).scalars())
 
@@ -184,7 +184,8 @@ async def flags_by_ids(session: AsyncSession, tenant_id: str, ids: Sequence[str]
     if not ids:
         return []
     stmt = (select(UnderwritingFlagRecord)
-            .where(UnderwritingFlagRecord.tenant_id == tenant_id, UnderwritingFlagRecord.id.in_(list(set(ids))))
+            .where(col(UnderwritingFlagRecord.tenant_id) == tenant_id,
+                   col(UnderwritingFlagRecord.id).in_(list(set(ids))))
             .with_for_update())
     return list((await session.execute(stmt)).scalars())
 
@@ -207,15 +208,15 @@ async def producers_with_ancestors(session: AsyncSession, tenant_id: str,
         return []
     ids = list(set(producer_ids))
     chains = (select(func.unnest(ProducerRecord.ancestry))
-              .where(ProducerRecord.tenant_id == tenant_id, ProducerRecord.id.in_(ids)))
-    stmt = select(ProducerRecord).where(ProducerRecord.tenant_id == tenant_id,
-                                        or_(ProducerRecord.id.in_(ids), ProducerRecord.id.in_(chains)))
+              .where(col(ProducerRecord.tenant_id) == tenant_id, col(ProducerRecord.id).in_(ids)))
+    stmt = select(ProducerRecord).where(col(ProducerRecord.tenant_id) == tenant_id,
+                                        or_(col(ProducerRecord.id).in_(ids), col(ProducerRecord.id).in_(chains)))
     return list((await session.execute(stmt)).scalars())
 
 
 async def codes_by_values(session: AsyncSession, tenant_id: str, values: Sequence[str]) -> list[ProducerCodeRecord]:
     if not values:
         return []
-    stmt = select(ProducerCodeRecord).where(ProducerCodeRecord.tenant_id == tenant_id,
-                                            ProducerCodeRecord.code.in_(list(set(values))))
+    stmt = select(ProducerCodeRecord).where(col(ProducerCodeRecord.tenant_id) == tenant_id,
+                                            col(ProducerCodeRecord.code).in_(list(set(values))))
     return list((await session.execute(stmt)).scalars())

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Column, Date, ForeignKey, Index, LargeBinary, String, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from persistence.base import locator_pk, new_locator, tenant_fk, text_array, timestamp, utcnow
 
@@ -70,11 +70,11 @@ async def upsert_producers(session: AsyncSession, tenant_id: str, rows: Sequence
     values = [{"id": new_locator(), "tenant_id": tenant_id, "created_at": now, "updated_at": now,
                **{c: row.get(c) for c in PRODUCER_COLUMNS}} for row in rows]
     stmt = insert(RegistryProducerRecord).values(values)
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=["tenant_id", "npn"],
         set_={**{c: stmt.excluded[c] for c in PRODUCER_COLUMNS if c != "npn"}, "updated_at": now},
-    ).returning(RegistryProducerRecord.id, RegistryProducerRecord.npn)
-    return {npn: rid for rid, npn in (await session.execute(stmt)).all()}
+    ).returning(col(RegistryProducerRecord.id), col(RegistryProducerRecord.npn))
+    return {npn: rid for rid, npn in (await session.execute(upsert)).all()}
 
 
 async def replace_licenses(session: AsyncSession, tenant_id: str, producer_ids: Sequence[str],
@@ -82,8 +82,8 @@ async def replace_licenses(session: AsyncSession, tenant_id: str, producer_ids: 
     """Replace the licenses of the given registry producers by `rows` (each with registry_producer_id)."""
     if producer_ids:
         await session.execute(delete(RegistryLicenseRecord).where(
-            RegistryLicenseRecord.tenant_id == tenant_id,
-            RegistryLicenseRecord.registry_producer_id.in_(list(producer_ids))))
+            col(RegistryLicenseRecord.tenant_id) == tenant_id,
+            col(RegistryLicenseRecord.registry_producer_id).in_(list(producer_ids))))
     if not rows:
         return 0
     values = [{"id": new_locator(), "tenant_id": tenant_id, "registry_producer_id": row["registry_producer_id"],
@@ -99,8 +99,8 @@ async def replace_licenses(session: AsyncSession, tenant_id: str, producer_ids: 
 
 
 async def by_npn(session: AsyncSession, tenant_id: str, npn: str) -> list[RegistryProducerRecord]:
-    stmt = select(RegistryProducerRecord).where(RegistryProducerRecord.tenant_id == tenant_id,
-                                                RegistryProducerRecord.npn == npn)
+    stmt = select(RegistryProducerRecord).where(col(RegistryProducerRecord.tenant_id) == tenant_id,
+                                                col(RegistryProducerRecord.npn) == npn)
     return list((await session.execute(stmt)).scalars())
 
 
@@ -115,8 +115,8 @@ async def by_npns(session: AsyncSession, tenant_id: str, npns: Sequence[str]) ->
 
 
 async def by_ssn_hash(session: AsyncSession, tenant_id: str, ssn_hash: str) -> list[RegistryProducerRecord]:
-    stmt = select(RegistryProducerRecord).where(RegistryProducerRecord.tenant_id == tenant_id,
-                                                RegistryProducerRecord.ssn_hash == ssn_hash)
+    stmt = select(RegistryProducerRecord).where(col(RegistryProducerRecord.tenant_id) == tenant_id,
+                                                col(RegistryProducerRecord.ssn_hash) == ssn_hash)
     return list((await session.execute(stmt.order_by(RegistryProducerRecord.npn))).scalars())
 
 
@@ -125,8 +125,8 @@ async def by_license(session: AsyncSession, tenant_id: str, state: str,
     """Registry producers holding that license number in that state (case-insensitive number)."""
     stmt = (
         select(RegistryProducerRecord)
-        .join(RegistryLicenseRecord, RegistryLicenseRecord.registry_producer_id == RegistryProducerRecord.id)
-        .where(RegistryLicenseRecord.tenant_id == tenant_id, RegistryLicenseRecord.state == state,
+        .join(RegistryLicenseRecord, col(RegistryLicenseRecord.registry_producer_id) == col(RegistryProducerRecord.id))
+        .where(col(RegistryLicenseRecord.tenant_id) == tenant_id, col(RegistryLicenseRecord.state) == state,
                func.upper(RegistryLicenseRecord.license_number) == license_number.upper())
         .distinct()
     )
@@ -134,7 +134,7 @@ async def by_license(session: AsyncSession, tenant_id: str, state: str,
 
 
 async def licenses_of(session: AsyncSession, registry_producer_id: str) -> list[RegistryLicenseRecord]:
-    stmt = select(RegistryLicenseRecord).where(RegistryLicenseRecord.registry_producer_id == registry_producer_id)
+    stmt = select(RegistryLicenseRecord).where(col(RegistryLicenseRecord.registry_producer_id) == registry_producer_id)
     return list((await session.execute(stmt.order_by(RegistryLicenseRecord.state,
                                                      RegistryLicenseRecord.license_number))).scalars())
 
@@ -152,7 +152,7 @@ async def licenses_of_many(session: AsyncSession, registry_producer_ids: Sequenc
 async def counts(session: AsyncSession, tenant_id: str) -> tuple[int, int]:
     """How many registry producers and licenses a tenant holds."""
     producers = await session.execute(select(func.count()).select_from(RegistryProducerRecord).where(
-        RegistryProducerRecord.tenant_id == tenant_id))
+        col(RegistryProducerRecord.tenant_id) == tenant_id))
     licenses = await session.execute(select(func.count()).select_from(RegistryLicenseRecord).where(
-        RegistryLicenseRecord.tenant_id == tenant_id))
+        col(RegistryLicenseRecord.tenant_id) == tenant_id))
     return int(producers.scalar_one()), int(licenses.scalar_one())

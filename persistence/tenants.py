@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from persistence.base import jsonb, locator_pk, timestamp
 
@@ -28,5 +28,5 @@ async def get_tenant(session: AsyncSession, tenant_id: str) -> TenantRecord | No
 
 
 async def get_tenant_by_name(session: AsyncSession, name: str) -> TenantRecord | None:
-    result = await session.execute(select(TenantRecord).where(TenantRecord.name == name))
+    result = await session.execute(select(TenantRecord).where(col(TenantRecord.name) == name))
     return result.scalar_one_or_none()
