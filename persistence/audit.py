@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, String, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from persistence.base import jsonb, timestamp
 from persistence.producers import ProducerRecord, Scope
@@ -46,20 +46,20 @@ class AuditFilter:
     since: datetime | None = None
 
 
-def events_in_scope(scope: Scope, flt: AuditFilter) -> Select[tuple[AuditEventRecord]]:
+def events_in_scope(scope: Scope, flt: AuditFilter) -> Select[AuditEventRecord]:
     """The tenant's events; for a narrowed scope, only those of producers (and their objects) inside it."""
-    stmt = select(AuditEventRecord).where(AuditEventRecord.tenant_id == scope.tenant_id)
+    stmt = select(AuditEventRecord).where(col(AuditEventRecord.tenant_id) == scope.tenant_id)
     if scope.root is not None:
-        visible = select(ProducerRecord.id).where(scope.producers_clause())
-        stmt = stmt.where(AuditEventRecord.producer_id.in_(visible))
+        visible = select(col(ProducerRecord.id)).where(scope.producers_clause())
+        stmt = stmt.where(col(AuditEventRecord.producer_id).in_(visible))
     if flt.entities:
-        stmt = stmt.where(AuditEventRecord.entity.in_(flt.entities))
+        stmt = stmt.where(col(AuditEventRecord.entity).in_(flt.entities))
     if flt.events:
-        stmt = stmt.where(AuditEventRecord.event.in_(flt.events))
+        stmt = stmt.where(col(AuditEventRecord.event).in_(flt.events))
     if flt.entity_id is not None:
-        stmt = stmt.where(AuditEventRecord.entity_id == flt.entity_id)
+        stmt = stmt.where(col(AuditEventRecord.entity_id) == flt.entity_id)
     if flt.since is not None:
-        stmt = stmt.where(AuditEventRecord.at >= flt.since)
+        stmt = stmt.where(col(AuditEventRecord.at) >= flt.since)
     return stmt
 
 
@@ -79,6 +79,6 @@ async def events_settled_between(session: AsyncSession, scope: Scope, flt: Audit
     stmt = events_in_scope(scope, flt).where(
         text("audit_events.tx >= CAST(CAST(:low AS text) AS xid8)"),
         text("audit_events.tx < CAST(CAST(:high AS text) AS xid8)"),
-    ).order_by(text("audit_events.tx"), AuditEventRecord.id)
+    ).order_by(text("audit_events.tx"), col(AuditEventRecord.id))
     rows = (await session.execute(stmt, {"low": low, "high": high})).scalars().all()
     return rows, high
