@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.context import ADMINS, ServiceContext
 from app.errors import DomainError, NotFound
@@ -146,7 +147,7 @@ async def _agency(ctx: ServiceContext, session: AsyncSession, agency_id: str | N
     agency_id = agency_id or ctx.principal.agency
     if agency_id is None:
         raise DomainError("AGENCY_REQUIRED", "Say which agency the producer joins (agencyId).", "agencyId")
-    stmt = producer_store.producers_in_scope(ctx.scope).where(ProducerRecord.id == agency_id)
+    stmt = producer_store.producers_in_scope(ctx.scope).where(col(ProducerRecord.id) == agency_id)
     agency = (await session.execute(stmt.with_for_update(read=True))).scalar_one_or_none()
     if agency is None:
         raise NotFound("AGENCY_NOT_FOUND", "The agency does not exist or is not visible to you.", "agencyId")
@@ -608,7 +609,7 @@ async def list_onboardings(ctx: ServiceContext, statuses: list[str],
     page = bounded(page, ctx.settings.max_page_size)
     stmt: Any = store.in_scope(ctx.scope)
     if statuses:
-        stmt = stmt.where(OnboardingRecord.status.in_(statuses))
+        stmt = stmt.where(col(OnboardingRecord.status).in_(statuses))
     async with ctx.sessions() as session:
         result = await keyset_page(session, stmt, OnboardingRecord.id, first=page.first, after=page.after,
                                    last=page.last, before=page.before)
