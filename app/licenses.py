@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.context import ADMINS, ServiceContext
 from app.errors import DomainError, NotFound, Problem
@@ -300,9 +301,9 @@ async def list_expiring(ctx: ServiceContext, within_days: int, states: list[str]
     page = bounded(page, ctx.settings.max_page_size)
     now = utcnow()
     stmt = store.in_scope(LicenseRecord, ctx.scope).where(
-        LicenseRecord.expiration_time.is_not(None), LicenseRecord.expiration_time >= now,
-        LicenseRecord.expiration_time < now + timedelta(days=within_days))
-    stmt = stmt.where(LicenseRecord.state.in_(states or ["draft", "validated"]))
+        col(LicenseRecord.expiration_time).is_not(None), col(LicenseRecord.expiration_time) >= now,
+        col(LicenseRecord.expiration_time) < now + timedelta(days=within_days))
+    stmt = stmt.where(col(LicenseRecord.state).in_(states or ["draft", "validated"]))
     async with ctx.sessions() as session:
         result = await keyset_page(session, stmt, LicenseRecord.id, first=page.first, after=page.after,
                                    last=page.last, before=page.before)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.context import ServiceContext
 from app.errors import DomainError, NotFound, Problem
@@ -161,7 +162,7 @@ async def list_policies(ctx: ServiceContext, producer_code: str | None,
     page = bounded(page, ctx.settings.max_page_size)
     stmt = store.policies_in_scope(ctx.scope)
     if producer_code:
-        stmt = stmt.where(PolicyRecord.producer_code == producer_code)
+        stmt = stmt.where(col(PolicyRecord.producer_code) == producer_code)
     async with ctx.sessions() as session:
         result = await keyset_page(session, stmt, PolicyRecord.id, first=page.first, after=page.after,
                                    last=page.last, before=page.before)

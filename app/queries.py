@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import or_
+from sqlmodel import col
 
 from app.context import ServiceContext
 from app.errors import DomainError
@@ -50,23 +51,23 @@ def bounded(page: PageRequest, max_size: int) -> PageRequest:
 def _producer_stmt(ctx: ServiceContext, flt: ProducerFilter) -> Any:
     stmt = store.producers_in_scope(ctx.scope)
     if flt.states:
-        stmt = stmt.where(ProducerRecord.state.in_(flt.states))
+        stmt = stmt.where(col(ProducerRecord.state).in_(flt.states))
     if flt.types:
-        stmt = stmt.where(ProducerRecord.type.in_(flt.types))
+        stmt = stmt.where(col(ProducerRecord.type).in_(flt.types))
     if flt.parent_id is not None:
-        stmt = stmt.where(ProducerRecord.parent_id == flt.parent_id)
+        stmt = stmt.where(col(ProducerRecord.parent_id) == flt.parent_id)
     if flt.root_only:
-        stmt = stmt.where(ProducerRecord.parent_id.is_(None))
+        stmt = stmt.where(col(ProducerRecord.parent_id).is_(None))
     if flt.subtree_of is not None:
-        stmt = stmt.where(or_(ProducerRecord.id == flt.subtree_of,
-                              ProducerRecord.ancestry.contains([flt.subtree_of])))
+        stmt = stmt.where(or_(col(ProducerRecord.id) == flt.subtree_of,
+                              col(ProducerRecord.ancestry).contains([flt.subtree_of])))
     if flt.npn:
-        stmt = stmt.where(ProducerRecord.npn == flt.npn)
+        stmt = stmt.where(col(ProducerRecord.npn) == flt.npn)
     if flt.search:
         terms = [t for t in flt.search.lower().split() if t][:8]
         for term in terms:
             escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            stmt = stmt.where(ProducerRecord.search_text.like(f"%{escaped}%"))
+            stmt = stmt.where(col(ProducerRecord.search_text).like(f"%{escaped}%"))
     return stmt
 
 
@@ -91,9 +92,9 @@ async def list_codes(ctx: ServiceContext, producer_id: str | None, states: list[
     page = bounded(page, ctx.settings.max_page_size)
     stmt = store.codes_in_scope(ctx.scope)
     if producer_id is not None:
-        stmt = stmt.where(ProducerCodeRecord.producer_id == producer_id)
+        stmt = stmt.where(col(ProducerCodeRecord.producer_id) == producer_id)
     if states:
-        stmt = stmt.where(ProducerCodeRecord.state.in_(states))
+        stmt = stmt.where(col(ProducerCodeRecord.state).in_(states))
     async with ctx.sessions() as session:
         result = await keyset_page(session, stmt, ProducerCodeRecord.id, first=page.first, after=page.after,
                                    last=page.last, before=page.before)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth import Role
 from app.codes import DISCARD_GUARDS
@@ -286,9 +287,9 @@ async def list_quotes(ctx: ServiceContext, states: list[str], producer_code: str
     page = bounded(page, ctx.settings.max_page_size)
     stmt = store.quotes_in_scope(ctx.scope)
     if states:
-        stmt = stmt.where(QuoteRecord.state.in_(states))
+        stmt = stmt.where(col(QuoteRecord.state).in_(states))
     if producer_code:
-        stmt = stmt.where(QuoteRecord.producer_code == producer_code)
+        stmt = stmt.where(col(QuoteRecord.producer_code) == producer_code)
     async with ctx.sessions() as session:
         result = await keyset_page(session, stmt, QuoteRecord.id, first=page.first, after=page.after,
                                    last=page.last, before=page.before)

@@ -18,7 +18,7 @@ class Page:
 
 
 async def keyset_page(session: AsyncSession, stmt: Select[Any], key: Any, *, first: int | None,
-                      after: str | None, last: int | None, before: str | None) -> Page:
+                      after: str | int | None, last: int | None, before: str | int | None) -> Page:
     """One page of `stmt` ordered by `key`: `first` after a key, or `last` before one."""
     if after is not None:
         stmt = stmt.where(key > after)
