@@ -531,9 +531,10 @@ async def failed_rows_report(ctx: ServiceContext, job_id: str, fmt: str) -> byte
     job = await get_job(ctx, job_id)
     async with ctx.sessions() as session:
         rows = await store.rows_with_status(session, job.id, ["INVALID", "FAILED"])
-    report = ({"Row": row.row_number, "Last Name": row.last_name, "NPN": row.npn, "Email": row.email,
-               "SSN": f"***-**-{row.ssn_last4}" if row.ssn_last4 else None, "Gender": row.gender,
-               "Status": row.status, "Error": _error_text(row)} for row in rows)
+    report: Iterator[dict[str, object]] = (
+        {"Row": row.row_number, "Last Name": row.last_name, "NPN": row.npn, "Email": row.email,
+         "SSN": f"***-**-{row.ssn_last4}" if row.ssn_last4 else None, "Gender": row.gender,
+         "Status": row.status, "Error": _error_text(row)} for row in rows)
     return await asyncio.to_thread(write_rows_report, report, "xlsx" if fmt == "xlsx" else "csv", REPORT_COLUMNS)
 
 
