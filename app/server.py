@@ -111,7 +111,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        url = database_url or await asyncio.to_thread(resolve_url, settings.database_url, settings.data_dir)
+        url = database_url
+        if not url:  # not `or`: mypy infers to_thread's result from the left operand, str | None
+            url = await asyncio.to_thread(resolve_url, settings.database_url, settings.data_dir)
         if migrate:
             await asyncio.to_thread(upgrade, url)
         engine = create_engine(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)

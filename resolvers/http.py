@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import MutableMapping
 from typing import Any
 
 import orjson
@@ -25,7 +26,7 @@ from persistence.db import audit_context
 from resolvers.context import GraphQLContext
 
 
-def request_id_of(scope: dict[str, Any]) -> str:
+def request_id_of(scope: MutableMapping[str, Any]) -> str:
     state = scope.setdefault("state", {})
     if "request_id" not in state:
         state["request_id"] = new_request_id()
