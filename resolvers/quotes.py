@@ -1,5 +1,6 @@
 """Quote, policy and underwriting-flag fields: thin calls into app services, loaders for nested objects."""
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -95,10 +96,11 @@ async def _checks(ctx: Any, requests: list[CheckRequest]) -> list[Any]:
 
 
 def loader(info: Ctx, name: str) -> Any:
-    batch = {"quote": _quotes, "policy": _policies, "policy_transaction": _transactions,
-             "transactions_of_policy": _transactions_of, "flags_of_quote": _quote_flags,
-             "flags_of_transaction": _transaction_flags, "producer_check": _checks}[name]
-    return info.context.load.named(name, batch)
+    batches: dict[str, Callable[[Any, list[Any]], Awaitable[list[Any]]]] = {
+        "quote": _quotes, "policy": _policies, "policy_transaction": _transactions,
+        "transactions_of_policy": _transactions_of, "flags_of_quote": _quote_flags,
+        "flags_of_transaction": _transaction_flags, "producer_check": _checks}
+    return info.context.load.named(name, batches[name])
 
 
 # ---- queries ---------------------------------------------------------------------------------
