@@ -80,17 +80,17 @@ class Producer(relay.Node):
     parent: Producer | None = strawberry.field(resolver=r.parent, description="The parent producer, if any.")
     ancestors: list[Producer] = strawberry.field(
         resolver=r.ancestors, description="Every ancestor visible to you, root first.")
-    children: Connection[Producer] = strawberry.field(
+    children: Connection[Producer] = strawberry.field(  # type: ignore[assignment]
         resolver=r.children, description="Direct children in the hierarchy.")
-    descendants: Connection[Producer] = strawberry.field(
+    descendants: Connection[Producer] = strawberry.field(  # type: ignore[assignment]
         resolver=r.descendants, description="Every producer below this one, at any depth.")
     codes: Connection[ProducerCode] = strawberry.field(
         resolver=r.codes, description="The producer codes this producer holds.")
     allowed_actions: list[str] = strawberry.field(
         resolver=r.allowed_actions, description="Lifecycle actions allowed from the current state.")
-    licenses: Connection[Annotated[License, strawberry.lazy("schema.licenses")]] = strawberry.field(
+    licenses: Connection[Annotated[License, strawberry.lazy("schema.licenses")]] = strawberry.field(  # type: ignore[assignment]
         resolver=licenses_r.producer_licenses, description="The licenses this producer holds, in any state.")
-    appointments: Connection[Annotated[Appointment, strawberry.lazy("schema.licenses")]] = strawberry.field(
+    appointments: Connection[Annotated[Appointment, strawberry.lazy("schema.licenses")]] = strawberry.field(  # type: ignore[assignment]
         resolver=licenses_r.producer_appointments, description="The appointments this producer holds, in any state.")
     qualification: Annotated[Qualification, strawberry.lazy("schema.licenses")] = strawberry.field(
         resolver=licenses_r.producer_qualification,
