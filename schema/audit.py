@@ -69,7 +69,7 @@ class AuditEvent:
 
 @strawberry.type
 class AuditQuery:
-    audit_events: Connection[AuditEvent] = strawberry.field(
+    audit_events: Connection[AuditEvent] = strawberry.field(  # type: ignore[assignment]
         resolver=r.audit_events, permission_classes=[TENANT_ADMIN],
         description="The tenant's audit log, oldest first: every change of producers, codes, licenses and "
                     "appointments.")

@@ -93,7 +93,7 @@ class BulkOnboardingRow:
     error: str | None = strawberry.field(description="Why onboarding failed, for FAILED rows.")
     error_code: str | None = strawberry.field(description="Machine code of the onboarding failure.")
     attempts: int = strawberry.field(description="How many times the row was claimed for onboarding.")
-    problems: list[UserError] = strawberry.field(resolver=r.row_problems,
+    problems: list[UserError] = strawberry.field(resolver=r.row_problems,  # type: ignore[assignment]
                                                  description="Validation problems, each with its field and code.")
     producer: Producer | None = strawberry.field(resolver=r.row_producer,
                                                  description="The producer created from this row.")
@@ -137,9 +137,10 @@ class BulkOnboardingJob(relay.Node):
         return BulkPayment(new_license_paid_by=BulkPayer(raw["new_license_paid_by"]),
                            renewal_paid_by=BulkPayer(raw["renewal_paid_by"]), auto_renewal=bool(raw["auto_renewal"]))
 
-    progress: BulkOnboardingProgress = strawberry.field(resolver=r.progress, description="Progress figures.")
+    progress: BulkOnboardingProgress = strawberry.field(  # type: ignore[assignment]
+        resolver=r.progress, description="Progress figures.")
     agency: Producer | None = strawberry.field(resolver=r.agency, description="The agency the producers join.")
-    rows: Connection[BulkOnboardingRow] = strawberry.field(
+    rows: Connection[BulkOnboardingRow] = strawberry.field(  # type: ignore[assignment]
         resolver=r.rows, description="The file's rows in order, optionally only some statuses or row numbers.")
     failed_rows_report_url: str = strawberry.field(
         resolver=r.failed_rows_report_url,
