@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import posixpath
 import re
 import zipfile
 from collections.abc import Generator, Iterable, Iterator, Sequence
@@ -16,11 +17,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
+from xml.etree import ElementTree
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
+from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
+from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel, from_ISO8601
 
 from app.errors import DomainError
 from app.rules.bulk_rows import RawRow
@@ -213,7 +217,217 @@ def _csv_cells(path: Path, encoding: str) -> Iterator[list[str]]:
                                                   f"{exc}.") from exc
 
 
+# A streaming reader of the sheet XML (ElementTree.iterparse, elements cleared as they are read): the same
+# values openpyxl's read-only mode gives (values only, cached formula results, numbers as int unless they
+# have a decimal point or exponent, dates for date-formatted numbers, missing cells and rows as None / empty),
+# at several times its speed. Anything it does not understand in the workbook's structure goes to openpyxl.
+# Memory: the shared strings are held as a list; their uncompressed size counts toward the limit
+# `_check_xlsx` already enforced, and zipfile never yields more than a member's declared size.
+
+_MAIN_NS = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main", "http://purl.oclc.org/ooxml/spreadsheetml/main")
+_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+def _tags(local: str) -> frozenset[str]:
+    return frozenset(f"{{{ns}}}{local}" for ns in _MAIN_NS)
+
+
+_ROW, _CELL, _VALUE, _INLINE, _TEXT, _RUN = (_tags(t) for t in ("row", "c", "v", "is", "t", "r"))
+_ROW_DIGITS = "0123456789"
+
+
+class _Unsupported(Exception):
+    """The workbook's structure is outside what the fast reader handles; openpyxl reads it instead."""
+
+
+def _text_of(element: ElementTree.Element) -> str:
+    """A string item's text as openpyxl gives it: the plain <t> and the rich-text runs' <t>, no phonetics."""
+    parts = []
+    for child in element:
+        if child.tag in _TEXT:
+            parts.append(child.text or "")
+        elif child.tag in _RUN:
+            parts.extend(t.text or "" for t in child if t.tag in _TEXT)
+    return "".join(parts)
+
+
+def _part(archive: zipfile.ZipFile, name: str) -> ElementTree.Element:
+    try:
+        return ElementTree.fromstring(archive.read(name))
+    except (KeyError, ElementTree.ParseError) as exc:
+        raise _Unsupported(name) from exc
+
+
+def _relations(archive: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
+    """The workbook's relationships: id -> (type, member name in the zip)."""
+    rels = _part(archive, "xl/_rels/workbook.xml.rels")
+    found: dict[str, tuple[str, str]] = {}
+    for rel in rels.iter(f"{{{_REL_NS}}}Relationship"):
+        target = rel.get("Target", "")
+        name = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+        found[rel.get("Id", "")] = (rel.get("Type", ""), name)
+    return found
+
+
+def _date_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], frozenset[int]]:
+    """Indices of the cell styles whose number format is a date, and those that are a duration."""
+    if "xl/styles.xml" not in archive.namelist():
+        return frozenset(), frozenset()
+    styles = _part(archive, "xl/styles.xml")
+    custom = {fmt.get("numFmtId"): fmt.get("formatCode") or "" for ns in _MAIN_NS
+              for fmt in styles.iter(f"{{{ns}}}numFmt")}
+    dates: set[int] = set()
+    durations: set[int] = set()
+    for ns in _MAIN_NS:
+        for xfs in styles.iter(f"{{{ns}}}cellXfs"):
+            for index, xf in enumerate(x for x in xfs if x.tag.endswith("}xf")):
+                ident = xf.get("numFmtId", "0")
+                code = custom[ident] if ident in custom else builtin_format_code(int(ident)) if ident.isdigit() else None
+                if code and is_date_format(code):
+                    dates.add(index)
+                if code and is_timedelta_format(code):
+                    durations.add(index)
+    return frozenset(dates), frozenset(durations)
+
+
+@dataclass
+class _Workbook:
+    sheet_name: str
+    sheet_member: str
+    strings: list[str]
+    dates: frozenset[int]
+    durations: frozenset[int]
+    epoch: datetime
+
+
+def _open_workbook(archive: zipfile.ZipFile) -> _Workbook:
+    """The chosen sheet (named Producers, else the first worksheet), shared strings, date styles and epoch."""
+    workbook = _part(archive, "xl/workbook.xml")
+    relations = _relations(archive)
+    worksheets: list[tuple[str, str]] = []
+    for sheet in (el for el in workbook.iter() if el.tag in _tags("sheet")):
+        rid = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), None)
+        kind, member = relations.get(rid or "", ("", ""))
+        if kind.endswith("/worksheet"):
+            worksheets.append((sheet.get("name", ""), member))
+        elif not kind.endswith("/chartsheet") and not kind.endswith("/dialogsheet"):
+            raise _Unsupported("sheet relation")
+    if not worksheets:
+        raise _Unsupported("no worksheet")
+    name, member = next((s for s in worksheets if s[0].strip().casefold() == "producers"), worksheets[0])
+    if member not in archive.namelist():
+        raise _Unsupported(member)
+    strings: list[str] = []
+    shared = next((m for kind, m in relations.values() if kind.endswith("/sharedStrings")), None)
+    if shared is not None and shared in archive.namelist():
+        try:
+            with archive.open(shared) as source:
+                for _, element in ElementTree.iterparse(source):
+                    if element.tag in _tags("si"):
+                        strings.append(_text_of(element).replace("x005F_", ""))
+                        element.clear()
+        except ElementTree.ParseError as exc:
+            raise _Unsupported(shared) from exc
+    props = next((el for el in workbook if el.tag in _tags("workbookPr")), None)
+    date1904 = props is not None and props.get("date1904", "").lower() in ("1", "true")
+    dates, durations = _date_styles(archive)
+    return _Workbook(name, member, strings, dates, durations, CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900)
+
+
+def _column(ref: str, cache: dict[str, int]) -> int:
+    letters = ref.rstrip(_ROW_DIGITS)
+    column = cache.get(letters)
+    if column is None:
+        column = 0
+        for letter in letters.upper():
+            column = column * 26 + ord(letter) - 64
+        if not letters.isalpha() or column < 1:
+            raise ValueError(f"bad cell reference {ref!r}")
+        cache[letters] = column
+    return column
+
+
+def _cell_value(cell: ElementTree.Element, book: _Workbook) -> object:
+    kind = cell.get("t", "n")
+    if kind == "inlineStr":
+        inline = next((child for child in cell if child.tag in _INLINE), None)
+        return None if inline is None else _text_of(inline)
+    text = next((child.text for child in cell if child.tag in _VALUE), None)
+    if not text:
+        return None
+    if kind == "n":
+        number: int | float = float(text) if "." in text or "E" in text or "e" in text else int(text)
+        style = cell.get("s")
+        if style and int(style) in book.dates:
+            return from_excel(number, book.epoch, timedelta=int(style) in book.durations)
+        return number
+    if kind == "s":
+        return book.strings[int(text)]
+    if kind == "b":
+        return bool(int(text))
+    if kind == "d":
+        return from_ISO8601(text)
+    return text  # str (a formula's cached text) and e (an error such as #N/A)
+
+
+def _sheet_rows(source: IO[bytes], book: _Workbook) -> Iterator[list[object]]:
+    """Rows in sheet order; a missing row comes as an empty list, a missing cell as None."""
+    expected = 1
+    row_number = 0
+    columns: dict[str, int] = {}
+    for _, element in ElementTree.iterparse(source):
+        if element.tag not in _ROW:
+            continue
+        ref = element.get("r")
+        row_number = int(float(ref)) if ref else row_number + 1
+        if row_number >= expected:
+            while expected < row_number:
+                expected += 1
+                yield []
+            expected += 1
+            cells: dict[int, object] = {}
+            column = 0
+            last = 0
+            for cell in element:
+                if cell.tag not in _CELL:
+                    continue
+                cell_ref = cell.get("r")
+                column = _column(cell_ref, columns) if cell_ref else column + 1
+                cells[column] = _cell_value(cell, book)
+                last = column
+            values: list[object] = [None] * last
+            for index, value in cells.items():
+                if index <= last:
+                    values[index - 1] = value
+            yield values
+        element.clear()
+
+
 def _xlsx_cells(path: Path) -> Iterator[Sequence[object]]:
+    """The streaming reader's rows; openpyxl's when the workbook's structure is outside what it handles."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        yield from _openpyxl_cells(path)
+        return
+    with archive:
+        try:
+            book = _open_workbook(archive)
+        except (_Unsupported, ValueError, KeyError, IndexError, zipfile.BadZipFile, OSError):
+            book = None
+        if book is None:
+            yield from _openpyxl_cells(path)
+            return
+        try:
+            with archive.open(book.sheet_member) as source:
+                yield from _sheet_rows(source, book)
+        except (ElementTree.ParseError, ValueError, KeyError, IndexError, OverflowError, zipfile.BadZipFile,
+                OSError, EOFError) as exc:
+            raise BulkFileError("XLSX_UNREADABLE", f"The Excel sheet {book.sheet_name!r} is damaged and "
+                                                   "cannot be read.") from exc
+
+
+def _openpyxl_cells(path: Path) -> Iterator[Sequence[object]]:
     handle = path.open("rb")  # a file object: openpyxl would refuse a path without an .xlsx suffix
     try:
         workbook = load_workbook(handle, read_only=True, data_only=True)

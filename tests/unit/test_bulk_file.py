@@ -7,10 +7,13 @@ import io
 import re
 import zipfile
 from collections.abc import Sequence
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.rich_text import CellRichText, TextBlock
+from openpyxl.cell.text import InlineFont
 
 from app.bulk_file import (
     BulkFileError,
@@ -153,6 +156,31 @@ def test_xlsx_falls_back_to_the_first_sheet(tmp_path: Path) -> None:
     path = tmp_path / "first.xlsx"
     workbook.save(path)
     assert [r.values["npn"] for r in read(path)] == ["1234567"]
+
+
+def test_xlsx_cells_read_as_openpyxl_gives_them(tmp_path: Path) -> None:
+    # given shared and rich-text strings, numbers, booleans, dates, a formula, gaps in rows and cells
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Producers"
+    sheet.append([*HEADER, "First Name"])
+    sheet.append(["Doe", 1234567.0, "a@example.com", 1.5e8, True, datetime(2020, 1, 2, 3, 4)])
+    sheet["A5"], sheet["C5"], sheet["F5"] = "Roe", "=1+2", date(2021, 5, 6)
+    sheet["A6"] = CellRichText(["Mc", TextBlock(InlineFont(b=True), "Gee")])
+    sheet["E6"] = False
+    path = tmp_path / "types.xlsx"
+    workbook.save(path)
+    # when read
+    rows = read(path)
+    # then the values are openpyxl's (ints stay ints, dates are datetimes) and row numbers are the sheet's
+    assert [(r.row_number, r.values) for r in rows] == [
+        (2, {"last_name": "Doe", "npn": 1234567, "email": "a@example.com", "ssn": 150000000.0, "gender": True,
+             "first_name": datetime(2020, 1, 2, 3, 4)}),
+        (5, {"last_name": "Roe", "npn": None, "email": None, "ssn": None, "gender": None,
+             "first_name": datetime(2021, 5, 6)}),
+        (6, {"last_name": "McGee", "npn": None, "email": None, "ssn": None, "gender": False, "first_name": None}),
+    ]
 
 
 def test_type_is_sniffed_from_content_not_name(tmp_path: Path) -> None:
