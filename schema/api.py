@@ -57,17 +57,18 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     extensions: list[Any] = [
         Telemetry,  # first: it sees the final, shaped errors
         ErrorShaper,
-        ParserCache(maxsize=settings.parser_cache_size),
-        ValidationCache(maxsize=settings.parser_cache_size),
-        QueryDepthLimiter(max_depth=settings.max_query_depth),
-        MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        # Factories, never shared instances: an extension holds per-request state (the caches live at module level).
+        partial(ParserCache, maxsize=settings.parser_cache_size),
+        partial(ValidationCache, maxsize=settings.parser_cache_size),
+        partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
+        partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
+        partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
         partial(MaxDirectivesLimiter, max_directives=settings.max_directives),  # after ValidationCache
         partial(QueryCost, limit=settings.max_query_cost),  # factories: per-request state
         NulCharacterGuard,
     ]
     if settings.production:
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     schema = ShapedSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
                           config=StrawberryConfig(auto_camel_case=True))
     schema.hide_suggestions = settings.production

@@ -72,8 +72,8 @@ async def fresh_database(pg_url: str) -> str:
     return _with_database(pg_url, name)
 
 
-def test_settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {"env": "test", "jwt_secret": "test-secret", "ssn_key": None}
+def settings_for_test(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {"env": "test", "jwt_secret": "test-secret-of-at-least-thirty-two-bytes", "ssn_key": None}
     values.update(overrides)
     return Settings(**values)
 
@@ -85,7 +85,7 @@ async def database_url(pg_url: str, template_url: str) -> str:
 
 @pytest.fixture(scope="module")
 def settings() -> Settings:
-    return test_settings()
+    return settings_for_test()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -12,7 +12,7 @@ from httpx_ws.transport import ASGIWebSocketTransport
 
 from app.auth import mint_token
 from tests.api.helpers import create_code, create_producer, transition_mutation
-from tests.conftest import test_settings
+from tests.conftest import settings_for_test
 
 QUERY = "{ producers { totalCount } }"
 PRODUCER = "query($id: ID!) { producer(id: $id) { id } }"
@@ -46,7 +46,7 @@ async def test_a_non_bearer_authorization_header_is_refused(gql):
 
 async def test_a_token_with_a_bad_signature_is_refused(gql, new_tenant):
     tenant = await new_tenant()
-    forged = mint_token(test_settings(jwt_secret="another-secret-of-sufficient-length"), tenant_id=tenant.id,
+    forged = mint_token(settings_for_test(jwt_secret="another-secret-of-sufficient-length"), tenant_id=tenant.id,
                         roles=["TENANT_ADMIN"])
     response = await gql.post(QUERY, token=forged)
     assert_refused(response, "INVALID_TOKEN")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from app.auth import mint_token
-from tests.conftest import test_settings
+from tests.conftest import settings_for_test
 
 SSN_KEY = base64.b64encode(b"k" * 32).decode()
 
@@ -95,7 +95,7 @@ async def test_introspection_works_in_development(gql, new_tenant):
 async def production(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
     from app.server import create_app
 
-    settings = test_settings(env="production", ssn_key=SSN_KEY)
+    settings = settings_for_test(env="production", ssn_key=SSN_KEY)
     application = create_app(settings, database_url=database_url, migrate=False)
     async with application.router.lifespan_context(application):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),

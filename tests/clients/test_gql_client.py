@@ -27,7 +27,7 @@ from gql.transport.websockets import WebsocketsTransport
 from app.demo import Demo, build_demo, registry_entries
 from persistence.db import create_engine, session_factory
 from tests.conftest import fresh_database
-from tests.conftest import test_settings as make_settings
+from tests.conftest import settings_for_test as make_settings
 
 SECRET = "gql-client-secret-of-at-least-thirty-two-bytes"
 ROOT = Path(__file__).resolve().parents[2]

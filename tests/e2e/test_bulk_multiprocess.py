@@ -34,7 +34,7 @@ from tests.api.bulk_helpers import (
 )
 from tests.api.registry_helpers import agency
 from tests.conftest import GraphQLClient, fresh_database
-from tests.conftest import test_settings as make_settings
+from tests.conftest import settings_for_test as make_settings
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from app import tenants
 from app.tenant_config import default_config_dict
 from persistence.migrate import upgrade
 from tests.conftest import GraphQLClient
-from tests.conftest import test_settings as make_settings
+from tests.conftest import settings_for_test as make_settings
 
 LIST = "query { producers(first: 5) { totalCount nodes { id } } }"
 CREATE = """mutation { createProducer(input: {type: "Agent", lastName: "Back", firstName: "Ana"}) {

@@ -20,7 +20,7 @@ from app.tenant_config import default_config_dict
 from tests.api.bulk_helpers import csv_file, file_rows, post_upload, registry_entries, start_job, store_registry
 from tests.api.registry_helpers import agency
 from tests.conftest import GraphQLClient, fresh_database
-from tests.conftest import test_settings as make_settings
+from tests.conftest import settings_for_test as make_settings
 from tests.e2e.test_bulk_multiprocess import SECRET, _database, _ready, _scalar, _server
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,7 @@ import pytest
 
 from app.auth import mint_token
 from app.settings import Settings
-from tests.conftest import test_settings
+from tests.conftest import settings_for_test
 
 PORTAL_ORIGIN = "https://portal.example"
 PRODUCTION_SSN_KEY = base64.b64encode(b"p" * 32).decode()
@@ -39,7 +39,7 @@ async def production(database_url: str) -> AsyncIterator[ProductionServer]:
     """The server as deployed: ENV=production with its own secrets, on the same database."""
     from app.server import create_app
 
-    settings = test_settings(env="production", ssn_key=PRODUCTION_SSN_KEY, jwt_secret="production-secret-" + "x" * 32,
+    settings = settings_for_test(env="production", ssn_key=PRODUCTION_SSN_KEY, jwt_secret="production-secret-" + "x" * 32,
                              allowed_origins=[PORTAL_ORIGIN])
     application = create_app(settings, database_url=database_url, migrate=False)
     async with application.router.lifespan_context(application):
