@@ -23,6 +23,9 @@ CREATE FUNCTION audit_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     tenant text;
 BEGIN
+    WITH d AS MATERIALIZED (  -- each row's document built once, not once per reference below
+        SELECT to_jsonb(n) - ARRAY['ssn_ciphertext', 'ssn_hash', 'search_text'] AS doc FROM new_rows n
+    )
     INSERT INTO audit_events (tenant_id, entity, entity_id, producer_id, event, actor, request_id, before, after)
     SELECT d.doc ->> 'tenant_id', TG_ARGV[0], d.doc ->> 'id',
            CASE WHEN TG_ARGV[0] = 'producer' THEN d.doc ->> 'id' ELSE d.doc ->> 'producer_id' END,
@@ -30,7 +33,7 @@ BEGIN
            coalesce(nullif(current_setting('app.actor', true), ''), d.doc ->> 'updated_by'),
            nullif(current_setting('app.request_id', true), ''),
            NULL, d.doc
-    FROM (SELECT to_jsonb(n) - ARRAY['ssn_ciphertext', 'ssn_hash', 'search_text'] AS doc FROM new_rows n) d;
+    FROM d;
     FOR tenant IN SELECT DISTINCT n.tenant_id FROM new_rows n LOOP
         PERFORM pg_notify('producer_events', tenant);
     END LOOP;
@@ -45,7 +48,7 @@ DECLARE
     tenant text;
 BEGIN
     FOR tenant IN
-        WITH changed AS (
+        WITH changed AS MATERIALIZED (  -- each row's documents built once, not once per reference below
             SELECT n.position,
                    to_jsonb(o) - ARRAY['ssn_ciphertext', 'ssn_hash', 'search_text'] AS before_doc,
                    to_jsonb(n.r) - ARRAY['ssn_ciphertext', 'ssn_hash', 'search_text'] AS after_doc
