@@ -25,6 +25,10 @@ class SharedLoader(DataLoader):
     def load(self, key: Any) -> asyncio.Future[Any]:
         return asyncio.shield(super().load(key))
 
+    def load_many(self, keys: Iterable[Any]) -> asyncio.Future[list[Any]]:
+        # one shield around the gathered keys, not one per key (a page prefetch loads hundreds)
+        return asyncio.shield(asyncio.gather(*(DataLoader.load(self, key) for key in keys)))
+
 
 def _loader(batch: Callable[[list[Any]], Awaitable[list[Any]]]) -> DataLoader:
     async def load(keys: list[Any]) -> list[Any]:

@@ -36,18 +36,34 @@ def page_request(first: int | None, after: str | None, last: int | None, before:
                        before=decode_cursor(before, "before"))
 
 
-@dataclass
+@dataclass(slots=True)
 class EdgeData:
-    cursor: str
+    """An edge; its cursor is encoded only when read (most queries select `nodes` or `edges { node }`)."""
+
+    key: str
     node: Any
 
+    @property
+    def cursor(self) -> str:
+        return encode_cursor(self.key)
 
-@dataclass
+
+@dataclass(slots=True)
 class PageInfoData:
+    """Paging position; the cursors, like the edges', are encoded only when read."""
+
     has_next_page: bool
     has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    start_key: str | None
+    end_key: str | None
+
+    @property
+    def start_cursor(self) -> str | None:
+        return None if self.start_key is None else encode_cursor(self.start_key)
+
+    @property
+    def end_cursor(self) -> str | None:
+        return None if self.end_key is None else encode_cursor(self.end_key)
 
 
 @dataclass
@@ -59,9 +75,9 @@ class ConnectionData:
 
 def connection(page: Page, total: Callable[[], Awaitable[int]] | int,
                key: Callable[[Any], str] = lambda row: row.id) -> ConnectionData:
-    edges = [EdgeData(encode_cursor(key(row)), row) for row in page.rows]
-    info = PageInfoData(page.has_next, page.has_previous, edges[0].cursor if edges else None,
-                        edges[-1].cursor if edges else None)
+    edges = [EdgeData(key(row), row) for row in page.rows]
+    info = PageInfoData(page.has_next, page.has_previous, edges[0].key if edges else None,
+                        edges[-1].key if edges else None)
     return ConnectionData(edges, info, total)
 
 

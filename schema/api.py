@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from strawberry import relay
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -23,6 +24,7 @@ from schema.audit import AuditQuery, AuditSubscription
 from schema.bulk import BulkMutation, BulkQuery, BulkSubscription
 from schema.cost import QueryCost
 from schema.errors import ErrorShaper, ShapedSchema
+from schema.lean import use_lean_resolvers
 from schema.licenses import LicenseMutation, LicenseQuery
 from schema.limits import MaxDirectivesLimiter, NulCharacterGuard
 from schema.onboarding import OnboardingMutation, OnboardingQuery
@@ -52,6 +54,16 @@ class Subscription(BulkSubscription, AuditSubscription):
     pass
 
 
+def _rules_built_once(limiter: AddValidationRules) -> Any:
+    """A per-request factory adding the limiter's validation rule classes, created once for the schema.
+
+    `QueryDepthLimiter` and `MaxAliasesLimiter` create a new rule class in each instance; as per-request
+    factories that made every request's rule tuple new, so `ValidationCache` (keyed on it) never hit and
+    each request was validated in full.
+    """
+    return partial(AddValidationRules, list(limiter.validation_rules))
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     extensions: list[Any] = [
@@ -60,9 +72,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         # Factories, never shared instances: an extension holds per-request state (the caches live at module level).
         partial(ParserCache, maxsize=settings.parser_cache_size),
         partial(ValidationCache, maxsize=settings.parser_cache_size),
-        partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
+        _rules_built_once(QueryDepthLimiter(max_depth=settings.max_query_depth)),
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
-        partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+        _rules_built_once(MaxAliasesLimiter(max_alias_count=settings.max_aliases)),
         partial(MaxDirectivesLimiter, max_directives=settings.max_directives),  # after ValidationCache
         partial(QueryCost, limit=settings.max_query_cost),  # factories: per-request state
         NulCharacterGuard,
@@ -72,4 +84,5 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     schema = ShapedSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
                           config=StrawberryConfig(auto_camel_case=True))
     schema.hide_suggestions = settings.production
+    use_lean_resolvers(schema)
     return schema
