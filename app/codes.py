@@ -65,17 +65,28 @@ def _clean_code(value: Any) -> str | None:
     return text
 
 
+MAX_DRAWS = 100
+
+
 async def _generate(ctx: ServiceContext, session: AsyncSession, record: ProducerCodeRecord) -> str | None:
+    """The next code of the type's numbering plan, skipping numbers someone already typed in by hand."""
     planned = ctx.config.numbering_plan_for(record.type)
     if planned is None:
         return None
     plan_name, plan = planned
     numbering_string = _numbering_string(ctx, record.type)
-    core = await store.next_sequence_value(session, store.sequence_name(ctx.tenant_id, plan_name))
-    try:
-        return render_code(plan.format, core, numbering_string)
-    except NumberingFormatError as exc:
-        raise DomainError("NUMBERING_EXHAUSTED", str(exc), "code") from exc
+    sequence = store.sequence_name(ctx.tenant_id, plan_name)
+    for _ in range(MAX_DRAWS):
+        core = await store.next_sequence_value(session, sequence)
+        try:
+            code = render_code(plan.format, core, numbering_string)
+        except NumberingFormatError as exc:
+            raise DomainError("NUMBERING_EXHAUSTED", str(exc), "code") from exc
+        if not await store.code_taken(session, ctx.tenant_id, code):
+            return code
+    raise DomainError("NUMBERING_EXHAUSTED", f"The numbering plan {plan_name!r} produced {MAX_DRAWS} codes in a "
+                      "row that are already in use; set the code explicitly or move the plan's initialCoreNumber.",
+                      "code")
 
 
 def _numbering_string(ctx: ServiceContext, type_name: str) -> str | None:

@@ -148,6 +148,13 @@ async def codes_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[str]) 
     return list((await session.execute(stmt)).scalars())
 
 
+async def code_taken(session: AsyncSession, tenant_id: str, code: str) -> bool:
+    """Whether any producer code of the tenant (visible to the caller or not) already has this value."""
+    stmt = select(col(ProducerCodeRecord.id)).where(col(ProducerCodeRecord.tenant_id) == tenant_id,
+                                                    col(ProducerCodeRecord.code) == code).limit(1)
+    return (await session.execute(stmt)).first() is not None
+
+
 async def code_by_value(session: AsyncSession, scope: Scope, code: str) -> ProducerCodeRecord | None:
     stmt = codes_in_scope(scope).where(col(ProducerCodeRecord.code) == code)
     return (await session.execute(stmt)).scalar_one_or_none()

@@ -234,3 +234,19 @@ async def test_code_data_is_validated_and_changed_by_set_and_remove(gql, new_ten
     data = await gql.ok(UPDATE_CODE, {"id": code_id, "input": {"setData": {"commissionRate": "0.15"},
                                                                "removeData": ["notes"]}}, token=tenant.admin)
     assert data["updateProducerCode"]["producerCode"]["data"] == {"commissionRate": "0.15"}
+
+
+async def test_numbering_skips_a_code_already_typed_in_by_hand(gql, new_tenant):
+    # given the plan's next two numbers, AG-000002 and AG-000003, already taken by explicit codes
+    tenant = await new_tenant()
+    owner = await create_producer(gql, tenant.admin, type="Agency")
+    first = await create_code(gql, tenant.admin, owner["id"], type="AgencyCode")
+    await create_code(gql, tenant.admin, owner["id"], type="AgencyCode", code="AG-000002")
+    await create_code(gql, tenant.admin, owner["id"], type="AgencyCode", code="AG-000003")
+
+    # when a code is numbered again
+    generated = await create_code(gql, tenant.admin, owner["id"], type="AgencyCode")
+
+    # then the taken numbers are skipped instead of failing with CODE_TAKEN
+    assert first["code"] == "AG-000001"
+    assert generated["code"] == "AG-000004"
