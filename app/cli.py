@@ -103,6 +103,40 @@ def cmd_tenant_create(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _tenant_update(name_or_id: str, raw: Any) -> Any:
+    from app import tenants
+    from persistence.db import create_engine, session_factory
+
+    tenant_id = await _tenant_id(name_or_id)
+    if tenant_id is None:
+        return None
+    engine = create_engine(_url(), pool_size=1, max_overflow=0)
+    try:
+        return await tenants.update_tenant_config(session_factory(engine), tenant_id, raw)
+    finally:
+        await engine.dispose()
+
+
+def cmd_tenant_update(args: argparse.Namespace) -> int:
+    from app.errors import DomainError
+    from app.tenant_config import ConfigError
+
+    raw = json.loads(Path(args.config).read_text())
+    try:
+        tenant = asyncio.run(_tenant_update(args.name, raw))
+    except ConfigError as exc:
+        print("configuration refused:\n  " + "\n  ".join(exc.errors), file=sys.stderr)
+        return 1
+    except DomainError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    if tenant is None:
+        print(f"no tenant named or identified {args.name!r}", file=sys.stderr)
+        return 1
+    print(f"{tenant.id}: configuration version {tenant.version} (other processes pick it up within 5 s)")
+    return 0
+
+
 async def _tenant_id(name_or_id: str) -> str | None:
     from persistence import tenants as store
     from persistence.db import create_engine, session_factory
@@ -212,6 +246,10 @@ def parser() -> argparse.ArgumentParser:
     tc.add_argument("name")
     tc.add_argument("--config", help="configuration JSON (default: the shipped default configuration)")
     tc.set_defaults(fn=cmd_tenant_create)
+    tu = tsub.add_parser("update", help="replace a tenant's configuration (refused if it drops a type in use)")
+    tu.add_argument("name", help="tenant name or id")
+    tu.add_argument("--config", required=True, help="configuration JSON")
+    tu.set_defaults(fn=cmd_tenant_update)
 
     k = sub.add_parser("token", help="mint a development JWT")
     k.add_argument("--tenant", required=True, help="tenant name or id")

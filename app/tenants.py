@@ -54,12 +54,20 @@ async def create_tenant(sessions: async_sessionmaker[AsyncSession], name: str, r
 
 async def update_tenant_config(sessions: async_sessionmaker[AsyncSession], tenant_id: str,
                                raw_config: Any) -> LoadedTenant:
+    """Replace a tenant's configuration; refused when it drops a type that stored records still use."""
     config = parse_tenant_config(raw_config)
     plugins = Plugins.load(config.plugins.precommit, config.plugins.validation)
     async with transaction(sessions) as session:
         record = await store.get_tenant(session, tenant_id)
         if record is None:
             raise NotFound("TENANT_NOT_FOUND", "No such tenant.")
+        missing = [f"{category}.{name} ({count} in use)"
+                   for category, names in (await store.types_in_use(session, tenant_id)).items()
+                   for name, count in sorted(names.items()) if name not in getattr(config.producerManagement, category)]
+        if missing:
+            raise DomainError("TYPE_IN_USE", "The new configuration drops types that existing records use: "
+                              + ", ".join(missing) + ". Keep them (they may be made abstract only if unused).",
+                              "config")
         record.config = config.model_dump(mode="json", exclude_none=True)
         record.config_version += 1
         record.updated_at = utcnow()

@@ -198,7 +198,10 @@ def configuration() -> str:
            "replaced. A refused configuration is never used: every problem is reported with its path. Check a "
            "file before using it:\n\n",
            "```sh\n.venv/bin/producer-graph check-config my-config.json\n"
-           ".venv/bin/producer-graph tenant create acme --config my-config.json\n```\n\n",
+           ".venv/bin/producer-graph tenant create acme --config my-config.json\n"
+           ".venv/bin/producer-graph tenant update acme --config my-config.json   # later changes\n```\n\n"
+           "An update is refused (`TYPE_IN_USE`) when it drops a type that stored records still use; other "
+           "server processes pick a new configuration up within 5 seconds.\n\n",
            "The shipped default is `app/defaults/default_config.json` (the demo tenant uses it); its summary is at "
            "the end of this page. Unknown keys are errors everywhere.\n\n"]
     for model in MODELS:
