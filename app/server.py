@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -83,8 +84,12 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    """Prometheus text format; the pools are read at scrape time."""
+    """Prometheus text format; the pools are read at scrape time. Guarded by METRICS_TOKEN when it is set."""
     state = request.app.state
+    expected = state.settings.metrics_token
+    if expected and not hmac.compare_digest(request.headers.get("authorization", ""), f"Bearer {expected}"):
+        return JSONResponse({"errors": [{"message": "Send 'Authorization: Bearer <METRICS_TOKEN>' to read metrics.",
+                                         "extensions": {"code": "UNAUTHENTICATED"}}]}, status_code=401)
     pools = {name: engine.pool for name, engine in (("requests", getattr(state, "engine", None)),
                                                    ("bulk_worker", getattr(state, "worker_engine", None)))
              if engine is not None}

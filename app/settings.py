@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     max_query_tokens: int = 5000
     max_aliases: int = 30
     max_page_size: int = 100
+    metrics_token: str | None = Field(
+        default=None, description="When set, /metrics requires `Authorization: Bearer <metrics_token>`.")
     max_query_cost: int = Field(default=5000, description="Highest cost of one operation (see schema/cost.py).")
     max_directives: int = Field(default=50, description="Most directives one document may use.")
     allowed_origins: list[str] = Field(

@@ -122,3 +122,26 @@ async def test_metrics_count_bulk_rows_processed(app, gql, http, new_tenant):
     processed = sum(metric(after, "bulk_rows_processed_total", outcome=o) - metric(
         before, "bulk_rows_processed_total", outcome=o) for o in ("succeeded", "failed"))
     assert processed == 7
+
+
+async def test_metrics_need_the_metrics_token_when_one_is_set(database_url):
+    import httpx
+
+    from app.server import create_app
+    from tests.conftest import settings_for_test
+
+    # given a server configured with a metrics token
+    application = create_app(settings_for_test(metrics_token="scrape-secret"), database_url=database_url,
+                             migrate=False)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            # when it is scraped without, with a wrong and with the right token
+            anonymous = await client.get("/metrics")
+            wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
+            right = await client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
+
+    # then only the right token reads the metrics
+    assert anonymous.status_code == 401 and anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert wrong.status_code == 401
+    assert right.status_code == 200 and "graphql" in right.text
