@@ -15,6 +15,8 @@ from persistence import producers as store
 from persistence.pagination import Page, count, keyset_page
 from persistence.producers import ProducerCodeRecord, ProducerRecord
 
+DEFAULT_PAGE_SIZE = 20
+
 
 @dataclass
 class PageRequest:
@@ -31,6 +33,7 @@ class ProducerFilter:
     parent_id: str | None = None
     root_only: bool = False
     subtree_of: str | None = None
+    descendants_of: str | None = None
     search: str | None = None
     npn: str | None = None
 
@@ -44,7 +47,7 @@ def bounded(page: PageRequest, max_size: int) -> PageRequest:
         if value is not None and value > max_size:
             raise DomainError("PAGE_TOO_LARGE", f"`{name}` is {value}; at most {max_size} items per page.", name)
     if page.first is None and page.last is None:
-        page.first = min(20, max_size)
+        page.first = min(DEFAULT_PAGE_SIZE, max_size)
     return page
 
 
@@ -58,6 +61,8 @@ def _producer_stmt(ctx: ServiceContext, flt: ProducerFilter) -> Any:
         stmt = stmt.where(col(ProducerRecord.parent_id) == flt.parent_id)
     if flt.root_only:
         stmt = stmt.where(col(ProducerRecord.parent_id).is_(None))
+    if flt.descendants_of is not None:
+        stmt = stmt.where(col(ProducerRecord.ancestry).contains([flt.descendants_of]))
     if flt.subtree_of is not None:
         stmt = stmt.where(or_(col(ProducerRecord.id) == flt.subtree_of,
                               col(ProducerRecord.ancestry).contains([flt.subtree_of])))
@@ -109,3 +114,17 @@ async def list_codes(ctx: ServiceContext, producer_id: str | None, states: list[
 async def code_by_value(ctx: ServiceContext, code: str) -> ProducerCodeRecord | None:
     async with ctx.sessions() as session:
         return await store.code_by_value(session, ctx.scope, code)
+
+
+async def children_first_pages(ctx: ServiceContext, parent_ids: list[str],
+                               size: int) -> tuple[dict[str, list[ProducerRecord]], dict[str, int]]:
+    """The first `size` + 1 visible children of each parent and every parent's child count, in two statements."""
+    page = bounded(PageRequest(first=size), ctx.settings.max_page_size)
+    async with ctx.sessions() as session:
+        rows = await store.first_children(session, ctx.scope, parent_ids, (page.first or 0) + 1)
+        counts = await store.child_counts(session, ctx.scope, parent_ids)
+    pages: dict[str, list[ProducerRecord]] = {pid: [] for pid in parent_ids}
+    for row in rows:
+        if row.parent_id is not None:
+            pages[row.parent_id].append(row)
+    return pages, counts

@@ -107,6 +107,30 @@ def producers_in_scope(scope: Scope) -> Select[ProducerRecord]:
     return select(ProducerRecord).where(scope.producers_clause())
 
 
+async def first_children(session: AsyncSession, scope: Scope, parent_ids: Sequence[str],
+                         limit: int) -> list[ProducerRecord]:
+    """The first `limit` visible children of each parent (by locator), for all parents in one statement."""
+    if not parent_ids:
+        return []
+    rank = func.row_number().over(partition_by=col(ProducerRecord.parent_id), order_by=col(ProducerRecord.id))
+    ranked = (select(col(ProducerRecord.id).label("id"), rank.label("rank"))
+              .where(scope.producers_clause(), col(ProducerRecord.parent_id).in_(list(set(parent_ids))))
+              .subquery())
+    stmt = (select(ProducerRecord).join(ranked, ranked.c.id == col(ProducerRecord.id))
+            .where(ranked.c.rank <= limit).order_by(col(ProducerRecord.parent_id), col(ProducerRecord.id)))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def child_counts(session: AsyncSession, scope: Scope, parent_ids: Sequence[str]) -> dict[str, int]:
+    """How many visible children each parent has (parents without children are absent)."""
+    if not parent_ids:
+        return {}
+    stmt = (select(col(ProducerRecord.parent_id), func.count())
+            .where(scope.producers_clause(), col(ProducerRecord.parent_id).in_(list(set(parent_ids))))
+            .group_by(col(ProducerRecord.parent_id)))
+    return {str(pid): int(n) for pid, n in (await session.execute(stmt)).all()}
+
+
 async def producers_by_ids(session: AsyncSession, scope: Scope, ids: Sequence[str]) -> list[ProducerRecord]:
     if not ids:
         return []

@@ -73,6 +73,53 @@ async def test_listing_100_producers_runs_as_many_statements_as_listing_10(gql, 
     assert node["codes"]["edges"][0]["node"]["producer"]["id"] == node["id"]
 
 
+CHILDREN_PAGE = """query($first: Int!) {
+  producers(first: $first, filter: {types: ["Agency"]}) {
+    edges { node { name children(first: 3) { totalCount pageInfo { hasNextPage }
+      edges { node { name codes { totalCount } } } } } }
+  }
+}"""
+
+
+async def test_children_of_a_whole_page_take_constant_statements(gql, big_tenant, statements):
+    # given 10 agencies with 10 agents each
+    # when the first 3 children of 2 agencies, then of 10, are read with their counts
+    with statements:
+        small = await gql.ok(CHILDREN_PAGE, {"first": 2}, token=big_tenant)
+    small_count = page_statements(statements)
+    with statements:
+        large = await gql.ok(CHILDREN_PAGE, {"first": 10}, token=big_tenant)
+    # then the statements do not grow with the number of parents, and each page is right
+    assert page_statements(statements) == small_count, statements.statements
+    assert len(small["producers"]["edges"]) == 2 and len(large["producers"]["edges"]) == 10
+    for edge in large["producers"]["edges"]:
+        children = edge["node"]["children"]
+        assert children["totalCount"] == 10 and children["pageInfo"]["hasNextPage"] is True
+        assert len(children["edges"]) == 3
+        assert all(c["node"]["codes"]["totalCount"] == 1 for c in children["edges"])
+
+
+async def test_a_page_of_descendants_is_full_and_excludes_the_producer(gql, new_tenant):
+    # given an agency with 5 agents
+    tenant = await new_tenant()
+    agency = await create_producer(gql, tenant.admin, type="Agency", organizationName="Top")
+    for n in range(5):
+        await create_producer(gql, tenant.admin, parent=agency["id"], lastName=f"Agent {n}")
+    query = """query($id: ID!, $after: String) { producer(id: $id) { descendants(first: 3, after: $after) {
+      totalCount pageInfo { hasNextPage endCursor } edges { node { id name } } } } }"""
+
+    # when the descendants are paged by 3
+    first = (await gql.ok(query, {"id": agency["id"]}, token=tenant.admin))["producer"]["descendants"]
+    second = (await gql.ok(query, {"id": agency["id"], "after": first["pageInfo"]["endCursor"]},
+                           token=tenant.admin))["producer"]["descendants"]
+
+    # then pages are full, the agency itself is never among them, and the count is exact
+    names = [e["node"]["name"] for e in first["edges"] + second["edges"]]
+    assert len(first["edges"]) == 3 and first["pageInfo"]["hasNextPage"] is True
+    assert len(second["edges"]) == 2 and second["pageInfo"]["hasNextPage"] is False
+    assert first["totalCount"] == 5 and "Top" not in names and len(set(names)) == 5
+
+
 async def test_ancestors_of_a_page_of_deep_chains_take_constant_statements(gql, new_tenant, statements):
     # given two chains of different depth
     tenant = await new_tenant()
