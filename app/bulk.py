@@ -87,7 +87,8 @@ class RowChanges:
 
 
 def limits(settings: Settings) -> BulkLimits:
-    return BulkLimits(settings.bulk_max_bytes, settings.bulk_max_rows, settings.bulk_max_uncompressed_bytes)
+    return BulkLimits(settings.bulk_max_bytes, settings.bulk_max_rows, settings.bulk_max_uncompressed_bytes,
+                      settings.bulk_max_shared_strings_bytes)
 
 
 def vault(settings: Settings) -> SsnVault:

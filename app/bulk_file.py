@@ -71,6 +71,8 @@ class BulkLimits:
     max_bytes: int = 20 * 1024 * 1024
     max_rows: int = 100_000
     max_uncompressed_bytes: int = 200 * 1024 * 1024
+    # Every reader holds the shared-string table in memory: its XML size bounds that memory (~3-4x).
+    max_shared_strings_bytes: int = 40 * 1024 * 1024
 
 
 # --- sniffing -------------------------------------------------------------------------------------------
@@ -112,6 +114,12 @@ def _check_xlsx(path: Path, limits: BulkLimits) -> None:
         raise BulkFileError("XLSX_TOO_LARGE_UNCOMPRESSED",
                             f"The Excel file expands to {total:,} bytes, more than the "
                             f"{limits.max_uncompressed_bytes:,} allowed; split it into smaller files.")
+    strings = sum(m.file_size for m in members if m.filename.lower().startswith("xl/sharedstrings"))
+    if strings > limits.max_shared_strings_bytes:
+        raise BulkFileError("XLSX_TOO_MANY_STRINGS",
+                            f"The Excel file's text table expands to {strings:,} bytes, more than the "
+                            f"{limits.max_shared_strings_bytes:,} allowed; remove unused columns and sheets, or "
+                            "split it into smaller files.")
 
 
 def _sniff(path: Path, limits: BulkLimits) -> tuple[FileFormat, str | None]:

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     bulk_max_bytes: int = 20 * 1024 * 1024
     bulk_max_rows: int = 100_000
     bulk_max_uncompressed_bytes: int = 200 * 1024 * 1024
+    bulk_max_shared_strings_bytes: int = 40 * 1024 * 1024
 
     smtp_host: str | None = None
     smtp_port: int = 25

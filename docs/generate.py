@@ -329,6 +329,8 @@ SETTING_NOTES = {
     "bulk_max_bytes": "Largest bulk onboarding upload, in bytes (`FILE_TOO_LARGE`).",
     "bulk_max_rows": "Most producer rows in one bulk file (`TOO_MANY_ROWS`).",
     "bulk_max_uncompressed_bytes": "Largest uncompressed XLSX content (`XLSX_TOO_LARGE_UNCOMPRESSED`).",
+    "bulk_max_shared_strings_bytes": "Largest uncompressed XLSX shared-string table, which every reader holds in "
+                                     "memory (`XLSX_TOO_MANY_STRINGS`).",
     "smtp_host": "SMTP server for bulk onboarding completion emails; unset: no email.",
     "smtp_port": "SMTP port.",
     "smtp_user": "SMTP user, when the server needs a login.",

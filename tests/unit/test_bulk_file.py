@@ -267,6 +267,18 @@ def test_xlsx_expanding_beyond_the_limit_is_refused_before_parsing(tmp_path: Pat
     assert caught.value.code == "XLSX_TOO_LARGE_UNCOMPRESSED"
 
 
+def test_xlsx_with_a_text_table_over_its_limit_is_refused_before_parsing(tmp_path: Path) -> None:
+    # a shared-string table of 60,000 tiny strings: small on disk, large in memory once parsed
+    path = tmp_path / "strings.xlsx"
+    table = "<sst>" + "".join(f"<si><t>{n}</t></si>" for n in range(60_000)) + "</sst>"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/sharedStrings.xml", table)
+    error = error_of(path, BulkLimits(max_shared_strings_bytes=len(table) - 1))
+    assert error.code == "XLSX_TOO_MANY_STRINGS"
+    assert f"{len(table):,} bytes" in error.message
+
+
 def test_zip_bomb_with_a_highly_compressible_member_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
