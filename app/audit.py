@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from app.auth import Role
 from app.context import ServiceContext
 from app.notify import NotifyHub
-from app.queries import PageRequest, bounded
+from app.queries import PageRequest, paged
 from persistence import audit as store
 from persistence.audit import EVENTS_CHANNEL, AuditEventRecord, AuditFilter
-from persistence.pagination import Page, count, keyset_page
+from persistence.pagination import Page
 
 # A missed or coalesced notification costs at most this much latency; an event of a transaction that
 # committed while an older one was still running becomes readable when that one ends.
@@ -29,17 +29,8 @@ async def list_events(ctx: ServiceContext, flt: AuditFilter,
                       page: PageRequest) -> tuple[Page, Callable[[], Awaitable[int]]]:
     """A page of the tenant's audit events, oldest first; tenant admins only."""
     ctx.require(Role.TENANT_ADMIN)
-    page = bounded(page, ctx.settings.max_page_size)
     stmt = store.events_in_scope(ctx.scope, flt)
-    async with ctx.sessions() as session:
-        result = await keyset_page(session, stmt, AuditEventRecord.id, first=page.first,
-                                   after=_int_key(page.after), last=page.last, before=_int_key(page.before))
-
-    async def total() -> int:
-        async with ctx.sessions() as session:
-            return await count(session, stmt)
-
-    return result, total
+    return await paged(ctx, stmt, AuditEventRecord.id, page, _int_key)
 
 
 def _int_key(key: str | None) -> int | None:

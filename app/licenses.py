@@ -14,7 +14,7 @@ from app.context import ADMINS, ServiceContext
 from app.errors import DomainError, NotFound, Problem
 from app.producers import UNSET, ValidationOutcome, check_type, result_of
 from app.producers import not_found as producer_not_found
-from app.queries import PageRequest, bounded
+from app.queries import PageRequest, paged
 from app.rules.data import validate_data
 from app.tenant_config import TenantConfig
 from persistence import licenses as store
@@ -22,7 +22,7 @@ from persistence import producers as producer_store
 from persistence.base import utcnow
 from persistence.db import transaction
 from persistence.licenses import AppointmentRecord, LicenseRecord
-from persistence.pagination import Page, count, keyset_page
+from persistence.pagination import Page
 
 Kind = Literal["license", "appointment"]
 STATES = ("draft", "validated", "discarded")
@@ -298,18 +298,9 @@ async def list_expiring(ctx: ServiceContext, within_days: int, states: list[str]
     """Licenses in scope expiring from now to `within_days` days ahead (renewal dashboards)."""
     if within_days < 0:
         raise DomainError("INVALID_WINDOW", "`expiringWithin` is a number of days, zero or more.", "expiringWithin")
-    page = bounded(page, ctx.settings.max_page_size)
     now = utcnow()
     stmt = store.in_scope(LicenseRecord, ctx.scope).where(
         col(LicenseRecord.expiration_time).is_not(None), col(LicenseRecord.expiration_time) >= now,
         col(LicenseRecord.expiration_time) < now + timedelta(days=within_days))
     stmt = stmt.where(col(LicenseRecord.state).in_(states or ["draft", "validated"]))
-    async with ctx.sessions() as session:
-        result = await keyset_page(session, stmt, LicenseRecord.id, first=page.first, after=page.after,
-                                   last=page.last, before=page.before)
-
-    async def total() -> int:
-        async with ctx.sessions() as session:
-            return await count(session, stmt)
-
-    return result, total
+    return await paged(ctx, stmt, LicenseRecord.id, page)

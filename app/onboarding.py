@@ -19,7 +19,7 @@ from app.errors import DomainError, NotFound
 from app.licenses import add_license
 from app.pii import SsnVault, redact_ssns
 from app.producers import ProducerChanges, result_of, search_text, update_producer, validation_problems
-from app.queries import PageRequest, bounded
+from app.queries import PageRequest, paged
 from app.rules import lifecycle, wizard
 from app.rules.data import validate_data
 from app.rules.fees import CostEstimate, estimate_cost
@@ -41,7 +41,7 @@ from persistence.base import new_locator, utcnow
 from persistence.db import transaction
 from persistence.licenses import LicenseRecord
 from persistence.onboarding import OnboardingRecord
-from persistence.pagination import Page, count, keyset_page
+from persistence.pagination import Page
 from persistence.producers import ProducerRecord
 from persistence.registry import RegistryProducerRecord
 
@@ -606,16 +606,7 @@ async def list_onboardings(ctx: ServiceContext, statuses: list[str],
                            page: PageRequest) -> tuple[Page, Callable[[], Awaitable[int]]]:
     """A page of the onboardings visible to the caller, oldest first, optionally by status."""
     ctx.require(*ADMINS)
-    page = bounded(page, ctx.settings.max_page_size)
     stmt: Any = store.in_scope(ctx.scope)
     if statuses:
         stmt = stmt.where(col(OnboardingRecord.status).in_(statuses))
-    async with ctx.sessions() as session:
-        result = await keyset_page(session, stmt, OnboardingRecord.id, first=page.first, after=page.after,
-                                   last=page.last, before=page.before)
-
-    async def total() -> int:
-        async with ctx.sessions() as session:
-            return await count(session, stmt)
-
-    return result, total
+    return await paged(ctx, stmt, OnboardingRecord.id, page)

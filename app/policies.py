@@ -11,14 +11,14 @@ from sqlmodel import col
 
 from app.context import ServiceContext
 from app.errors import DomainError, NotFound, Problem
-from app.queries import PageRequest, bounded
+from app.queries import PageRequest, paged
 from app.quotes import UNDERWRITERS, usable_code
 from app.rules.snapshot import ProducersInstruction, Snapshot, Transaction, apply, latest, normalize, snapshot_at
 from app.underwriting import CheckRequest, check_producers, decide
 from persistence import quotes as store
 from persistence.base import utcnow
 from persistence.db import transaction
-from persistence.pagination import Page, count, keyset_page
+from persistence.pagination import Page
 from persistence.quotes import PolicyRecord, PolicyTransactionRecord
 
 RECORD_STATES = ("validated", "suspended", "retired")
@@ -159,16 +159,7 @@ def snapshot(records: Sequence[PolicyTransactionRecord], at: datetime) -> Snapsh
 
 async def list_policies(ctx: ServiceContext, producer_code: str | None,
                         page: PageRequest) -> tuple[Page, Callable[[], Awaitable[int]]]:
-    page = bounded(page, ctx.settings.max_page_size)
     stmt = store.policies_in_scope(ctx.scope)
     if producer_code:
         stmt = stmt.where(col(PolicyRecord.producer_code) == producer_code)
-    async with ctx.sessions() as session:
-        result = await keyset_page(session, stmt, PolicyRecord.id, first=page.first, after=page.after,
-                                   last=page.last, before=page.before)
-
-    async def total() -> int:
-        async with ctx.sessions() as session:
-            return await count(session, stmt)
-
-    return result, total
+    return await paged(ctx, stmt, PolicyRecord.id, page)

@@ -51,6 +51,24 @@ def bounded(page: PageRequest, max_size: int) -> PageRequest:
     return page
 
 
+Counted = tuple[Page, Callable[[], Awaitable[int]]]
+
+
+async def paged(ctx: ServiceContext, stmt: Any, key: Any, page: PageRequest,
+                convert: Callable[[str | None], Any] = lambda cursor_key: cursor_key) -> Counted:
+    """One bounded keyset page of a scoped statement, and a function that counts the whole list when asked."""
+    page = bounded(page, ctx.settings.max_page_size)
+    async with ctx.sessions() as session:
+        result = await keyset_page(session, stmt, key, first=page.first, after=convert(page.after),
+                                   last=page.last, before=convert(page.before))
+
+    async def total() -> int:
+        async with ctx.sessions() as session:
+            return await count(session, stmt)
+
+    return result, total
+
+
 def _producer_stmt(ctx: ServiceContext, flt: ProducerFilter) -> Any:
     stmt = store.producers_in_scope(ctx.scope)
     if flt.states:
@@ -79,36 +97,18 @@ def _producer_stmt(ctx: ServiceContext, flt: ProducerFilter) -> Any:
 async def list_producers(ctx: ServiceContext, flt: ProducerFilter,
                          page: PageRequest) -> tuple[Page, Callable[[], Awaitable[int]]]:
     """A page of producers in the caller's scope, and a function that counts them all."""
-    page = bounded(page, ctx.settings.max_page_size)
     stmt = _producer_stmt(ctx, flt)
-    async with ctx.sessions() as session:
-        result = await keyset_page(session, stmt, ProducerRecord.id, first=page.first, after=page.after,
-                                   last=page.last, before=page.before)
-
-    async def total() -> int:
-        async with ctx.sessions() as session:
-            return await count(session, stmt)
-
-    return result, total
+    return await paged(ctx, stmt, ProducerRecord.id, page)
 
 
 async def list_codes(ctx: ServiceContext, producer_id: str | None, states: list[str],
                      page: PageRequest) -> tuple[Page, Callable[[], Awaitable[int]]]:
-    page = bounded(page, ctx.settings.max_page_size)
     stmt = store.codes_in_scope(ctx.scope)
     if producer_id is not None:
         stmt = stmt.where(col(ProducerCodeRecord.producer_id) == producer_id)
     if states:
         stmt = stmt.where(col(ProducerCodeRecord.state).in_(states))
-    async with ctx.sessions() as session:
-        result = await keyset_page(session, stmt, ProducerCodeRecord.id, first=page.first, after=page.after,
-                                   last=page.last, before=page.before)
-
-    async def total() -> int:
-        async with ctx.sessions() as session:
-            return await count(session, stmt)
-
-    return result, total
+    return await paged(ctx, stmt, ProducerCodeRecord.id, page)
 
 
 async def code_by_value(ctx: ServiceContext, code: str) -> ProducerCodeRecord | None:

@@ -14,13 +14,13 @@ from app.codes import DISCARD_GUARDS
 from app.context import ServiceContext
 from app.errors import DomainError, NotFound, Problem
 from app.producers import UNSET
-from app.queries import PageRequest, bounded
+from app.queries import PageRequest, paged
 from app.rules import flags as flag_rules
 from app.underwriting import CheckRequest, check_producers, decide
 from persistence import quotes as store
 from persistence.base import utcnow
 from persistence.db import transaction
-from persistence.pagination import Page, count, keyset_page
+from persistence.pagination import Page
 from persistence.producers import ProducerCodeRecord
 from persistence.producers import code_by_value as scoped_code_by_value
 from persistence.quotes import PolicyRecord, PolicyTransactionRecord, QuoteRecord, UnderwritingFlagRecord
@@ -284,21 +284,12 @@ async def quotes_by_ids(ctx: ServiceContext, ids: list[str]) -> list[QuoteRecord
 
 async def list_quotes(ctx: ServiceContext, states: list[str], producer_code: str | None,
                       page: PageRequest) -> tuple[Page, Callable[[], Awaitable[int]]]:
-    page = bounded(page, ctx.settings.max_page_size)
     stmt = store.quotes_in_scope(ctx.scope)
     if states:
         stmt = stmt.where(col(QuoteRecord.state).in_(states))
     if producer_code:
         stmt = stmt.where(col(QuoteRecord.producer_code) == producer_code)
-    async with ctx.sessions() as session:
-        result = await keyset_page(session, stmt, QuoteRecord.id, first=page.first, after=page.after,
-                                   last=page.last, before=page.before)
-
-    async def total() -> int:
-        async with ctx.sessions() as session:
-            return await count(session, stmt)
-
-    return result, total
+    return await paged(ctx, stmt, QuoteRecord.id, page)
 
 
 async def producer_checks(ctx: ServiceContext, requests: list[CheckRequest]) -> list[Any]:
