@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -73,15 +75,33 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _tenant_create(name: str, raw: Any) -> Any:
-    from app import tenants
+@contextlib.asynccontextmanager
+async def _sessions() -> AsyncIterator[Any]:
+    """A one-connection session factory for a command, disposed when the command is done."""
     from persistence.db import create_engine, session_factory
 
     engine = create_engine(_url(), pool_size=1, max_overflow=0)
     try:
-        return await tenants.create_tenant(session_factory(engine), name, raw)
+        yield session_factory(engine)
     finally:
         await engine.dispose()
+
+
+def _refused(exc: Exception) -> int:
+    """Print why a configuration or domain rule refused the command; exit status 1."""
+    errors = getattr(exc, "errors", None)
+    if errors:
+        print("configuration refused:\n  " + "\n  ".join(errors), file=sys.stderr)
+    else:
+        print(getattr(exc, "message", str(exc)), file=sys.stderr)
+    return 1
+
+
+async def _tenant_create(name: str, raw: Any) -> Any:
+    from app import tenants
+
+    async with _sessions() as sessions:
+        return await tenants.create_tenant(sessions, name, raw)
 
 
 def cmd_tenant_create(args: argparse.Namespace) -> int:
@@ -93,28 +113,20 @@ def cmd_tenant_create(args: argparse.Namespace) -> int:
     upgrade(_url())
     try:
         tenant = asyncio.run(_tenant_create(args.name, raw))
-    except ConfigError as exc:
-        print("configuration refused:\n  " + "\n  ".join(exc.errors), file=sys.stderr)
-        return 1
-    except DomainError as exc:
-        print(exc.message, file=sys.stderr)
-        return 1
+    except (ConfigError, DomainError) as exc:
+        return _refused(exc)
     print(tenant.id)
     return 0
 
 
 async def _tenant_update(name_or_id: str, raw: Any) -> Any:
     from app import tenants
-    from persistence.db import create_engine, session_factory
 
     tenant_id = await _tenant_id(name_or_id)
     if tenant_id is None:
         return None
-    engine = create_engine(_url(), pool_size=1, max_overflow=0)
-    try:
-        return await tenants.update_tenant_config(session_factory(engine), tenant_id, raw)
-    finally:
-        await engine.dispose()
+    async with _sessions() as sessions:
+        return await tenants.update_tenant_config(sessions, tenant_id, raw)
 
 
 def cmd_tenant_update(args: argparse.Namespace) -> int:
@@ -124,12 +136,8 @@ def cmd_tenant_update(args: argparse.Namespace) -> int:
     raw = json.loads(Path(args.config).read_text())
     try:
         tenant = asyncio.run(_tenant_update(args.name, raw))
-    except ConfigError as exc:
-        print("configuration refused:\n  " + "\n  ".join(exc.errors), file=sys.stderr)
-        return 1
-    except DomainError as exc:
-        print(exc.message, file=sys.stderr)
-        return 1
+    except (ConfigError, DomainError) as exc:
+        return _refused(exc)
     if tenant is None:
         print(f"no tenant named or identified {args.name!r}", file=sys.stderr)
         return 1
@@ -139,15 +147,11 @@ def cmd_tenant_update(args: argparse.Namespace) -> int:
 
 async def _tenant_id(name_or_id: str) -> str | None:
     from persistence import tenants as store
-    from persistence.db import create_engine, session_factory
 
-    engine = create_engine(_url(), pool_size=1, max_overflow=0)
-    try:
-        async with session_factory(engine)() as session:
+    async with _sessions() as sessions:
+        async with sessions() as session:
             record = await store.get_tenant(session, name_or_id) or await store.get_tenant_by_name(session, name_or_id)
             return record.id if record else None
-    finally:
-        await engine.dispose()
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -166,17 +170,13 @@ def cmd_token(args: argparse.Namespace) -> int:
 async def _registry_import(tenant: str, path: Path) -> Any:
     from app.pii import SsnVault
     from app.registry import import_file
-    from persistence.db import create_engine, session_factory
 
     tenant_id = await _tenant_id(tenant)
     if tenant_id is None:
         return None
-    engine = create_engine(_url(), pool_size=1, max_overflow=0)
-    try:
-        return await import_file(session_factory(engine), tenant_id, path,
+    async with _sessions() as sessions:
+        return await import_file(sessions, tenant_id, path,
                                  SsnVault.from_setting(get_settings().ssn_key_or_dev))
-    finally:
-        await engine.dispose()
 
 
 def cmd_registry_import(args: argparse.Namespace) -> int:
