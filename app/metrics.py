@@ -24,6 +24,9 @@ GRAPHQL_LATENCY = Histogram("graphql_request_duration_seconds", "GraphQL operati
 GRAPHQL_ERRORS = Counter("graphql_errors_total", "GraphQL errors returned, by code.", ["code"])
 HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests answered, by route kind and status.",
                         ["path", "status"])
+GRAPHQL_READ_PATHS = Counter("graphql_read_path_total", "Queries by how they were answered: `compiled` (one SQL "
+                             "statement), `resolved` (field by field) or `compiled_failed` (then resolved).",
+                             ["path"])
 BULK_ROWS = Counter("bulk_rows_processed_total", "Bulk onboarding rows processed, by outcome.", ["outcome"])
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -51,6 +54,10 @@ def observe_operation(name: str | None, operation_type: str, seconds: float, err
     GRAPHQL_LATENCY.labels(label, operation_type).observe(seconds)
     for code in error_codes:
         GRAPHQL_ERRORS.labels(code).inc()
+
+
+def read_path(path: str) -> None:
+    GRAPHQL_READ_PATHS.labels(path).inc()
 
 
 def observe_http(path: str, status: int) -> None:

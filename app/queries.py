@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from app.context import ServiceContext
 from app.errors import DomainError
+from persistence import json_read
 from persistence import producers as store
 from persistence.pagination import Page, count, keyset_page
 from persistence.producers import ProducerCodeRecord, ProducerRecord
@@ -99,6 +100,42 @@ async def list_producers(ctx: ServiceContext, flt: ProducerFilter,
     """A page of producers in the caller's scope, and a function that counts them all."""
     stmt = _producer_stmt(ctx, flt)
     return await paged(ctx, stmt, ProducerRecord.id, page)
+
+
+@dataclass(frozen=True)
+class ProducerPageRead:
+    """A page of producers, as `list_producers` would give it, to be read as JSON of `shape` (json_read.Page)."""
+
+    filter: ProducerFilter
+    page: PageRequest
+    shape: Any
+
+
+async def read_producer_document(ctx: ServiceContext, parts: tuple[tuple[str, Any], ...],
+                                 parameters: dict[str, Any]) -> str:
+    """The JSON text of a document whose values are pages of producers (`ProducerPageRead`) or json_read values.
+
+    Each page is chosen as `list_producers` chooses it (scope, filters, bounds, keyset order: one statement,
+    a second for the total when asked), then the document is built by one cached statement."""
+    fields: list[tuple[str, Any]] = []
+    values = dict(parameters)
+    async with ctx.sessions() as session:
+        for key, part in parts:
+            if isinstance(part, ProducerPageRead):
+                if part.page.last is not None or part.page.before is not None:
+                    raise ValueError("only forward pages are read as documents")
+                page = bounded(part.page, ctx.settings.max_page_size)
+                stmt = _producer_stmt(ctx, part.filter)
+                ids = await keyset_page(session, stmt.with_only_columns(col(ProducerRecord.id)),
+                                        col(ProducerRecord.id), first=page.first, after=page.after, last=None,
+                                        before=None)
+                values.update({f"{key}__ids": ids.rows, f"{key}__next": ids.has_next,
+                               f"{key}__previous": ids.has_previous})
+                if json_read.wants_total(part.shape):
+                    values[f"{key}__total"] = await count(session, stmt)
+                part = json_read.RootPage(part.shape)
+            fields.append((key, part))
+        return await json_read.read_document(session, ctx.scope, tuple(fields), values)
 
 
 async def list_codes(ctx: ServiceContext, producer_id: str | None, states: list[str],

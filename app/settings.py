@@ -46,6 +46,10 @@ class Settings(BaseSettings):
         default_factory=list, description="Browser origins (scheme://host[:port]) allowed to open the WebSocket, "
         "besides the server's own; JSON list in the environment.")
     parser_cache_size: int = 1000
+    compiled_reads: bool = Field(
+        default=True, description="Answer the queries the read path supports (pages of producers with their "
+        "parents, ancestors, codes, licenses and appointments) with one SQL statement that builds the JSON; "
+        "false resolves every query field by field.")
 
     bulk_max_bytes: int = 20 * 1024 * 1024
     bulk_max_rows: int = 100_000

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, LargeBinary, String, Text, and_, func, or_, select, text
+from sqlalchemy import ARRAY, Column, ForeignKey, Index, LargeBinary, String, Text, and_, cast, func, or_, select, text
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Field, SQLModel, col
 
 from persistence.base import jsonb, locator_pk, tenant_fk, text_array, timestamp
@@ -78,7 +80,10 @@ class ProducerCodeRecord(SQLModel, table=True):
 
 
 class Scope:
-    """Which producers a caller may see: the tenant, optionally narrowed to one subtree or one producer."""
+    """Which producers a caller may see: the tenant, optionally narrowed to one subtree or one producer.
+
+    The tenant and root may be bound parameters (`bindparam`) for a statement built once and run many times.
+    """
 
     def __init__(self, tenant_id: str, root: str | None = None, only_root: bool = False) -> None:
         self.tenant_id = tenant_id
@@ -91,7 +96,8 @@ class Scope:
             return clause
         if self.only_root:
             return and_(clause, table.id == self.root)
-        return and_(clause, or_(table.id == self.root, table.ancestry.contains([self.root])))
+        below = cast(array([self.root]), ARRAY(Text)) if isinstance(self.root, BindParameter) else [self.root]
+        return and_(clause, or_(table.id == self.root, table.ancestry.contains(below)))
 
     def contains(self, producer: ProducerRecord) -> bool:
         if producer.tenant_id != self.tenant_id:

@@ -75,14 +75,24 @@ async def producer(info: Ctx, id: ProducerId) -> Any:
 def _filter(flt: "ProducerFilterInput | None") -> queries.ProducerFilter:
     if flt is None:
         return queries.ProducerFilter()
+    return producer_filter({"states": [s.value for s in flt.states or []], "types": flt.types,
+                            "parentId": flt.parent_id, "rootOnly": flt.root_only, "agencyId": flt.agency_id,
+                            "search": flt.search, "npn": flt.npn})
+
+
+def producer_filter(values: dict[str, Any] | None) -> queries.ProducerFilter:
+    """The service filter for a `ProducerFilterInput` given as GraphQL values (stored enum values)."""
+    if not values:
+        return queries.ProducerFilter()
+    parent_id, agency_id = values.get("parentId"), values.get("agencyId")
     return queries.ProducerFilter(
-        states=[s.value for s in flt.states or []],
-        types=list(flt.types or []),
-        parent_id=producer_locator(flt.parent_id, "filter.parentId") if flt.parent_id else None,
-        root_only=bool(flt.root_only),
-        subtree_of=producer_locator(flt.agency_id, "filter.agencyId") if flt.agency_id else None,
-        search=flt.search,
-        npn=flt.npn,
+        states=list(values.get("states") or []),
+        types=list(values.get("types") or []),
+        parent_id=producer_locator(parent_id, "filter.parentId") if parent_id else None,
+        root_only=bool(values.get("rootOnly")),
+        subtree_of=producer_locator(agency_id, "filter.agencyId") if agency_id else None,
+        search=values.get("search"),
+        npn=values.get("npn"),
     )
 
 

@@ -22,6 +22,7 @@ from app.settings import Settings
 from resolvers import ids
 from schema.audit import AuditQuery, AuditSubscription
 from schema.bulk import BulkMutation, BulkQuery, BulkSubscription
+from schema.compiled import CompiledReads
 from schema.cost import QueryCost
 from schema.errors import ErrorShaper, ShapedSchema
 from schema.lean import use_lean_resolvers
@@ -81,6 +82,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if settings.production:
         extensions.append(DisableIntrospection)
+    if settings.compiled_reads:
+        extensions.append(CompiledReads)  # last: after the limits and the cost check
     schema = ShapedSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
                           config=StrawberryConfig(auto_camel_case=True))
     schema.hide_suggestions = settings.production

@@ -1,0 +1,379 @@
+"""A read described as a tree of values, turned into one SQL statement that builds the JSON document itself.
+
+The shapes here know tables and columns, never GraphQL: the API layer describes what a response holds
+(`Obj`, `Page`, the values in them) and PostgreSQL assembles it with `json_build_object` / `json_agg`, the way
+PostGraphile does. Every producer reached through a relation (a parent, ancestors, the producer of a code or
+credential) is filtered by the caller's `Scope`, as the dataloaders filter it; lists of codes, licenses and
+appointments hang off producers already in scope and are filtered by tenant, as their loaders are.
+`json` (not `jsonb`) keeps the keys in the order they were asked for.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import ARRAY, Boolean, Integer, Text, any_, bindparam, case, cast, func, literal_column, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import ColumnElement, Select
+from sqlmodel import col
+
+from persistence.licenses import AppointmentRecord, LicenseRecord
+from persistence.producers import ProducerCodeRecord, ProducerRecord, Scope
+
+TABLES: dict[str, Any] = {"producers": ProducerRecord, "producer_codes": ProducerCodeRecord,
+                          "licenses": LicenseRecord, "appointments": AppointmentRecord}
+_KEY = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
+_MAX_KEYS = 50  # json_build_object takes at most 100 arguments
+_TIME = "'YYYY-MM-DD\"T\"HH24:MI:SS'"
+_TIME_FRACTION = "'YYYY-MM-DD\"T\"HH24:MI:SS.US'"
+
+
+class Unbuildable(ValueError):
+    """The tree asks for something this builder cannot express (too many keys, a key that is not a name)."""
+
+
+# ---- values ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column as stored (text, numbers, booleans, text arrays, jsonb)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Constant:
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """Standard base64 of `prefix || column` (URL-safe alphabet when `urlsafe`), with padding."""
+
+    prefix: str
+    column: str = "id"
+    urlsafe: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    """A stored value replaced by its name (`names` maps value -> name; others become null)."""
+
+    column: str
+    names: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Timestamp:
+    """ISO 8601 in UTC as Python's `isoformat()` writes it: microseconds only when not zero, `+00:00`."""
+
+    column: str
+
+
+@dataclass(frozen=True, slots=True)
+class DisplayName:
+    """The organization name, else first and last name, else the locator."""
+
+
+@dataclass(frozen=True, slots=True)
+class Obj:
+    """One row of `table` as a JSON object with these keys, in order."""
+
+    table: str
+    fields: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerVia:
+    """The producer whose id is in `column` (null when the caller cannot see it)."""
+
+    column: str
+    obj: Obj
+
+
+@dataclass(frozen=True, slots=True)
+class Ancestors:
+    """The producers of this producer's ancestry that the caller can see, root first."""
+
+    obj: Obj
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A value given when the statement runs, under `name` (a statement is built once per shape and cached)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A page of the rows of `table` that this producer holds, by id: `first` of them (zero or more; all when
+    None) after the id `after` (from the start when None)."""
+
+    table: str
+    first: Param | None
+    after: Param | None
+    page: Page
+
+
+# ---- pages -------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Nodes:
+    obj: Obj
+
+
+@dataclass(frozen=True, slots=True)
+class Edges:
+    """Each row as an object of `Cursor`, the row (`Obj`) and constants."""
+
+    fields: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    prefix: str
+
+
+@dataclass(frozen=True, slots=True)
+class PageInfo:
+    fields: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HasNext:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class HasPrevious:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeCursor:
+    """The cursor of the first (`last=False`) or last row of the page; null when the page is empty."""
+
+    prefix: str
+    last: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TotalCount:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page of rows: `Nodes`, `Edges`, `PageInfo`, `TotalCount` and constants under their keys."""
+
+    fields: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RootPage:
+    """A page of producers already chosen (and scope-checked) by the caller: the parameters `<key>__ids`
+    (the ids, in order), `<key>__next` and `<key>__previous` (booleans) and, when the page asks for
+    `TotalCount`, `<key>__total`."""
+
+    page: Page
+
+
+# ---- building ----------------------------------------------------------------------------------------
+
+def _text(value: str) -> ColumnElement[Any]:
+    return literal_column("'" + value.replace("'", "''") + "'", Text)
+
+
+_EMPTY: ColumnElement[Any] = literal_column("'[]'::json")
+_TRUE: ColumnElement[Any] = literal_column("true", Boolean)
+_FALSE: ColumnElement[Any] = literal_column("false", Boolean)
+
+
+def _json_object(pairs: Iterable[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
+    """`json_build_object` of (key, value) pairs, keys checked to be names (they are written into the SQL)."""
+    args: list[Any] = []
+    for key, value in pairs:
+        if not _KEY.match(key):
+            raise Unbuildable(f"{key!r} is not a name")
+        args += [_text(key), value]
+    if len(args) > 2 * _MAX_KEYS:
+        raise Unbuildable(f"more than {_MAX_KEYS} keys in one object")
+    return func.json_build_object(*args)
+
+
+@dataclass
+class _PageRows:
+    """What a page is built from: the page's rows as an entity, and the expressions around them."""
+
+    rows: Any
+    has_next: ColumnElement[Any]
+    has_previous: ColumnElement[Any]
+    total: ColumnElement[Any] | None
+
+
+class _Builder:
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.count = 0
+
+    def alias(self, model: Any, selectable: Any = None) -> Any:
+        self.count += 1
+        return aliased(model, selectable, name=f"r{self.count}")
+
+    def object(self, fields: tuple[tuple[str, Any], ...], row: Any) -> ColumnElement[Any]:
+        return _json_object((key, self.value(value, row)) for key, value in fields)
+
+    def value(self, value: Any, row: Any) -> ColumnElement[Any]:  # noqa: PLR0911 - one branch per kind
+        match value:
+            case Column(name):
+                return getattr(row, name)  # type: ignore[no-any-return]
+            case Constant(text):
+                return _text(text)
+            case Encoded(prefix, column, urlsafe):
+                encoded = func.encode(func.convert_to(_text(prefix).op("||")(getattr(row, column)), _text("UTF8")),
+                                      _text("base64"))
+                return func.translate(encoded, _text("+/\n"), _text("-_")) if urlsafe else func.replace(
+                    encoded, literal_column("E'\\n'"), _text(""))
+            case Mapped(column, names):
+                return case(*((getattr(row, column) == _text(v), _text(n)) for v, n in names), else_=None)
+            case Timestamp(column):
+                utc = func.timezone(_text("UTC"), getattr(row, column))
+                return case((func.to_char(utc, _text("US")) == _text("000000"),
+                             func.to_char(utc, literal_column(_TIME))),
+                            else_=func.to_char(utc, literal_column(_TIME_FRACTION))).op("||")(_text("+00:00"))
+            case DisplayName():
+                person = func.nullif(func.concat_ws(_text(" "), func.nullif(row.first_name, _text("")),
+                                                    func.nullif(row.last_name, _text(""))), _text(""))
+                return func.coalesce(func.nullif(row.organization_name, _text("")), person, row.id)
+            case ProducerVia(column, obj):
+                other = self.alias(ProducerRecord)
+                return (select(self.object(obj.fields, other))
+                        .where(other.id == getattr(row, column), self.scope.producers_clause(other))
+                        .scalar_subquery())
+            case Ancestors(obj):
+                other = self.alias(ProducerRecord)
+                ordered = aggregate_order_by(self.object(obj.fields, other), func.array_position(row.ancestry, other.id))
+                return (select(func.coalesce(func.json_agg(ordered), _EMPTY))
+                        .where(other.id == any_(row.ancestry), self.scope.producers_clause(other))
+                        .scalar_subquery())
+            case Held():
+                return self.held(value, row)
+        raise Unbuildable(f"unknown value {type(value).__name__}")
+
+    def held(self, held: Held, owner: Any) -> ColumnElement[Any]:
+        model = TABLES[held.table]
+
+        def belonging(table: Any, after: bool) -> list[ColumnElement[Any]]:
+            clauses = [table.producer_id == owner.id, table.tenant_id == self.scope.tenant_id]
+            if after and held.after is not None:
+                clauses.append(table.id > bindparam(held.after.name, type_=Text))
+            return clauses
+
+        table = self.alias(model)
+        stmt = select(table).where(*belonging(table, True)).order_by(table.id).correlate_except(table)
+        if held.first is not None:
+            stmt = stmt.limit(bindparam(held.first.name, type_=Integer))
+        rows = self.alias(model, stmt.subquery())  # a sub-select of the owner's row: correlated, not lateral
+        if held.first is None:
+            has_next: ColumnElement[Any] = _FALSE
+        else:
+            more = self.alias(model)
+            has_next = (select(func.count()).select_from(more).where(*belonging(more, True)).scalar_subquery()
+                        > bindparam(held.first.name, type_=Integer))
+        every = self.alias(model)
+        total = select(func.count()).select_from(every).where(*belonging(every, False)).scalar_subquery()
+        return self.page(held.page, _PageRows(rows, has_next, _FALSE if held.after is None else _TRUE, total))
+
+    def page(self, page: Page, source: _PageRows) -> ColumnElement[Any]:
+        return _json_object((key, self.page_part(part, source)) for key, part in page.fields)
+
+    def page_part(self, part: Any, source: _PageRows) -> ColumnElement[Any]:  # noqa: PLR0911
+        rows = source.rows
+        match part:
+            case Nodes(obj):
+                ordered = aggregate_order_by(self.object(obj.fields, rows), rows.id)
+                return select(func.coalesce(func.json_agg(ordered), _EMPTY)).select_from(rows).scalar_subquery()
+            case Edges(fields):
+                ordered = aggregate_order_by(self.edge(fields, rows), rows.id)
+                return select(func.coalesce(func.json_agg(ordered), _EMPTY)).select_from(rows).scalar_subquery()
+            case PageInfo(fields):
+                return _json_object((key, self.info_part(item, source)) for key, item in fields)
+            case TotalCount():
+                if source.total is None:
+                    raise Unbuildable("no total for this page")
+                return source.total
+            case Constant(text):
+                return _text(text)
+        raise Unbuildable(f"unknown page part {type(part).__name__}")
+
+    def edge(self, fields: tuple[tuple[str, Any], ...], row: Any) -> ColumnElement[Any]:
+        """An edge: its cursor, the row itself as the node (`Obj`), constants."""
+        return _json_object((key, self.edge_part(value, row)) for key, value in fields)
+
+    def edge_part(self, value: Any, row: Any) -> ColumnElement[Any]:
+        match value:
+            case Cursor(prefix):
+                return self.value(Encoded(prefix, "id", urlsafe=True), row)
+            case Obj(_, fields):
+                return self.object(fields, row)
+        return self.value(value, row)
+
+    def info_part(self, item: Any, source: _PageRows) -> ColumnElement[Any]:
+        match item:
+            case HasNext():
+                return source.has_next
+            case HasPrevious():
+                return source.has_previous
+            case EdgeCursor(prefix, last):
+                rows = source.rows
+                cursor = self.value(Encoded(prefix, "id", urlsafe=True), rows)
+                order = rows.id.desc() if last else rows.id
+                return select(cursor).select_from(rows).order_by(order).limit(1).scalar_subquery()
+            case Constant(text):
+                return _text(text)
+        raise Unbuildable(f"unknown page info part {type(item).__name__}")
+
+    def root(self, key: str, root: RootPage) -> ColumnElement[Any]:
+        ids = select(ProducerRecord).where(col(ProducerRecord.id) == any_(bindparam(f"{key}__ids", type_=ARRAY(Text))))
+        rows = self.alias(ProducerRecord, ids.subquery())
+        total = (bindparam(f"{key}__total", type_=Integer)
+                 if wants_total(root.page) else None)
+        return self.page(root.page, _PageRows(rows, bindparam(f"{key}__next", type_=Boolean),
+                                              bindparam(f"{key}__previous", type_=Boolean), total))
+
+
+def wants_total(page: Page) -> bool:
+    return any(isinstance(part, TotalCount) for _, part in page.fields)
+
+
+@lru_cache(maxsize=512)
+def document_statement(scope_shape: tuple[bool, bool], fields: tuple[tuple[str, Any], ...]) -> Select[Any]:
+    """One statement whose single text value is the JSON object of `fields` (root pages and constants), for
+    a scope of this shape (narrowed to a root, only the root): built once, run with `parameters`."""
+    narrowed, only_root = scope_shape
+    scope = Scope(bindparam("scope_tenant", type_=Text),  # type: ignore[arg-type]
+                  bindparam("scope_root", type_=Text) if narrowed else None, only_root)  # type: ignore[arg-type]
+    builder = _Builder(scope)
+    document = _json_object((key, builder.root(key, value) if isinstance(value, RootPage)
+                             else builder.value(value, None)) for key, value in fields)
+    return select(cast(document, Text))
+
+
+async def read_document(session: AsyncSession, scope: Scope, fields: tuple[tuple[str, Any], ...],
+                        parameters: dict[str, Any]) -> str:
+    """The JSON text of `fields`, read in one statement, with the `Param` and `RootPage` values given."""
+    stmt = document_statement((scope.root is not None, scope.only_root), fields)
+    values = {**parameters, "scope_tenant": scope.tenant_id, "scope_root": scope.root}
+    return str((await session.execute(stmt, values)).scalar_one())
+
+
+__all__ = ["TABLES", "Ancestors", "Column", "Constant", "Cursor", "DisplayName", "EdgeCursor", "Edges", "Encoded",
+           "HasNext", "HasPrevious", "Held", "Mapped", "Nodes", "Obj", "Page", "PageInfo", "Param", "ProducerVia",
+           "RootPage", "Timestamp", "TotalCount", "Unbuildable", "document_statement", "read_document", "wants_total"]
