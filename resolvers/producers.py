@@ -86,7 +86,7 @@ def producer_filter(values: dict[str, Any] | None) -> queries.ProducerFilter:
         return queries.ProducerFilter()
     parent_id, agency_id = values.get("parentId"), values.get("agencyId")
     return queries.ProducerFilter(
-        states=list(values.get("states") or []),
+        states=[getattr(s, "value", s) for s in values.get("states") or []],
         types=list(values.get("types") or []),
         parent_id=producer_locator(parent_id, "filter.parentId") if parent_id else None,
         root_only=bool(values.get("rootOnly")),

@@ -12,6 +12,7 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 
 from app import metrics, queries
+from app.errors import DomainError
 from resolvers.compiled import Planner, plan_read
 
 log = logging.getLogger("producer_graph.compiled")
@@ -45,6 +46,8 @@ class CompiledReads(SchemaExtension):
             else:
                 try:
                     raw = await queries.read_producer_document(service, *plan)
+                except DomainError:  # a page size the service refuses: the resolver reports it
+                    metrics.read_path("resolved")
                 except Exception as exc:  # noqa: BLE001 - resolved field by field instead, which reports it
                     log.warning("compiled read failed (%s); resolving field by field", type(exc).__name__,
                                 extra={"request_id": service.request_id})

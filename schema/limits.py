@@ -12,13 +12,38 @@ DIRECTIVES_CODE = "TOO_MANY_DIRECTIVES"
 NUL_CODE = "INVALID_CHARACTER"
 
 
-class _DirectiveCounter(Visitor):
+class _Facts(Visitor):
+    """What the checks below need from a document: its directives, and whether a string holds a NUL."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.count = 0
+        self.directives = 0
+        self.nul = False
 
     def enter_directive(self, node: DirectiveNode, *_args: object) -> None:
-        self.count += 1
+        self.directives += 1
+
+    def enter_string_value(self, node: StringValueNode, *_args: object) -> None:
+        self.nul = self.nul or "\x00" in node.value
+
+
+_facts: dict[str, tuple[int, bool]] = {}
+_MAX_REMEMBERED = 1000
+
+
+def document_facts(query: str | None, document: Any) -> tuple[int, bool]:
+    """(directives, has a NUL) of a parsed document, remembered by query text (the parser cache hands back
+    the same document for the same text, so walking it again on every request is wasted)."""
+    known = _facts.get(query) if query is not None else None
+    if known is None:
+        facts = _Facts()
+        visit(document, facts)
+        known = (facts.directives, facts.nul)
+        if query is not None:
+            if len(_facts) >= _MAX_REMEMBERED:
+                _facts.clear()
+            _facts[query] = known
+    return known
 
 
 class MaxDirectivesLimiter(SchemaExtension):
@@ -34,22 +59,12 @@ class MaxDirectivesLimiter(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         document = self.execution_context.graphql_document
         if document is not None:
-            counter = _DirectiveCounter()
-            visit(document, counter)
-            if counter.count > self.max_directives:
+            count, _ = document_facts(self.execution_context.query, document)
+            if count > self.max_directives:
                 self.execution_context.pre_execution_errors = [GraphQLError(
-                    f"The document uses {counter.count} directives; at most {self.max_directives} are allowed.",
+                    f"The document uses {count} directives; at most {self.max_directives} are allowed.",
                     extensions={"code": DIRECTIVES_CODE})]
         yield
-
-
-class _NulFinder(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found = False
-
-    def enter_string_value(self, node: StringValueNode, *_args: object) -> None:
-        self.found = self.found or "\x00" in node.value
 
 
 def _has_nul(value: Any) -> bool:
@@ -68,10 +83,9 @@ class NulCharacterGuard(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        finder = _NulFinder()
-        if context.graphql_document is not None:
-            visit(context.graphql_document, finder)
-        if finder.found or _has_nul(context.variables):
+        in_document = context.graphql_document is not None and document_facts(context.query,
+                                                                              context.graphql_document)[1]
+        if in_document or _has_nul(context.variables):
             raise GraphQLError("Text values may not contain the NUL character (\\u0000); remove it and retry.",
                                extensions={"code": NUL_CODE})
         yield

@@ -1,0 +1,251 @@
+"""Compiled reads answer exactly what the resolvers answer: every query here runs on two apps over the same
+database, one compiling supported queries to one SQL statement and one resolving field by field, as three
+callers (tenant admin, an agency-scoped reader, a producer), and the response bodies must be byte-identical."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import pytest_asyncio
+from prometheus_client import REGISTRY
+from sqlalchemy import text
+
+from tests.api.helpers import create_code, create_producer, transition_mutation, validated_producer
+from tests.api.test_licenses import CREATE_APPOINTMENT
+from tests.api.test_quotes_underwriting import license_for
+from tests.conftest import GraphQLClient, settings_for_test
+
+SCALARS = "__typename id locator"
+
+
+def _fields(type_name: str) -> str:
+    """Every field of the type that the compiled path maps to a stored value (so new plain fields are covered)."""
+    from resolvers.compiled import Planner
+    from schema.api import build_schema
+
+    return " ".join(Planner(build_schema()).values[type_name])
+
+
+def everything() -> str:
+    page_info = "pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }"
+    held = (f"(first: 5) {{ __typename totalCount {page_info} edges {{ __typename cursor node {{ {{fields}} "
+            f"producer {{ id name }} }} }} nodes {{ id }} }}")
+    return f"""query {{ producers(first: 20) {{ __typename totalCount {page_info}
+      edges {{ cursor node {{ {_fields("Producer")}
+        parent {{ {_fields("Producer")} parent {{ id name }} }}
+        ancestors {{ {_fields("Producer")} ancestors {{ id }} }}
+        codes {held.replace("{fields}", _fields("ProducerCode"))}
+        licenses {held.replace("{fields}", _fields("License"))}
+        appointments {held.replace("{fields}", _fields("Appointment"))} }} }} }} }}"""
+
+
+BENCH = """query($first: Int!) { producers(first: $first) { edges { node {
+  id name state parent { id name } ancestors { id name } codes { nodes { code state } }
+  licenses { nodes { licenseNumber jurisdictions state } } } } } }"""
+FRAGMENTS = """query Named { a: producers(first: 2) { nodes { ...P } }
+  b: producers(first: 3) { edges { node { ... on Producer { id } ... on Node { id } x: name } } } __typename }
+  fragment P on Producer { id name parent { ...Q } ...Q }
+  fragment Q on Producer { locator n: name }"""
+MERGED = """{ producers { nodes { parent { id } parent { name } codes(first: 1) { nodes { code } }
+  codes(first: 1) { nodes { state } } } } }"""
+PAGES = """query($first: Int, $after: String, $codes: Int, $codesAfter: String) {
+  producers(first: $first, after: $after) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { name codes(first: $codes, after: $codesAfter) { totalCount
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { code } } } } } } }"""
+FILTERED = """query($filter: ProducerFilterInput) { producers(filter: $filter) { totalCount nodes { name state type } } }"""
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def resolved(database_url: str, settings: Any) -> AsyncIterator[GraphQLClient]:
+    """The same server with compiled reads off: every query resolved field by field."""
+    from app.server import create_app
+
+    application = create_app(settings_for_test(compiled_reads=False), database_url=database_url, migrate=False)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield GraphQLClient(client, settings)
+
+
+@pytest.fixture(scope="module")
+async def world(app: Any, gql: Any) -> dict[str, Any]:
+    """Two agency trees with agents, codes in several states, licenses, an appointment, and stored values
+    at the edges of formatting: whole-second and fractional timestamps, empty and missing names, nested data."""
+    from app import tenants
+    from app.tenant_config import default_config_dict
+
+    loaded = await tenants.create_tenant(app.state.sessions, "compiled-reads", default_config_dict())
+    admin = gql.token(loaded.id, "TENANT_ADMIN")
+    top = await validated_producer(gql, admin, type="Agency", organizationName="Top Agency")
+    sub = await validated_producer(gql, admin, type="Agency", organizationName="Sub Agency", parent=top["id"])
+    agent = await validated_producer(gql, admin, parent=sub["id"], firstName="Ana", middleName="Q", lastName="Rivera",
+                                     email="ana@example.com", npn="1234567", gender="FEMALE")
+    plain = await create_producer(gql, admin, parent=sub["id"], firstName="Bo", lastName="Li")
+    other = await validated_producer(gql, admin, type="Agency", organizationName="Other Agency")
+    await create_producer(gql, admin, parent=other["id"], lastName="Outsider")
+    for _ in range(3):
+        await create_code(gql, admin, agent["id"])
+    await create_code(gql, admin, plain["id"], code="HAND-1")
+    codes = await gql.ok("query($id: ID!) { producer(id: $id) { codes { nodes { id } } } }", {"id": agent["id"]},
+                         token=admin)
+    first_code = codes["producer"]["codes"]["nodes"][0]["id"]
+    await gql.ok(transition_mutation("validate", "ProducerCode"), {"id": first_code}, token=admin)
+    await gql.ok(transition_mutation("suspend", "ProducerCode"), {"id": first_code}, token=admin)
+    lic = await license_for(gql, admin, agent["id"], effectiveTime="2026-01-01T00:00:00Z",
+                            expirationTime="2027-06-30T12:30:00.250000Z", products=["Travel"])
+    await license_for(gql, admin, agent["id"], licenseNumber="L-2", jurisdictions=["NY", "CA"])
+    await gql.ok(CREATE_APPOINTMENT, {"input": {"type": "CarrierAppointment", "producerId": agent["id"],
+                                                "appointmentNumber": "AP-1", "jurisdictions": ["CA"],
+                                                "licenseIds": [lic]}}, token=admin)
+    async with app.state.engine.begin() as conn:
+        await conn.execute(text("""UPDATE producers SET created_at = '2026-01-02 03:04:05+00',
+            updated_at = '2026-01-02 03:04:05.5+00', data = '{"b": [1, 2.5, null, "é"], "a": {"z": true}}'
+            WHERE id = :id"""), {"id": agent["locator"]})
+        await conn.execute(text("UPDATE producers SET first_name = NULL, last_name = NULL WHERE id = :id"),
+                           {"id": plain["locator"]})
+        await conn.execute(text("UPDATE producers SET organization_name = '' WHERE id = :id"),
+                           {"id": other["locator"]})
+    return {"tenant": loaded.id, "admin": admin, "top": top, "sub": sub, "agent": agent, "other": other,
+            "reader": gql.token(loaded.id, "READ_ONLY", agency=sub["locator"]),
+            "producer": gql.token(loaded.id, "PRODUCER", agency=agent["locator"])}
+
+
+def compiled_count() -> float:
+    return REGISTRY.get_sample_value("graphql_read_path_total", {"path": "compiled"}) or 0.0
+
+
+async def same_answer(gql: GraphQLClient, resolved: GraphQLClient, query: str, variables: dict[str, Any] | None,
+                      token: str, *, compiled: bool = True) -> dict[str, Any]:
+    """Both apps' bodies, byte for byte; `compiled` says whether the first app must have compiled the query."""
+    before = compiled_count()
+    fast = await gql.post(query, variables, token=token)
+    assert compiled_count() == before + (1 if compiled else 0), "the query did not take the expected path"
+    slow = await resolved.post(query, variables, token=token)
+    assert fast.status_code == slow.status_code == 200
+    assert _comparable(fast) == _comparable(slow), f"compiled:\n{fast.text}\nresolved:\n{slow.text}"
+    return fast.json()  # type: ignore[no-any-return]
+
+
+def _comparable(response: httpx.Response) -> bytes:
+    """The body as sent, but for the request id every error carries."""
+    body = response.json()
+    for error in body.get("errors") or []:
+        error.get("extensions", {}).pop("requestId", None)
+    return orjson.dumps(body)
+
+
+CALLERS = ["admin", "reader", "producer"]
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+async def test_every_mapped_field_reads_the_same_compiled(gql, resolved, world, caller):
+    body = await same_answer(gql, resolved, everything(), None, world[caller])
+    nodes = [e["node"] for e in body["data"]["producers"]["edges"]]
+    assert nodes, "the caller sees producers"
+    if caller == "admin":
+        agent = next(n for n in nodes if n["locator"] == world["agent"]["locator"])
+        assert agent["createdAt"] == "2026-01-02T03:04:05+00:00" and agent["updatedAt"].endswith(":05.500000+00:00")
+        assert agent["data"] == {"a": {"z": True}, "b": [1, 2.5, None, "é"]}
+        assert [a["name"] for a in agent["ancestors"]] == ["Top Agency", "Sub Agency"]
+        assert agent["codes"]["totalCount"] == 3 and agent["appointments"]["totalCount"] == 1
+    if caller == "reader":  # ancestors above the reader's agency are not visible, nor the parent of the agency
+        sub = next(n for n in nodes if n["locator"] == world["sub"]["locator"])
+        assert sub["parent"] is None and sub["ancestors"] == []
+    if caller == "producer":
+        assert [n["locator"] for n in nodes] == [world["agent"]["locator"]]
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("query", [BENCH, FRAGMENTS, MERGED], ids=["bench", "fragments", "merged"])
+async def test_aliases_fragments_and_merged_fields_read_the_same_compiled(gql, resolved, world, caller, query):
+    await same_answer(gql, resolved, query, {"first": 100} if "$first" in query else None, world[caller])
+
+
+async def test_names_fall_back_as_the_resolver_does(gql, resolved, world):
+    body = await same_answer(gql, resolved, "{ producers { nodes { locator name } } }", None, world["admin"])
+    names = {n["locator"]: n["name"] for n in body["data"]["producers"]["nodes"]}
+    assert names[world["other"]["locator"]] == world["other"]["locator"]  # '' and no person name: the locator
+
+
+@pytest.mark.parametrize("variables", [
+    {"first": 2}, {"first": 0}, {"first": 100}, {"codes": 1}, {"codes": 0}, {"codes": -3}, {"codes": 100},
+], ids=lambda v: "-".join(f"{k}{v}" for k, v in v.items()))
+async def test_pages_and_nested_pages_read_the_same_compiled(gql, resolved, world, variables):
+    await same_answer(gql, resolved, PAGES, variables, world["admin"])
+
+
+async def test_following_cursors_reads_the_same_compiled(gql, resolved, world):
+    seen: list[str] = []
+    after = None
+    while True:
+        body = await same_answer(gql, resolved, PAGES, {"first": 2, "after": after, "codes": 1}, world["admin"])
+        page = body["data"]["producers"]
+        seen += [e["node"]["name"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == page["totalCount"] == 6
+    agent = await gql.ok(PAGES, {"first": 1, "after": None, "codes": 1}, token=world["admin"])
+    cursor = None
+    for edge in agent["producers"]["edges"]:
+        cursor = edge["node"]["codes"]["pageInfo"]["endCursor"]
+    await same_answer(gql, resolved, PAGES, {"first": 100, "codes": 1, "codesAfter": cursor}, world["admin"])
+
+
+@pytest.mark.parametrize("flt", [
+    {"states": ["VALIDATED"]}, {"types": ["Agent"]}, {"rootOnly": True}, {"search": "rivera"},
+    {"npn": "1234567"}, {"states": ["DRAFT", "SUSPENDED"], "types": ["Agent", "Agency"]},
+], ids=lambda f: "-".join(f))
+@pytest.mark.parametrize("caller", CALLERS)
+async def test_filters_read_the_same_compiled(gql, resolved, world, flt, caller):
+    await same_answer(gql, resolved, FILTERED, {"filter": flt}, world[caller])
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+async def test_parent_and_agency_filters_read_the_same_compiled(gql, resolved, world, caller):
+    for key in ("top", "sub", "other"):
+        for name in ("parentId", "agencyId"):
+            await same_answer(gql, resolved, FILTERED, {"filter": {name: world[key]["id"]}}, world[caller])
+
+
+@pytest.mark.parametrize(("query", "variables"), [
+    ("{ producers { nodes { name validationResult { valid } } } }", None),
+    ("{ producers { nodes { name children { nodes { name } } } } }", None),
+    ("{ producers { nodes { name allowedActions } } }", None),
+    ("query($x: Boolean!) { producers { nodes { name @include(if: $x) } } }", {"x": True}),
+    ("{ producers(last: 2) { nodes { name } } }", None),
+    ("{ producers { nodes { name } } licenses(expiringWithin: 30) { totalCount } }", None),
+    ("{ producers(filter: {agencyId: \"not-an-id\"}) { nodes { name } } }", None),
+    ("{ producers(after: \"bm90IGEgY3Vyc29y\") { nodes { name } } }", None),
+    ("{ producers(first: 101) { nodes { name } } }", None),
+    ("{ producers(first: -1) { nodes { name } } }", None),
+    ("{ producers { nodes { codes(after: \"bad\") { nodes { code } } } } }", None),
+], ids=["validationResult", "children", "allowedActions", "directive", "last", "other-root", "bad-agency",
+        "foreign-cursor", "too-large", "negative", "bad-nested-cursor"])
+async def test_queries_without_a_compiled_form_are_resolved_with_the_same_answer(gql, resolved, world, query,
+                                                                                 variables):
+    await same_answer(gql, resolved, query, variables, world["admin"], compiled=False)
+
+
+async def test_limits_still_refuse_a_compiled_query_first(gql, world):
+    before = compiled_count()
+    body = await gql("{ producers(first: 100) { nodes { codes(first: 100) { nodes { code } } } } }",
+                     token=world["admin"])
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY" and body["data"] is None
+    assert compiled_count() == before
+
+
+async def test_a_compiled_page_runs_the_same_statements_for_10_and_100_producers(gql, world, statements):
+    from tests.api.test_producer_queries import page_statements
+
+    counts = []
+    for first in (1, 6):
+        with statements:
+            await gql.ok(everything().replace("first: 20", f"first: {first}"), token=world["admin"])
+        counts.append(page_statements(statements))
+    # the page's ids, its total, then the document: one statement whatever the page and nesting hold
+    assert counts == [3, 3]
