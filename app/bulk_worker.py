@@ -40,7 +40,8 @@ log = logging.getLogger("producer_graph.bulk_worker")
 class WorkerTuning:
     batch_size: int = 400  # rows claimed at once
     batch_rows: int = 200  # rows onboarded in one transaction
-    batches_in_flight: int = 2
+    batches_in_flight: int = 2  # per lane
+    lanes: int = 2  # claim-and-onboard loops per process: one claims and recounts while another onboards
     concurrency: int = 16  # rows in flight when going row by row
     recount_seconds: float = 0.25  # a running job's counters are refreshed at most this often per process
     lease_seconds: float = 6.0
@@ -74,8 +75,10 @@ class BulkWorker:
 
     @staticmethod
     def pool_size(tuning: WorkerTuning | None = None) -> int:
-        """Connections the worker needs: rows in flight, plus the claim and the lease heartbeat."""
-        return (tuning or WorkerTuning()).concurrency + 2
+        """Connections the worker holds at most: rows in flight (lanes going row by row at once share them),
+        a claim per lane and the lease heartbeat."""
+        tuning = tuning or WorkerTuning()
+        return max(tuning.concurrency, tuning.lanes * tuning.batches_in_flight) + tuning.lanes + 1
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="bulk-worker")
@@ -108,18 +111,22 @@ class BulkWorker:
         wake: contextlib.AbstractContextManager[Signal | None] = (
             self.hub.subscribe(WORK_CHANNEL) if self.hub is not None else contextlib.nullcontext())
         with wake as signal:
-            while not self._stopping.is_set():
-                try:
-                    if await self.run_once():
-                        continue
-                    await self._sweep()
-                except Exception:
-                    log.exception("bulk worker iteration failed")
-                    await asyncio.sleep(1)
-                if signal is not None:
-                    await signal.wait(self.tuning.poll_seconds)
-                else:
-                    await asyncio.sleep(self.tuning.poll_seconds)
+            await asyncio.gather(*(self._lane(signal) for _ in range(max(1, self.tuning.lanes))))
+
+    async def _lane(self, signal: Signal | None) -> None:
+        """Claim and onboard until stopped; lanes overlap one's claim and recount with another's batches."""
+        while not self._stopping.is_set():
+            try:
+                if await self.run_once():
+                    continue
+                await self._sweep()
+            except Exception:
+                log.exception("bulk worker iteration failed")
+                await asyncio.sleep(1)
+            if signal is not None:
+                await signal.wait(self.tuning.poll_seconds)
+            else:
+                await asyncio.sleep(self.tuning.poll_seconds)
 
     async def run_once(self) -> int:
         """Claim rows and onboard them in batches (row by row for a batch that fails); the rows claimed."""

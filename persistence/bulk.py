@@ -59,6 +59,9 @@ class BulkRowRecord(SQLModel, table=True):
         Index("ix_bulk_rows_job_status", "job_id", "status"),
         Index("ix_bulk_rows_claimable", "status", "job_id", "row_number",
               postgresql_where=text("status IN ('PENDING', 'PROCESSING')")),
+        # claims walk the job's pending rows in order (migration 0007)
+        Index("ix_bulk_rows_pending_in_order", "job_id", "row_number",
+              postgresql_where=text("status IN ('PENDING', 'PROCESSING')")),
     )
 
     job_id: str = Field(foreign_key="bulk_jobs.id", max_length=26)
@@ -293,8 +296,8 @@ async def set_status(session: AsyncSession, job_id: str, from_statuses: Sequence
 _CLAIM = text("""
 WITH claimable AS (
   SELECT r.job_id, r.row_number FROM bulk_rows r JOIN bulk_jobs j ON j.id = r.job_id
-  WHERE j.status = 'RUNNING'
-    AND (r.status = 'PENDING' OR (r.status = 'PROCESSING' AND r.lease_expires_at < now()))
+  WHERE j.status = 'RUNNING' AND r.status IN ('PENDING', 'PROCESSING')  -- ix_bulk_rows_pending_in_order
+    AND (r.status = 'PENDING' OR r.lease_expires_at < now())
   ORDER BY r.job_id, r.row_number
   LIMIT :limit
   FOR UPDATE OF r SKIP LOCKED
