@@ -98,6 +98,14 @@ class ProducerVia:
 
 
 @dataclass(frozen=True, slots=True)
+class ProducerById:
+    """The producer whose id is the parameter `id` (null when the caller cannot see it)."""
+
+    id: Param
+    obj: Obj
+
+
+@dataclass(frozen=True, slots=True)
 class Ancestors:
     """The producers of this producer's ancestry that the caller can see, root first."""
 
@@ -253,10 +261,9 @@ class _Builder:
                                                     func.nullif(row.last_name, _text(""))), _text(""))
                 return func.coalesce(func.nullif(row.organization_name, _text("")), person, row.id)
             case ProducerVia(column, obj):
-                other = self.alias(ProducerRecord)
-                return (select(self.object(obj.fields, other))
-                        .where(other.id == getattr(row, column), self.scope.producers_clause(other))
-                        .scalar_subquery())
+                return self.producer(getattr(row, column), obj)
+            case ProducerById(param, obj):
+                return self.producer(bindparam(param.name, type_=Text), obj)
             case Ancestors(obj):
                 other = self.alias(ProducerRecord)
                 ordered = aggregate_order_by(self.object(obj.fields, other), func.array_position(row.ancestry, other.id))
@@ -266,6 +273,11 @@ class _Builder:
             case Held():
                 return self.held(value, row)
         raise Unbuildable(f"unknown value {type(value).__name__}")
+
+    def producer(self, producer_id: ColumnElement[Any], obj: Obj) -> ColumnElement[Any]:
+        other = self.alias(ProducerRecord)
+        return (select(self.object(obj.fields, other))
+                .where(other.id == producer_id, self.scope.producers_clause(other)).scalar_subquery())
 
     def held(self, held: Held, owner: Any) -> ColumnElement[Any]:
         model = TABLES[held.table]
@@ -375,5 +387,5 @@ async def read_document(session: AsyncSession, scope: Scope, fields: tuple[tuple
 
 
 __all__ = ["TABLES", "Ancestors", "Column", "Constant", "Cursor", "DisplayName", "EdgeCursor", "Edges", "Encoded",
-           "HasNext", "HasPrevious", "Held", "Mapped", "Nodes", "Obj", "Page", "PageInfo", "Param", "ProducerVia",
+           "HasNext", "HasPrevious", "Held", "Mapped", "Nodes", "Obj", "Page", "PageInfo", "Param", "ProducerById", "ProducerVia",
            "RootPage", "Timestamp", "TotalCount", "Unbuildable", "document_statement", "read_document", "wants_total"]

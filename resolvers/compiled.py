@@ -3,7 +3,8 @@
 Field-by-field execution costs graphql-core and Strawberry a few microseconds per field, and a page of 100
 producers has thousands of fields. For a query whose every field is known here, the selection is turned into
 a `persistence.json_read` tree (scope, filters, page bounds and order as `app.queries.list_producers`) and
-PostgreSQL returns the `data` object ready to send. Anything else (another root field, a field not mapped,
+PostgreSQL returns the `data` object ready to send. Root fields: `producers` (forward pages, any filter),
+`producer(id:)` and `node(id:)` naming a producer, `__typename`. Anything else (another root field, a field not mapped,
 a directive, an argument the resolvers would refuse, `last`/`before` paging) returns None and the query runs
 through the resolvers as before, so the answer never depends on which path ran; tests compare the two.
 
@@ -36,6 +37,7 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
+from strawberry import relay
 
 from app import queries
 from app.auth import Principal
@@ -43,11 +45,13 @@ from app.errors import DomainError
 from persistence import json_read as j
 from resolvers import licenses as licenses_r
 from resolvers import producers as producers_r
+from resolvers.ids import LOCATOR
 from resolvers.pagination import CURSOR_PREFIX, decode_cursor, page_request
 
 RECORDS = {"Producer": "producers", "ProducerCode": "producer_codes", "License": "licenses",
            "Appointment": "appointments"}
 PLAIN_SCALARS = frozenset({"String", "ID", "Int", "Boolean", "JSON"})
+ROOTS = ("producers", "producer", "node")
 
 
 class Unsupported(Exception):
@@ -113,7 +117,8 @@ class Planner:
                         values[name] = value
             self.values[type_name] = values
         query = schema.get_type_by_name("Query")
-        self.producers_roles = _roles(next(f for f in query.fields if f.python_name == "producers"))  # type: ignore[union-attr]
+        self.roots = {name: _roles(next(f for f in query.fields if f.python_name == name))  # type: ignore[union-attr]
+                      for name in ROOTS}
 
     def plan(self, document: DocumentNode, operation_name: str | None, variables: dict[str, Any] | None,
              principal: Principal) -> Plan:
@@ -228,16 +233,40 @@ class _Operation:
             name = nodes[0].name.value
             if name == "__typename":
                 parts.append((key, j.Constant(query.name)))
-            elif name == "producers":
-                parts.append((key, self.producers(query.fields[name], nodes)))
+            elif name in ROOTS:
+                self.permitted(name)
+                if name == "producers":
+                    parts.append((key, self.producers(query.fields[name], nodes)))
+                else:
+                    parts.append((key, self.one_producer(name, query.fields[name], nodes)))
             else:
                 raise Unsupported(f"root field {name}")
         return tuple(parts)
 
-    def producers(self, field: GraphQLField, nodes: list[FieldNode]) -> queries.ProducerPageRead:
-        roles = self.planner.producers_roles
+    def permitted(self, root_field: str) -> None:
+        roles = self.planner.roots[root_field]
         if roles is None or not self.principal.has(*roles):
             raise Unsupported("not permitted: the resolver refuses it")
+
+    def one_producer(self, name: str, field: GraphQLField, nodes: list[FieldNode]) -> j.ProducerById:
+        """`producer(id:)` (a global id or locator) or `node(id:)` naming a producer."""
+        raw = str(self.arguments(field, nodes[0])["id"])
+        try:
+            if name == "producer":
+                locator = producers_r.producer_locator(raw)
+            else:
+                gid = relay.GlobalID.from_id(raw)
+                if gid.type_name != "Producer" or not LOCATOR.match(gid.node_id):
+                    raise Unsupported("not a producer's id")
+                locator = gid.node_id
+        except (DomainError, ValueError, TypeError) as exc:  # malformed: the resolver answers null itself
+            raise Unsupported("not a producer's id") from exc
+        producer = self.graphql.get_type("Producer")
+        assert isinstance(producer, GraphQLObjectType)
+        groups = self.collect((n.selection_set for n in nodes), producer)
+        return j.ProducerById(self.param(locator), self.obj(producer, groups))
+
+    def producers(self, field: GraphQLField, nodes: list[FieldNode]) -> queries.ProducerPageRead:
         args = self.arguments(field, nodes[0])
         if args.get("last") is not None or args.get("before") is not None:
             raise Unsupported("backward pages")

@@ -249,3 +249,41 @@ async def test_a_compiled_page_runs_the_same_statements_for_10_and_100_producers
         counts.append(page_statements(statements))
     # the page's ids, its total, then the document: one statement whatever the page and nesting hold
     assert counts == [3, 3]
+
+
+ONE = """query($id: ID!) { producer(id: $id) { __typename id name state
+  parent { id name } ancestors { locator } codes { totalCount nodes { code state } } } }"""
+NODE = """query($id: ID!) { node(id: $id) { __typename id ... on Producer { name state parent { id } }
+  ... on ProducerCode { code } } }"""
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("who", ["top", "sub", "agent", "other"])
+async def test_one_producer_by_id_or_node_reads_the_same_compiled(gql, resolved, world, caller, who):
+    producer = world[who]
+    for query, value in ((ONE, producer["id"]), (ONE, producer["locator"]), (NODE, producer["id"])):
+        body = await same_answer(gql, resolved, query, {"id": value}, world[caller])
+        found = body["data"]["producer" if query is ONE else "node"]
+        visible = caller == "admin" or (caller == "reader" and who in ("sub", "agent")) or \
+            (caller == "producer" and who == "agent")
+        assert (found is not None) == visible
+
+
+@pytest.mark.parametrize("value", ["not-an-id", "UHJvZHVjZXI6bm9wZQ==", ""], ids=["malformed", "bad-locator", "empty"])
+async def test_ids_that_name_no_producer_are_resolved_with_the_same_answer(gql, resolved, world, value):
+    await same_answer(gql, resolved, ONE, {"id": value}, world["admin"], compiled=False)
+    await same_answer(gql, resolved, NODE, {"id": value}, world["admin"], compiled=False)
+
+
+async def test_a_node_of_another_type_is_resolved_with_the_same_answer(gql, resolved, world):
+    codes = await gql.ok("query($id: ID!) { producer(id: $id) { codes { nodes { id } } } }",
+                         {"id": world["agent"]["id"]}, token=world["admin"])
+    code_id = codes["producer"]["codes"]["nodes"][0]["id"]
+    body = await same_answer(gql, resolved, NODE, {"id": code_id}, world["admin"], compiled=False)
+    assert body["data"]["node"]["__typename"] == "ProducerCode"
+
+
+async def test_a_producer_and_a_page_in_one_document_read_the_same_compiled(gql, resolved, world):
+    query = """query($id: ID!) { me: producer(id: $id) { name } all: producers(first: 3) { nodes { name } }
+      again: node(id: $id) { id } }"""
+    await same_answer(gql, resolved, query, {"id": world["agent"]["id"]}, world["reader"])
