@@ -7,8 +7,8 @@ quadratic in the job (a 100,000-row job's late claims scanned ~100,000 index ent
 Revision ID: 0007
 Revises: 0006
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = '0007'
 down_revision = '0006'
