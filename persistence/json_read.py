@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ARRAY, Boolean, Integer, Text, any_, bindparam, case, cast, func, literal_column, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
@@ -126,6 +126,17 @@ class Held:
 
     table: str
     first: Param | None
+    after: Param | None
+    page: Page
+
+
+@dataclass(frozen=True, slots=True)
+class Below:
+    """A page of the producers in scope below this producer, by id: its children (`direct`) or all its
+    descendants, `first` of them after the id `after` (from the start when None)."""
+
+    direct: bool
+    first: Param
     after: Param | None
     page: Page
 
@@ -272,6 +283,8 @@ class _Builder:
                         .scalar_subquery())
             case Held():
                 return self.held(value, row)
+            case Below():
+                return self.below(value, row)
         raise Unbuildable(f"unknown value {type(value).__name__}")
 
     def producer(self, producer_id: ColumnElement[Any], obj: Obj) -> ColumnElement[Any]:
@@ -302,6 +315,25 @@ class _Builder:
         every = self.alias(model)
         total = select(func.count()).select_from(every).where(*belonging(every, False)).scalar_subquery()
         return self.page(held.page, _PageRows(rows, has_next, _FALSE if held.after is None else _TRUE, total))
+
+    def below(self, below: Below, owner: Any) -> ColumnElement[Any]:
+        def under(table: Any, after: bool) -> list[ColumnElement[Any]]:
+            related = (table.parent_id == owner.id if below.direct
+                       else table.ancestry.contains(cast(array([owner.id]), ARRAY(Text))))
+            clauses = [related, self.scope.producers_clause(table)]
+            if after and below.after is not None:
+                clauses.append(table.id > bindparam(below.after.name, type_=Text))
+            return clauses
+
+        first = bindparam(below.first.name, type_=Integer)
+        table = self.alias(ProducerRecord)
+        stmt = select(table).where(*under(table, True)).order_by(table.id).limit(first).correlate_except(table)
+        rows = self.alias(ProducerRecord, stmt.subquery())
+        more = self.alias(ProducerRecord)
+        has_next = select(func.count()).select_from(more).where(*under(more, True)).scalar_subquery() > first
+        every = self.alias(ProducerRecord)
+        total = select(func.count()).select_from(every).where(*under(every, False)).scalar_subquery()
+        return self.page(below.page, _PageRows(rows, has_next, _FALSE if below.after is None else _TRUE, total))
 
     def page(self, page: Page, source: _PageRows) -> ColumnElement[Any]:
         return _json_object((key, self.page_part(part, source)) for key, part in page.fields)
@@ -386,6 +418,6 @@ async def read_document(session: AsyncSession, scope: Scope, fields: tuple[tuple
     return str((await session.execute(stmt, values)).scalar_one())
 
 
-__all__ = ["TABLES", "Ancestors", "Column", "Constant", "Cursor", "DisplayName", "EdgeCursor", "Edges", "Encoded",
+__all__ = ["TABLES", "Ancestors", "Below", "Column", "Constant", "Cursor", "DisplayName", "EdgeCursor", "Edges", "Encoded",
            "HasNext", "HasPrevious", "Held", "Mapped", "Nodes", "Obj", "Page", "PageInfo", "Param", "ProducerById", "ProducerVia",
            "RootPage", "Timestamp", "TotalCount", "Unbuildable", "document_statement", "read_document", "wants_total"]

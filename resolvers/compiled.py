@@ -4,7 +4,8 @@ Field-by-field execution costs graphql-core and Strawberry a few microseconds pe
 producers has thousands of fields. For a query whose every field is known here, the selection is turned into
 a `persistence.json_read` tree (scope, filters, page bounds and order as `app.queries.list_producers`) and
 PostgreSQL returns the `data` object ready to send. Root fields: `producers` (forward pages, any filter),
-`producer(id:)` and `node(id:)` naming a producer, `__typename`. Anything else (another root field, a field not mapped,
+`producer(id:)` and `node(id:)` naming a producer, `__typename`; below them producers, codes, licenses and
+appointments with their relations, `children` and `descendants` included (forward pages). Anything else (another root field, a field not mapped,
 a directive, an argument the resolvers would refuse, `last`/`before` paging) returns None and the query runs
 through the resolvers as before, so the answer never depends on which path ran; tests compare the two.
 
@@ -69,12 +70,19 @@ class _Held:
     item_type: str
 
 
+@dataclass(frozen=True)
+class _Below:
+    direct: bool
+
+
 def _relations() -> dict[tuple[str, str], tuple[Any, Any]]:
     """(type, field) -> (the resolver it must have, what it is in SQL)."""
     return {
         ("Producer", "parent"): (producers_r.parent, lambda op, obj: j.ProducerVia("parent_id", obj)),
         ("Producer", "ancestors"): (producers_r.ancestors, lambda op, obj: j.Ancestors(obj)),
         ("Producer", "codes"): (producers_r.codes, _Held("producer_codes", "ProducerCode")),
+        ("Producer", "children"): (producers_r.children, _Below(direct=True)),
+        ("Producer", "descendants"): (producers_r.descendants, _Below(direct=False)),
         ("Producer", "licenses"): (licenses_r.producer_licenses, _Held("licenses", "License")),
         ("Producer", "appointments"): (licenses_r.producer_appointments, _Held("appointments", "Appointment")),
         ("ProducerCode", "producer"): (producers_r.code_producer, lambda op, obj: j.ProducerVia("producer_id", obj)),
@@ -121,7 +129,7 @@ class Planner:
                       for name in ROOTS}
 
     def plan(self, document: DocumentNode, operation_name: str | None, variables: dict[str, Any] | None,
-             principal: Principal) -> Plan:
+             principal: Principal, max_page_size: int) -> Plan:
         """The document's `data` as a json_read tree and its parameters; Unsupported when it has no compiled form."""
         operation = get_operation_ast(document, operation_name)
         if operation is None or operation.operation != OperationType.QUERY or operation.directives:
@@ -130,7 +138,7 @@ class Planner:
         if isinstance(coerced, list):
             raise Unsupported("variables do not coerce")
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        planned = _Operation(self, operation, fragments, coerced, principal)
+        planned = _Operation(self, operation, fragments, coerced, principal, max_page_size)
         return planned.root(), planned.params
 
 
@@ -162,13 +170,14 @@ class _Operation:
 
     def __init__(self, planner: Planner, operation: OperationDefinitionNode,
                  fragments: dict[str, FragmentDefinitionNode], variables: Any,
-                 principal: Principal) -> None:
+                 principal: Principal, max_page_size: int) -> None:
         self.planner = planner
         self.graphql = planner.graphql
         self.operation = operation
         self.fragments = fragments
         self.variables = variables
         self.principal = principal
+        self.max_page_size = max_page_size
         self.params: dict[str, Any] = {}
 
     def param(self, value: Any) -> j.Param:
@@ -353,15 +362,36 @@ class _Operation:
             first = args.get("first")
             return j.Held(known.table, None if first is None else self.param(max(first, 0)),
                           None if after is None else self.param(after), self.page(target, groups))
+        if isinstance(known, _Below):
+            return self.below(known, field, nodes, target, groups)
         if field.args:
             raise Unsupported("arguments")
         return known(self, self.obj(target, groups))
 
+    def below(self, known: _Below, field: GraphQLField, nodes: list[FieldNode], target: GraphQLObjectType,
+              groups: Groups) -> j.Below:
+        """`children` or `descendants`, forward pages within the bounds the service enforces (it refuses the
+        others with an error the resolver reports)."""
+        args = self.arguments(field, nodes[0])
+        if args.get("last") is not None or args.get("before") is not None:
+            raise Unsupported("backward pages")
+        first = args.get("first")
+        if first is None:
+            first = queries.DEFAULT_PAGE_SIZE
+        if not 0 <= first <= self.max_page_size:
+            raise Unsupported("a page size the service refuses")
+        try:
+            after = decode_cursor(args.get("after"), "after")
+        except DomainError as exc:
+            raise Unsupported("the resolver answers this cursor itself") from exc
+        return j.Below(known.direct, self.param(first), None if after is None else self.param(after),
+                       self.page(target, groups))
+
 
 def plan_read(planner: Planner, document: DocumentNode, operation_name: str | None,
-              variables: dict[str, Any] | None, principal: Principal) -> Plan | None:
+              variables: dict[str, Any] | None, principal: Principal, max_page_size: int) -> Plan | None:
     """The compiled form of the operation, or None when it runs through the resolvers."""
     try:
-        return planner.plan(document, operation_name, variables, principal)
+        return planner.plan(document, operation_name, variables, principal, max_page_size)
     except (Unsupported, j.Unbuildable):
         return None

@@ -40,7 +40,7 @@ class CompiledReads(SchemaExtension):
         if context.result is None and context.graphql_document is not None and service is not None \
                 and context.operation_type.value == "query":
             plan = plan_read(_planner(context.schema), context.graphql_document, context.operation_name,
-                             context.variables, service.principal)
+                             context.variables, service.principal, service.settings.max_page_size)
             if plan is None:
                 metrics.read_path("resolved")
             else:

@@ -214,7 +214,7 @@ async def test_parent_and_agency_filters_read_the_same_compiled(gql, resolved, w
 
 @pytest.mark.parametrize(("query", "variables"), [
     ("{ producers { nodes { name validationResult { valid } } } }", None),
-    ("{ producers { nodes { name children { nodes { name } } } } }", None),
+    ("{ producers { nodes { name appointments { nodes { licenses { id } } } } } }", None),
     ("{ producers { nodes { name allowedActions } } }", None),
     ("query($x: Boolean!) { producers { nodes { name @include(if: $x) } } }", {"x": True}),
     ("{ producers(last: 2) { nodes { name } } }", None),
@@ -224,7 +224,7 @@ async def test_parent_and_agency_filters_read_the_same_compiled(gql, resolved, w
     ("{ producers(first: 101) { nodes { name } } }", None),
     ("{ producers(first: -1) { nodes { name } } }", None),
     ("{ producers { nodes { codes(after: \"bad\") { nodes { code } } } } }", None),
-], ids=["validationResult", "children", "allowedActions", "directive", "last", "other-root", "bad-agency",
+], ids=["validationResult", "appointment-licenses", "allowedActions", "directive", "last", "other-root", "bad-agency",
         "foreign-cursor", "too-large", "negative", "bad-nested-cursor"])
 async def test_queries_without_a_compiled_form_are_resolved_with_the_same_answer(gql, resolved, world, query,
                                                                                  variables):
@@ -287,3 +287,31 @@ async def test_a_producer_and_a_page_in_one_document_read_the_same_compiled(gql,
     query = """query($id: ID!) { me: producer(id: $id) { name } all: producers(first: 3) { nodes { name } }
       again: node(id: $id) { id } }"""
     await same_answer(gql, resolved, query, {"id": world["agent"]["id"]}, world["reader"])
+
+
+TREE = """query($first: Int, $after: String) { producers(first: 5, filter: {rootOnly: true}) { nodes { name
+  children(first: $first, after: $after) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { name children(first: 2) { totalCount nodes { name parent { name } } } } } }
+  descendants(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { name } } } } }"""
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("variables", [{}, {"first": 1}, {"first": 0}, {"first": 100}],
+                         ids=["default", "first1", "first0", "first100"])
+async def test_children_and_descendants_read_the_same_compiled(gql, resolved, world, caller, variables):
+    await same_answer(gql, resolved, TREE, variables, world[caller])
+
+
+async def test_later_pages_of_children_and_descendants_read_the_same_compiled(gql, resolved, world):
+    body = await gql.ok(TREE, {"first": 1}, token=world["admin"])
+    top = next(n for n in body["producers"]["nodes"] if n["name"] == "Top Agency")
+    cursor = top["descendants"]["pageInfo"]["endCursor"]
+    after = await same_answer(gql, resolved, TREE, {"first": 1, "after": cursor}, world["admin"])
+    top = next(n for n in after["data"]["producers"]["nodes"] if n["name"] == "Top Agency")
+    assert top["descendants"]["nodes"] and top["descendants"]["nodes"][0]["name"] != "Sub Agency"
+
+
+@pytest.mark.parametrize("variables", [{"first": -1}, {"first": 101}, {"after": "bad"}],
+                         ids=["negative", "too-large", "bad-cursor"])
+async def test_children_pages_the_service_refuses_are_resolved_with_the_same_answer(gql, resolved, world, variables):
+    await same_answer(gql, resolved, TREE, variables, world["admin"], compiled=False)

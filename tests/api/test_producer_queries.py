@@ -31,6 +31,18 @@ async def ids(gql: Any, token: str, flt: dict[str, Any] | None = None, **page: A
 
 
 # ---- the statement count does not grow with the page ---------------------------------------------
+# Each runs twice: as written (answered by compiled reads) and with `allowedActions` on every producer, a field
+# compiled reads do not map, so the resolvers and their dataloaders answer it.
+
+def as_written(query: str) -> str:
+    return query
+
+
+def field_by_field(query: str) -> str:
+    return query.replace("node { ", "node { allowedActions ")
+
+
+READ_PATHS = pytest.mark.parametrize("path", [as_written, field_by_field], ids=["compiled", "resolved"])
 
 def page_statements(counter: Any) -> int:
     """Statements of one request, leaving out the tenant configuration look-up (cached for a few seconds)."""
@@ -53,14 +65,15 @@ async def big_tenant(app: Any, gql: Any) -> Any:
     return token
 
 
-async def test_listing_100_producers_runs_as_many_statements_as_listing_10(gql, big_tenant, statements):
+@READ_PATHS
+async def test_listing_100_producers_runs_as_many_statements_as_listing_10(gql, big_tenant, statements, path):
     # given 100 agents under 10 agencies, each with a code
     # when a page of 10 and a page of 100 are read with parent, ancestors and codes
     with statements:
-        small = await gql.ok(DEEP_PAGE, {"first": 10}, token=big_tenant)
+        small = await gql.ok(path(DEEP_PAGE), {"first": 10}, token=big_tenant)
     small_count = page_statements(statements)
     with statements:
-        large = await gql.ok(DEEP_PAGE, {"first": 100}, token=big_tenant)
+        large = await gql.ok(path(DEEP_PAGE), {"first": 100}, token=big_tenant)
     large_count = page_statements(statements)
     # then both ran the same, small number of statements
     assert len(small["producers"]["edges"]) == 10 and len(large["producers"]["edges"]) == 100
@@ -81,14 +94,15 @@ CHILDREN_PAGE = """query($first: Int!) {
 }"""
 
 
-async def test_children_of_a_whole_page_take_constant_statements(gql, big_tenant, statements):
+@READ_PATHS
+async def test_children_of_a_whole_page_take_constant_statements(gql, big_tenant, statements, path):
     # given 10 agencies with 10 agents each
     # when the first 3 children of 2 agencies, then of 10, are read with their counts
     with statements:
-        small = await gql.ok(CHILDREN_PAGE, {"first": 2}, token=big_tenant)
+        small = await gql.ok(path(CHILDREN_PAGE), {"first": 2}, token=big_tenant)
     small_count = page_statements(statements)
     with statements:
-        large = await gql.ok(CHILDREN_PAGE, {"first": 10}, token=big_tenant)
+        large = await gql.ok(path(CHILDREN_PAGE), {"first": 10}, token=big_tenant)
     # then the statements do not grow with the number of parents, and each page is right
     assert page_statements(statements) == small_count, statements.statements
     assert len(small["producers"]["edges"]) == 2 and len(large["producers"]["edges"]) == 10
@@ -120,7 +134,8 @@ async def test_a_page_of_descendants_is_full_and_excludes_the_producer(gql, new_
     assert first["totalCount"] == 5 and "Top" not in names and len(set(names)) == 5
 
 
-async def test_ancestors_of_a_page_of_deep_chains_take_constant_statements(gql, new_tenant, statements):
+@READ_PATHS
+async def test_ancestors_of_a_page_of_deep_chains_take_constant_statements(gql, new_tenant, statements, path):
     # given two chains of different depth
     tenant = await new_tenant()
     parent = None
@@ -129,10 +144,10 @@ async def test_ancestors_of_a_page_of_deep_chains_take_constant_statements(gql, 
                                         parent=parent))["id"]
     query = "query($f: Int!) { producers(first: $f) { edges { node { ancestors { name parent { name } } } } } }"
     with statements:
-        await gql.ok(query, {"f": 2}, token=tenant.admin)
+        await gql.ok(path(query), {"f": 2}, token=tenant.admin)
     shallow = page_statements(statements)
     with statements:
-        await gql.ok(query, {"f": 8}, token=tenant.admin)
+        await gql.ok(path(query), {"f": 8}, token=tenant.admin)
     assert page_statements(statements) == shallow, statements.statements
 
 
