@@ -40,7 +40,7 @@ log = logging.getLogger("producer_graph.bulk_worker")
 class WorkerTuning:
     batch_size: int = 400  # rows claimed at once
     batch_rows: int = 200  # rows onboarded in one transaction
-    batches_in_flight: int = 2  # per lane
+    batches_in_flight: int = 1  # per lane
     lanes: int = 2  # claim-and-onboard loops per process: one claims and recounts while another onboards
     concurrency: int = 16  # rows in flight when going row by row
     recount_seconds: float = 0.25  # a running job's counters are refreshed at most this often per process
