@@ -397,7 +397,7 @@ def wants_total(page: Page) -> bool:
     return any(isinstance(part, TotalCount) for _, part in page.fields)
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=128)  # distinct query shapes; a statement of a large selection holds a few hundred kB
 def document_statement(scope_shape: tuple[bool, bool], fields: tuple[tuple[str, Any], ...]) -> Select[Any]:
     """One statement whose single text value is the JSON object of `fields` (root pages and constants), for
     a scope of this shape (narrowed to a root, only the root): built once, run with `parameters`."""

@@ -388,6 +388,15 @@ class _Operation:
                        self.page(target, groups))
 
 
+async def read(service: Any, plan: Plan) -> str | None:
+    """The JSON text of a planned document; None when the statement cannot express it or the service refuses
+    a page size (the resolvers answer both, the latter with its error)."""
+    try:
+        return await queries.read_producer_document(service, *plan)
+    except (j.Unbuildable, DomainError):
+        return None
+
+
 def plan_read(planner: Planner, document: DocumentNode, operation_name: str | None,
               variables: dict[str, Any] | None, principal: Principal, max_page_size: int) -> Plan | None:
     """The compiled form of the operation, or None when it runs through the resolvers."""

@@ -11,8 +11,8 @@ import orjson
 from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 
-from app import metrics, queries
-from app.errors import DomainError
+from app import metrics
+from resolvers import compiled
 from resolvers.compiled import Planner, plan_read
 
 log = logging.getLogger("producer_graph.compiled")
@@ -45,14 +45,13 @@ class CompiledReads(SchemaExtension):
                 metrics.read_path("resolved")
             else:
                 try:
-                    raw = await queries.read_producer_document(service, *plan)
-                except DomainError:  # a page size the service refuses: the resolver reports it
-                    metrics.read_path("resolved")
+                    raw = await compiled.read(service, plan)
                 except Exception as exc:  # noqa: BLE001 - resolved field by field instead, which reports it
                     log.warning("compiled read failed (%s); resolving field by field", type(exc).__name__,
                                 extra={"request_id": service.request_id})
                     metrics.read_path("compiled_failed")
                 else:
-                    metrics.read_path("compiled")
-                    context.result = GraphQLExecutionResult(data=orjson.loads(raw), errors=None)
+                    metrics.read_path("resolved" if raw is None else "compiled")
+                    if raw is not None:
+                        context.result = GraphQLExecutionResult(data=orjson.loads(raw), errors=None)
         yield

@@ -315,3 +315,24 @@ async def test_later_pages_of_children_and_descendants_read_the_same_compiled(gq
                          ids=["negative", "too-large", "bad-cursor"])
 async def test_children_pages_the_service_refuses_are_resolved_with_the_same_answer(gql, resolved, world, variables):
     await same_answer(gql, resolved, TREE, variables, world["admin"], compiled=False)
+
+
+async def test_an_object_too_wide_for_one_json_object_is_resolved_with_the_same_answer(gql, resolved, world):
+    aliases = " ".join(f"n{i}: name" for i in range(30))
+    query = f"{{ producers(first: 2) {{ nodes {{ __typename parent {{ id }} {_fields('Producer')} {aliases} }} }} }}"
+    await same_answer(gql, resolved, query, None, world["admin"], compiled=False)
+
+
+async def test_a_failing_compiled_read_is_resolved_and_logged_without_values(gql, resolved, world, monkeypatch,
+                                                                             caplog):
+    from app import queries
+
+    async def broken(*args: Any) -> str:
+        raise RuntimeError("relation producers does not exist; id=ana@example.com")
+
+    monkeypatch.setattr(queries, "read_producer_document", broken)
+    failed = REGISTRY.get_sample_value("graphql_read_path_total", {"path": "compiled_failed"}) or 0.0
+    await same_answer(gql, resolved, BENCH, {"first": 5}, world["admin"], compiled=False)
+    assert REGISTRY.get_sample_value("graphql_read_path_total", {"path": "compiled_failed"}) == failed + 1
+    messages = [r.getMessage() for r in caplog.records if r.name == "producer_graph.compiled"]
+    assert messages == ["compiled read failed (RuntimeError); resolving field by field"]
