@@ -5,9 +5,10 @@ producers has thousands of fields. For a query whose every field is known here, 
 a `persistence.json_read` tree (scope, filters, page bounds and order as `app.queries.list_producers`) and
 PostgreSQL returns the `data` object ready to send. Root fields: `producers` (forward pages, any filter),
 `producer(id:)` and `node(id:)` naming a producer, `__typename`; below them producers, codes, licenses and
-appointments with their relations, `children` and `descendants` included (forward pages). Anything else (another root field, a field not mapped,
-a directive, an argument the resolvers would refuse, `last`/`before` paging) returns None and the query runs
-through the resolvers as before, so the answer never depends on which path ran; tests compare the two.
+appointments with their relations, `children` and `descendants` included (forward pages). Anything else
+(another root field, a field not mapped, a directive, an argument the resolvers would refuse, `last` /
+`before` paging) returns None and the query runs through the resolvers as before, so the answer never
+depends on which path ran; tests/api/test_compiled_reads.py compares the two.
 
 A field is mapped only when it is a plain stored attribute of its record (no resolver, permission or field
 extension), or when its resolver is the one this module knows the SQL equivalent of.
@@ -15,7 +16,7 @@ extension), or when its resolver is the one this module knows the SQL equivalent
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,13 +62,11 @@ class Unsupported(Exception):
 
 Groups = dict[str, list[FieldNode]]
 Plan = tuple[tuple[tuple[str, Any], ...], dict[str, Any]]  # the document's fields, and the parameters
-Build = Callable[["_Operation", GraphQLField, list[FieldNode]], Any]
 
 
 @dataclass(frozen=True)
 class _Held:
     table: str
-    item_type: str
 
 
 @dataclass(frozen=True)
@@ -80,11 +79,11 @@ def _relations() -> dict[tuple[str, str], tuple[Any, Any]]:
     return {
         ("Producer", "parent"): (producers_r.parent, lambda op, obj: j.ProducerVia("parent_id", obj)),
         ("Producer", "ancestors"): (producers_r.ancestors, lambda op, obj: j.Ancestors(obj)),
-        ("Producer", "codes"): (producers_r.codes, _Held("producer_codes", "ProducerCode")),
+        ("Producer", "codes"): (producers_r.codes, _Held("producer_codes")),
         ("Producer", "children"): (producers_r.children, _Below(direct=True)),
         ("Producer", "descendants"): (producers_r.descendants, _Below(direct=False)),
-        ("Producer", "licenses"): (licenses_r.producer_licenses, _Held("licenses", "License")),
-        ("Producer", "appointments"): (licenses_r.producer_appointments, _Held("appointments", "Appointment")),
+        ("Producer", "licenses"): (licenses_r.producer_licenses, _Held("licenses")),
+        ("Producer", "appointments"): (licenses_r.producer_appointments, _Held("appointments")),
         ("ProducerCode", "producer"): (producers_r.code_producer, lambda op, obj: j.ProducerVia("producer_id", obj)),
         ("License", "producer"): (licenses_r.credential_producer, lambda op, obj: j.ProducerVia("producer_id", obj)),
         ("Appointment", "producer"): (licenses_r.credential_producer,

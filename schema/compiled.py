@@ -39,19 +39,16 @@ class CompiledReads(SchemaExtension):
         service = getattr(context.context, "service", None)
         if context.result is None and context.graphql_document is not None and service is not None \
                 and context.operation_type.value == "query":
-            plan = plan_read(_planner(context.schema), context.graphql_document, context.operation_name,
-                             context.variables, service.principal, service.settings.max_page_size)
-            if plan is None:
-                metrics.read_path("resolved")
+            try:
+                plan = plan_read(_planner(context.schema), context.graphql_document, context.operation_name,
+                                 context.variables, service.principal, service.settings.max_page_size)
+                raw = None if plan is None else await compiled.read(service, plan)
+            except Exception as exc:  # noqa: BLE001 - resolved field by field instead, which reports it
+                log.warning("compiled read failed (%s); resolving field by field", type(exc).__name__,
+                            extra={"request_id": service.request_id})
+                metrics.read_path("compiled_failed")
             else:
-                try:
-                    raw = await compiled.read(service, plan)
-                except Exception as exc:  # noqa: BLE001 - resolved field by field instead, which reports it
-                    log.warning("compiled read failed (%s); resolving field by field", type(exc).__name__,
-                                extra={"request_id": service.request_id})
-                    metrics.read_path("compiled_failed")
-                else:
-                    metrics.read_path("resolved" if raw is None else "compiled")
-                    if raw is not None:
-                        context.result = GraphQLExecutionResult(data=orjson.loads(raw), errors=None)
+                metrics.read_path("resolved" if raw is None else "compiled")
+                if raw is not None:
+                    context.result = GraphQLExecutionResult(data=orjson.loads(raw), errors=None)
         yield

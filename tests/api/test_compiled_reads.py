@@ -336,3 +336,15 @@ async def test_a_failing_compiled_read_is_resolved_and_logged_without_values(gql
     assert REGISTRY.get_sample_value("graphql_read_path_total", {"path": "compiled_failed"}) == failed + 1
     messages = [r.getMessage() for r in caplog.records if r.name == "producer_graph.compiled"]
     assert messages == ["compiled read failed (RuntimeError); resolving field by field"]
+
+
+async def test_a_failing_plan_is_resolved_and_logged(gql, resolved, world, monkeypatch, caplog):
+    from resolvers.compiled import Planner
+
+    def broken(*args: Any) -> Any:
+        raise KeyError("producers")
+
+    monkeypatch.setattr(Planner, "plan", broken)
+    await same_answer(gql, resolved, BENCH, {"first": 5}, world["admin"], compiled=False)
+    messages = [r.getMessage() for r in caplog.records if r.name == "producer_graph.compiled"]
+    assert messages == ["compiled read failed (KeyError); resolving field by field"]
