@@ -135,7 +135,8 @@ async def read_producer_document(ctx: ServiceContext, parts: tuple[tuple[str, An
                     values[f"{key}__total"] = await count(session, stmt)
                 part = json_read.RootPage(part.shape)
             fields.append((key, part))
-        return await json_read.read_document(session, ctx.scope, tuple(fields), values)
+        return await json_read.read_document(session, ctx.scope, tuple(fields), values,
+                                             ctx.settings.compiled_reads_max_shapes)
 
 
 async def list_codes(ctx: ServiceContext, producer_id: str | None, states: list[str],

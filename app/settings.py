@@ -50,6 +50,10 @@ class Settings(BaseSettings):
         default=True, description="Answer the queries the read path supports (pages of producers with their "
         "parents, ancestors, codes, licenses and appointments) with one SQL statement that builds the JSON; "
         "false resolves every query field by field.")
+    compiled_reads_max_shapes: int = Field(
+        default=64, ge=0, description="Distinct query shapes compiled per process; later new shapes are resolved "
+        "field by field. Each is a prepared statement (~0.2-1 MB of PostgreSQL memory) on every pooled "
+        "connection that runs it.")
 
     bulk_max_bytes: int = 20 * 1024 * 1024
     bulk_max_rows: int = 100_000

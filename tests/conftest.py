@@ -73,7 +73,9 @@ async def fresh_database(pg_url: str) -> str:
 
 
 def settings_for_test(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {"env": "test", "jwt_secret": "test-secret-of-at-least-thirty-two-bytes", "ssn_key": None}
+    values: dict[str, Any] = {"env": "test", "jwt_secret": "test-secret-of-at-least-thirty-two-bytes", "ssn_key": None,
+                              # one process runs every test's query shapes: compile them all
+                              "compiled_reads_max_shapes": 100_000}
     values.update(overrides)
     return Settings(**values)
 

@@ -348,3 +348,21 @@ async def test_a_failing_plan_is_resolved_and_logged(gql, resolved, world, monke
     await same_answer(gql, resolved, BENCH, {"first": 5}, world["admin"], compiled=False)
     messages = [r.getMessage() for r in caplog.records if r.name == "producer_graph.compiled"]
     assert messages == ["compiled read failed (KeyError); resolving field by field"]
+
+
+async def test_new_shapes_past_the_cap_are_resolved(gql, world, database_url, settings):
+    from app.server import create_app
+
+    capped = create_app(settings_for_test(compiled_reads_max_shapes=0), database_url=database_url, migrate=False)
+    query = "{ producers(first: 2) { nodes { shapeNeverSeenBefore: name } } }"
+    async with capped.router.lifespan_context(capped):
+        transport = httpx.ASGITransport(app=capped)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            capped_gql = GraphQLClient(client, settings)
+            before = compiled_count()
+            body = await capped_gql.ok(query, token=world["admin"])
+            assert compiled_count() == before  # resolved: no room for a new shape
+            assert await gql.ok(query, token=world["admin"]) == body  # the uncapped server compiles it
+            assert compiled_count() == before + 1
+            assert await capped_gql.ok(query, token=world["admin"]) == body  # known now: compiled here too
+            assert compiled_count() == before + 2
