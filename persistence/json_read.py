@@ -11,7 +11,7 @@ appointments hang off producers already in scope and are filtered by tenant, as 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -292,47 +292,37 @@ class _Builder:
                 .where(other.id == producer_id, self.scope.producers_clause(other)).scalar_subquery())
 
     def held(self, held: Held, owner: Any) -> ColumnElement[Any]:
-        model = TABLES[held.table]
-
-        def belonging(table: Any, after: bool) -> list[ColumnElement[Any]]:
-            clauses = [table.producer_id == owner.id, table.tenant_id == self.scope.tenant_id]
-            if after and held.after is not None:
-                clauses.append(table.id > bindparam(held.after.name, type_=Text))
-            return clauses
-
-        table = self.alias(model)
-        stmt = select(table).where(*belonging(table, True)).order_by(table.id).correlate_except(table)
-        if held.first is not None:
-            stmt = stmt.limit(bindparam(held.first.name, type_=Integer))
-        rows = self.alias(model, stmt.subquery())  # a sub-select of the owner's row: correlated, not lateral
-        if held.first is None:
-            has_next: ColumnElement[Any] = _FALSE
-        else:
-            more = self.alias(model)
-            has_next = (select(func.count()).select_from(more).where(*belonging(more, True)).scalar_subquery()
-                        > bindparam(held.first.name, type_=Integer))
-        every = self.alias(model)
-        total = select(func.count()).select_from(every).where(*belonging(every, False)).scalar_subquery()
-        return self.page(held.page, _PageRows(rows, has_next, _FALSE if held.after is None else _TRUE, total))
+        return self.related_page(TABLES[held.table], lambda table: [
+            table.producer_id == owner.id, table.tenant_id == self.scope.tenant_id], held.first, held.after, held.page)
 
     def below(self, below: Below, owner: Any) -> ColumnElement[Any]:
-        def under(table: Any, after: bool) -> list[ColumnElement[Any]]:
+        def under(table: Any) -> list[ColumnElement[Any]]:
             related = (table.parent_id == owner.id if below.direct
                        else table.ancestry.contains(cast(array([owner.id]), ARRAY(Text))))
-            clauses = [related, self.scope.producers_clause(table)]
-            if after and below.after is not None:
-                clauses.append(table.id > bindparam(below.after.name, type_=Text))
-            return clauses
+            return [related, self.scope.producers_clause(table)]
 
-        first = bindparam(below.first.name, type_=Integer)
-        table = self.alias(ProducerRecord)
-        stmt = select(table).where(*under(table, True)).order_by(table.id).limit(first).correlate_except(table)
-        rows = self.alias(ProducerRecord, stmt.subquery())
-        more = self.alias(ProducerRecord)
-        has_next = select(func.count()).select_from(more).where(*under(more, True)).scalar_subquery() > first
-        every = self.alias(ProducerRecord)
-        total = select(func.count()).select_from(every).where(*under(every, False)).scalar_subquery()
-        return self.page(below.page, _PageRows(rows, has_next, _FALSE if below.after is None else _TRUE, total))
+        return self.related_page(ProducerRecord, under, below.first, below.after, below.page)
+
+    def related_page(self, model: Any, related: Callable[[Any], list[ColumnElement[Any]]], first: Param | None,
+                     after: Param | None, page: Page) -> ColumnElement[Any]:
+        """A page of the rows of `model` related to the owner's row, by id: `first` after `after` (all rows
+        from the start when None); its total counts them all, whatever `after`."""
+        def items(table: Any) -> list[ColumnElement[Any]]:
+            return related(table) + ([table.id > bindparam(after.name, type_=Text)] if after is not None else [])
+
+        table = self.alias(model)
+        stmt = select(table).where(*items(table)).order_by(table.id).correlate_except(table)
+        size = None if first is None else bindparam(first.name, type_=Integer)
+        if size is not None:
+            stmt = stmt.limit(size)
+        rows = self.alias(model, stmt.subquery())  # a sub-select of the owner's row: correlated, not lateral
+        has_next: ColumnElement[Any] = _FALSE
+        if size is not None:
+            more = self.alias(model)
+            has_next = select(func.count()).select_from(more).where(*items(more)).scalar_subquery() > size
+        every = self.alias(model)
+        total = select(func.count()).select_from(every).where(*related(every)).scalar_subquery()
+        return self.page(page, _PageRows(rows, has_next, _FALSE if after is None else _TRUE, total))
 
     def page(self, page: Page, source: _PageRows) -> ColumnElement[Any]:
         return _json_object((key, self.page_part(part, source)) for key, part in page.fields)
