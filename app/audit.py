@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from app.auth import Role
 from app.context import ServiceContext
-from app.notify import NotifyHub
 from app.queries import PageRequest, paged
 from persistence import audit as store
 from persistence.audit import EVENTS_CHANNEL, AuditEventRecord, AuditFilter
+from persistence.notify import NotifyHub
 from persistence.pagination import Page
 
 # A missed or coalesced notification costs at most this much latency; an event of a transaction that

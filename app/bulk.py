@@ -1,6 +1,6 @@
 """Bulk onboarding jobs: upload and validate a file into a report, set payment, start, cancel, retry, watch.
 
-The rows are onboarded in the background by `app.bulk_worker`, in whichever server process claims them.
+The rows are onboarded in the background by `app.runtime.bulk_worker`, in whichever server process claims them.
 """
 
 from __future__ import annotations
@@ -21,12 +21,11 @@ from typing import Any, Protocol
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import mailer, tenants
+from app import tenants
 from app.auth import Principal, Role
 from app.bulk_file import BulkFileError, BulkLimits, iter_bulk_rows, sniff_format, write_rows_report
 from app.context import ADMINS, ServiceContext
 from app.errors import DomainError, NotFound, Problem
-from app.notify import NotifyHub
 from app.pii import SsnVault
 from app.rules.bulk_rows import DuplicateTracker, RawRow, ValidatedRow, validate_row
 from app.settings import Settings
@@ -35,6 +34,7 @@ from persistence import producers as producer_store
 from persistence.base import new_locator, utcnow
 from persistence.bulk import PROGRESS_CHANNEL, TERMINAL_JOB_STATES, WORK_CHANNEL, BulkJobRecord, BulkRowRecord
 from persistence.db import transaction
+from persistence.notify import NotifyHub
 from persistence.pagination import Page, count, keyset_page
 
 log = logging.getLogger("producer_graph.bulk")
@@ -548,11 +548,11 @@ async def context_for(settings: Settings, sessions: async_sessionmaker[AsyncSess
     return ServiceContext(principal, settings, sessions, loaded.config, loaded.plugins)
 
 
-async def send_completion_email(settings: Settings, job: BulkJobRecord) -> bool:
-    """Tell the admin who started the job how it went (once per completed run)."""
+def completion_email(job: BulkJobRecord) -> tuple[str, str, str] | None:
+    """The email telling the admin who started the job how it went: (to, subject, body); None without address."""
     if not job.notify_email:
         log.info("bulk job finished; no email address for its creator", extra={"job_id": job.id})
-        return False
+        return None
     subject = f"Bulk onboarding {job.status.lower()}: {job.succeeded_rows} of {job.queued_rows} producers onboarded"
     body = (f"Your bulk onboarding job {job.id} ({job.file_name or 'uploaded file'}) is {job.status}.\n\n"
             f"Total rows: {job.total_rows}\n"
@@ -562,4 +562,4 @@ async def send_completion_email(settings: Settings, job: BulkJobRecord) -> bool:
             f"Invalid (not onboarded): {job.invalid_rows}\n\n"
             "Failed rows can be corrected and retried without uploading the file again; a report of them "
             "can be downloaded from the job.\n")
-    return await mailer.send_mail(settings, job.notify_email, subject, body)
+    return job.notify_email, subject, body

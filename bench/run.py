@@ -136,7 +136,7 @@ async def statements_per_request(db_url: str, tenant: str, query: str, variables
     """Run one request in-process with a statement counter on the request engine (after a warm-up)."""
     from sqlalchemy import event
 
-    from app.server import create_app
+    from app.runtime.server import create_app
 
     settings = Settings(env="test", jwt_secret=SECRET)
     app = create_app(settings, database_url=db_url, migrate=False)

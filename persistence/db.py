@@ -107,7 +107,7 @@ class AuditStamp:
     actor: str = ""
 
 
-# Set per request (app.request_log) and per bulk row (app.bulk_worker); read by every transaction.
+# Set per request (app.runtime.request_log) and per bulk row (app.runtime.bulk_worker); read by every transaction.
 audit_context: ContextVar[AuditStamp | None] = ContextVar("audit_context", default=None)
 
 _STAMP = text("SELECT set_config('app.actor', :actor, true), set_config('app.request_id', :request_id, true)")

@@ -11,7 +11,7 @@ from strawberry.file_uploads import Upload
 from app import bulk as service
 from app.errors import DomainError, Problem
 from app.queries import PageRequest, bounded
-from app.routes_bulk import SAMPLE_CSV_PATH, SAMPLE_XLSX_PATH, failed_rows_path
+from app.runtime.routes_bulk import SAMPLE_CSV_PATH, SAMPLE_XLSX_PATH, failed_rows_path
 from resolvers.context import GraphQLContext
 from resolvers.ids import locator_of
 from resolvers.pagination import ConnectionData, connection, decode_cursor

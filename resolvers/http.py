@@ -20,7 +20,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from app import offboarding, tenants
 from app.auth import AuthError, Principal, principal_from_header
 from app.context import ServiceContext
-from app.request_log import new_request_id
+from app.runtime.request_log import new_request_id
 from app.settings import Settings
 from persistence.db import audit_context
 from resolvers.context import GraphQLContext
@@ -141,7 +141,7 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Strawberry's GraphiQL; outside production, opened on the demo with an example query and its admin token."""
-        from app.demo import graphiql_defaults
+        from app.runtime.demo import graphiql_defaults
 
         defaults = await graphiql_defaults(self.settings, self.sessions(request))
         if defaults is None or self.graphql_ide != "graphiql":

@@ -11,7 +11,7 @@ import orjson
 from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 
-from app import metrics
+from app.runtime import metrics
 from resolvers import compiled
 from resolvers.compiled import Planner, plan_read
 

@@ -1,4 +1,4 @@
-"""Counts and times every GraphQL operation (app.metrics) and names it for the access log (app.request_log)."""
+"""Counts and times every GraphQL operation (app.runtime.metrics) and names it for the access log (app.runtime.request_log)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from strawberry.extensions import SchemaExtension
 
-from app import metrics
+from app.runtime import metrics
 
 
 class Telemetry(SchemaExtension):

@@ -92,7 +92,7 @@ def settings() -> Settings:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def app(database_url: str, settings: Settings) -> AsyncIterator[Any]:
-    from app.server import create_app
+    from app.runtime.server import create_app
 
     application = create_app(settings, database_url=database_url, migrate=False)
     async with application.router.lifespan_context(application):

@@ -24,7 +24,7 @@ def test_schema_graphql_matches_the_live_schema() -> None:
 
 
 def test_export_schema_command_prints_the_live_schema(capsys) -> None:
-    from app.cli import main
+    from app.runtime.cli import main
 
     assert main(["export-schema"]) == 0
     assert capsys.readouterr().out == sdl(build_schema(Settings(env="development")))

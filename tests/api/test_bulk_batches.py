@@ -137,7 +137,7 @@ async def test_rows_of_a_failing_batch_are_onboarded_one_by_one(app, gql, http, 
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the batch failed")
 
-    monkeypatch.setattr("app.bulk_worker.onboard_batch", broken)
+    monkeypatch.setattr("app.runtime.bulk_worker.onboard_batch", broken)
     s = await bulk_setup(app, gql, new_tenant, count=4)
     rows = file_rows(s.entries) + [["Nobody", "99999994", "nobody@example.com", "123-45-6783", "F"]]
     job = (await upload(http, s.admin, csv_file(rows)))["job"]

@@ -62,7 +62,7 @@ FILTERED = """query($filter: ProducerFilterInput) { producers(filter: $filter) {
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def resolved(database_url: str, settings: Any) -> AsyncIterator[GraphQLClient]:
     """The same server with compiled reads off: every query resolved field by field."""
-    from app.server import create_app
+    from app.runtime.server import create_app
 
     application = create_app(settings_for_test(compiled_reads=False), database_url=database_url, migrate=False)
     async with application.router.lifespan_context(application):
@@ -351,7 +351,7 @@ async def test_a_failing_plan_is_resolved_and_logged(gql, resolved, world, monke
 
 
 async def test_new_shapes_past_the_cap_are_resolved(gql, world, database_url, settings):
-    from app.server import create_app
+    from app.runtime.server import create_app
 
     capped = create_app(settings_for_test(compiled_reads_max_shapes=0), database_url=database_url, migrate=False)
     query = "{ producers(first: 2) { nodes { shapeNeverSeenBefore: name } } }"

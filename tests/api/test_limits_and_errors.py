@@ -93,7 +93,7 @@ async def test_introspection_works_in_development(gql, new_tenant):
 
 @pytest.fixture(scope="module")
 async def production(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
-    from app.server import create_app
+    from app.runtime.server import create_app
 
     settings = settings_for_test(env="production", ssn_key=SSN_KEY)
     application = create_app(settings, database_url=database_url, migrate=False)
@@ -137,7 +137,7 @@ async def test_readyz_is_ready_when_the_database_is_reachable(http):
 
 
 async def test_readyz_is_unavailable_when_the_database_is_not(settings):
-    from app.server import create_app
+    from app.runtime.server import create_app
 
     application = create_app(settings, database_url="postgresql://nobody:x@127.0.0.1:9/none", migrate=False)
     async with application.router.lifespan_context(application):

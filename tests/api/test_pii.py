@@ -10,8 +10,8 @@ import pydantic
 import pytest
 from sqlalchemy import select
 
-from app.logs import JsonFormatter
 from app.pii import SsnVault
+from app.runtime.logs import JsonFormatter
 from app.settings import Settings
 from persistence.producers import ProducerRecord
 from persistence.registry import RegistryProducerRecord

@@ -54,7 +54,7 @@ async def test_a_type_still_in_use_cannot_be_dropped(app, gql, new_tenant):
 
 
 async def test_the_cli_updates_a_tenant_configuration(app, new_tenant, tmp_path, monkeypatch, capsys):
-    from app.cli import main
+    from app.runtime.cli import main
 
     tenant = await new_tenant()
     good, bad = tmp_path / "good.json", tmp_path / "bad.json"

@@ -24,7 +24,7 @@ from gql.transport.exceptions import TransportQueryError
 from gql.transport.httpx import HTTPXAsyncTransport
 from gql.transport.websockets import WebsocketsTransport
 
-from app.demo import Demo, build_demo, registry_entries
+from app.runtime.demo import Demo, build_demo, registry_entries
 from persistence.db import create_engine, session_factory
 from tests.conftest import fresh_database
 from tests.conftest import settings_for_test as make_settings
@@ -46,7 +46,7 @@ def _uvicorn(database_url: str, log: Path) -> Iterator[str]:
     env.pop("SMTP_HOST", None)
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.server:create_production_app", "--factory",
+            [sys.executable, "-m", "uvicorn", "app.runtime.server:create_production_app", "--factory",
              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest_asyncio
 
-from app.demo import Demo, build_demo
+from app.runtime.demo import Demo, build_demo
 
 QUOTES = """{ quotes(first: 100) { nodes { state data flags { level } } } }"""
 SNAPSHOT = """query($id: ID!) { policy(id: $id) { producerCode producerCodeOfRecord transactions { kind state }

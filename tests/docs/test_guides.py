@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from app.demo import GUIDE_VALUES, Demo, build_demo
+from app.runtime.demo import GUIDE_VALUES, Demo, build_demo
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 # Reading order; offboarding last, since it removes producers.

@@ -57,7 +57,7 @@ def _server(database_url: str, log_dir: Path, name: str) -> Iterator[tuple[subpr
     env.pop("SMTP_HOST", None)
     with (log_dir / f"{name}.log").open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.server:create_production_app", "--factory",
+            [sys.executable, "-m", "uvicorn", "app.runtime.server:create_production_app", "--factory",
              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:

@@ -56,7 +56,7 @@ def database() -> Iterator[Database]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def running(database: Database) -> AsyncIterator[tuple[Any, GraphQLClient, str]]:
-    from app.server import create_app
+    from app.runtime.server import create_app
 
     await asyncio.to_thread(upgrade, database.url)
     settings = make_settings()

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from app.logs import JsonFormatter, RequestIdFilter
+from app.runtime.logs import JsonFormatter, RequestIdFilter
 from tests.api.bulk_helpers import bulk_setup, csv_file, file_rows, start_job, upload, wait_for_job
 from tests.api.helpers import CREATE_PRODUCER
 
@@ -127,7 +127,7 @@ async def test_metrics_count_bulk_rows_processed(app, gql, http, new_tenant):
 async def test_metrics_need_the_metrics_token_when_one_is_set(database_url):
     import httpx
 
-    from app.server import create_app
+    from app.runtime.server import create_app
     from tests.conftest import settings_for_test
 
     # given a server configured with a metrics token

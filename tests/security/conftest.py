@@ -37,7 +37,7 @@ class ProductionServer:
 @pytest.fixture(scope="module")
 async def production(database_url: str) -> AsyncIterator[ProductionServer]:
     """The server as deployed: ENV=production with its own secrets, on the same database."""
-    from app.server import create_app
+    from app.runtime.server import create_app
 
     settings = settings_for_test(env="production", ssn_key=PRODUCTION_SSN_KEY, jwt_secret="production-secret-" + "x" * 32,
                              allowed_origins=[PORTAL_ORIGIN])

@@ -8,7 +8,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from app.cli import main
+from app.runtime.cli import main
 from app.tenant_config import default_config_dict
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "app" / "defaults" / "default_config.json"

@@ -142,7 +142,7 @@ def test_log_filter_redacts_formatted_messages(caplog: pytest.LogCaptureFixture)
 
 
 def test_generated_request_ids_are_never_redacted_as_ssns() -> None:
-    from app.request_log import new_request_id
+    from app.runtime.request_log import new_request_id
 
     ids = [new_request_id() for _ in range(5000)]
     assert all(redact_ssns(i) == i for i in ids)

@@ -21,17 +21,18 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import bulk, metrics
+from app import bulk
 from app.context import ServiceContext
 from app.errors import DomainError
-from app.notify import NotifyHub, Signal
 from app.onboarding import BatchOutcome, OnboardRequest, PaymentSetup, onboard_batch, onboard_producer
+from app.runtime import mailer, metrics
 from app.settings import Settings
 from persistence import bulk as store
 from persistence import onboarding as onboarding_store
 from persistence.base import utcnow
 from persistence.bulk import PROGRESS_CHANNEL, WORK_CHANNEL, BulkJobRecord, BulkRowRecord
 from persistence.db import AuditStamp, audit_context, transaction
+from persistence.notify import NotifyHub, Signal
 
 log = logging.getLogger("producer_graph.bulk_worker")
 
@@ -280,7 +281,9 @@ class BulkWorker:
             if job is not None:
                 log.info("bulk job completed", extra={"job_id": job.id, "succeeded": job.succeeded_rows,
                                                       "failed": job.failed_rows})
-                await bulk.send_completion_email(self.settings, job)
+                email = bulk.completion_email(job)
+                if email is not None:
+                    await mailer.send_mail(self.settings, *email)
 
     async def _keep_leases(self) -> None:
         """Extend this process's leases while it lives, so only a dead process's rows expire."""

@@ -16,7 +16,7 @@ _STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
 
 class RequestIdFilter(logging.Filter):
-    """Stamps every record written while a request runs with its request id (app.request_log)."""
+    """Stamps every record written while a request runs with its request id (app.runtime.request_log)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         stamp = audit_context.get()

@@ -18,7 +18,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import metrics
+from app.runtime import metrics
 from persistence.db import AuditStamp, audit_context, database_unavailable
 
 log = logging.getLogger("producer_graph.access")

@@ -21,18 +21,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import metrics
 from app.auth import AuthError, principal_from_header
-from app.bulk_worker import BulkWorker
-from app.notify import NotifyHub
-from app.request_log import RequestLogMiddleware
-from app.routes_bulk import MultipartCsrfGuard
-from app.routes_bulk import routes as bulk_routes
+from app.runtime import metrics
+from app.runtime.bulk_worker import BulkWorker
+from app.runtime.request_log import RequestLogMiddleware
+from app.runtime.routes_bulk import MultipartCsrfGuard
+from app.runtime.routes_bulk import routes as bulk_routes
 from app.settings import Settings, get_settings
 from persistence.audit import EVENTS_CHANNEL
 from persistence.bulk import PROGRESS_CHANNEL, WORK_CHANNEL
 from persistence.db import create_engine, resolve_url, session_factory
 from persistence.migrate import upgrade
+from persistence.notify import NotifyHub
 
 log = logging.getLogger("producer_graph")
 
@@ -167,7 +167,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
 def create_production_app() -> Starlette:
     """Factory for uvicorn workers: settings from the environment, migrations already applied by `serve`."""
-    from app.logs import configure_logging
+    from app.runtime.logs import configure_logging
 
     configure_logging()
     return create_app(get_settings(), migrate=False, freeze_gc=True)

@@ -24,7 +24,7 @@ def _url() -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.logs import configure_logging
+    from app.runtime.logs import configure_logging
     from persistence.migrate import upgrade
 
     settings = get_settings()
@@ -34,7 +34,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
     os.environ["DATABASE_URL"] = url  # workers join the same (embedded) database
-    uvicorn.run("app.server:create_production_app", factory=True, host=args.host or settings.host,
+    uvicorn.run("app.runtime.server:create_production_app", factory=True, host=args.host or settings.host,
                 port=args.port or settings.port, workers=args.workers, log_config=None, proxy_headers=True)
     return 0
 
@@ -208,7 +208,7 @@ def cmd_registry_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.demo import DemoError, run
+    from app.runtime.demo import DemoError, run
 
     try:
         asyncio.run(run(get_settings()))

@@ -567,7 +567,7 @@ async def graphiql_defaults(settings: Settings, sessions: async_sessionmaker[Asy
 
 async def run(settings: Settings, out: Callable[[str], None] = print) -> Demo:
     """`producer-graph demo`: start the app in-process (migrating the database), build the demo, report."""
-    from app.server import create_app
+    from app.runtime.server import create_app
 
     started = time.monotonic()
     app = create_app(settings)
