@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import os
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -191,3 +194,31 @@ def new_tenant(app: Any, gql: GraphQLClient) -> Any:
         return TenantHandle(loaded.id, gql.token(loaded.id, "TENANT_ADMIN"))
 
     return build
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def real_uvicorn(application: Any) -> AsyncIterator[str]:
+    """Serve an app whose lifespan already runs (the `app` fixture) with a real uvicorn on 127.0.0.1, in this event
+    loop; yields its http://127.0.0.1:PORT address."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off",
+                                           log_config=None, access_log=False))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

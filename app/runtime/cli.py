@@ -211,7 +211,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from app.runtime.demo import DemoError, run
 
     try:
-        asyncio.run(run(get_settings()))
+        asyncio.run(run(get_settings(), url=args.url))
     except DemoError as exc:
         print(f"demo refused: {exc}", file=sys.stderr)
         return 1
@@ -271,7 +271,10 @@ def parser() -> argparse.ArgumentParser:
     rs.add_argument("--seed", type=int, default=7)
     rs.set_defaults(fn=cmd_registry_sample)
 
-    d = sub.add_parser("demo", help="create (or complete) the demo tenant; prints tokens per role (idempotent)")
+    d = sub.add_parser("demo", help="create (or complete) the demo tenant; prints tokens per role and a GraphiQL link "
+                       "(idempotent)")
+    d.add_argument("--url", help="the server to build through and link to (default http://HOST:PORT of the settings); "
+                   "when none answers there, the demo is built in-process")
     d.set_defaults(fn=cmd_demo)
     return p
 

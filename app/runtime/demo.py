@@ -1,7 +1,8 @@
 """The demo tenant: agencies, agents, codes, credentials, quotes in every underwriting outcome, a policy with an
 out-of-sequence change and a finished bulk job, for a newcomer's first hour and for the guides in docs/.
 
-Built through the public GraphQL API (an in-process client of the app), so it stays what a client sees.
+Built through the public GraphQL API (of the running server, or of the app started in-process when none
+answers), so it stays what a client sees.
 Idempotent: the tenant is found by name and every object by a natural key (email, code, license or
 appointment number, the quote's `data.demo` key, the bulk file's name), so running it again creates nothing.
 """
@@ -225,6 +226,9 @@ class Api:
         """The `data` of the response; DemoError on errors, or on userErrors unless `refusals_ok`."""
         response = await self.http.post("/graphql", json={"query": query, "variables": variables},
                                         headers=self.headers)
+        if response.status_code == 401:
+            raise DemoError(f"the server at {self.http.base_url} refused the demo's token ({response.text[:200]}); "
+                            "run the demo with the server's settings (DATABASE_URL or DATA_DIR, JWT_SECRET)")
         body = response.json()
         if response.status_code != 200 or body.get("errors"):
             raise DemoError(f"{query.split('(')[0].strip()}: {body.get('errors')}")
@@ -565,28 +569,79 @@ async def graphiql_defaults(settings: Settings, sessions: async_sessionmaker[Asy
 # ---- the command ------------------------------------------------------------------------------------------
 
 
-async def run(settings: Settings, out: Callable[[str], None] = print) -> Demo:
-    """`producer-graph demo`: start the app in-process (migrating the database), build the demo, report."""
+def default_url(settings: Settings) -> str:
+    """The address `producer-graph serve` listens on with these settings."""
+    return f"http://{settings.host}:{settings.port}"
+
+
+def graphiql_link(url: str, token: str) -> str:
+    """GraphiQL on the server at `url`, signed in with `token`: the token rides in the fragment, which a browser
+    never sends to the server (so no log or proxy sees it); the page moves it into its Authorization header."""
+    return f"{url.rstrip('/')}/graphql#token={token}"
+
+
+async def server_answers(url: str) -> bool:
+    """True when a server answers `url`/healthz."""
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=2) as client:
+            return (await client.get("/healthz")).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def _through_server(url: str, settings: Settings, progress: Callable[[str], None]) -> Demo:
+    """Build through the running server at `url`; the tenant and the registry are written to the database
+    these settings name, which must be the server's."""
+    from persistence.db import create_engine, resolve_url, session_factory
+
+    database = settings.database_url
+    if not database:  # not `or`: mypy infers to_thread's result from the left operand, str | None
+        database = await asyncio.to_thread(resolve_url, None, settings.data_dir)
+    engine = create_engine(database, pool_size=2, max_overflow=0)
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+            return await build_demo(http, session_factory(engine), settings, progress=progress)
+    finally:
+        await engine.dispose()
+
+
+async def _in_process(settings: Settings, progress: Callable[[str], None]) -> Demo:
+    """Start the app in-process (migrating the database) and build through it."""
     from app.runtime.server import create_app
 
-    started = time.monotonic()
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://demo") as http:
-            demo = await build_demo(http, app.state.sessions, settings, progress=lambda s: out(f"  {s}"))
+            return await build_demo(http, app.state.sessions, settings, progress=progress)
+
+
+async def run(settings: Settings, url: str | None = None, out: Callable[[str], None] = print) -> Demo:
+    """`producer-graph demo [--url URL]`: build the demo through the server answering at `url` (default: the
+    address `serve` listens on), or in-process when none answers; print tokens, values and the GraphiQL link."""
+    url = (url or default_url(settings)).rstrip("/")
+    started = time.monotonic()
+    running = await server_answers(url)
+    if running:
+        out(f"Building the demo through the server at {url}")
+        demo = await _through_server(url, settings, lambda s: out(f"  {s}"))
+    else:
+        out(f"No server answers at {url}/healthz: building the demo in-process")
+        demo = await _in_process(settings, lambda s: out(f"  {s}"))
     out(f"demo tenant {DEMO_TENANT!r} ({demo.tenant_id}): "
         + (f"{demo.created} objects created" if demo.created else "already complete, nothing created")
         + f" in {time.monotonic() - started:.1f} s")
     out("")
+    tokens = demo.tokens(settings)
     out("Tokens (8 hours; send as 'Authorization: Bearer <token>'):")
-    for role, token in demo.tokens(settings).items():
+    for role, token in tokens.items():
         out(f"  {role:<13} {token}")
     out("")
     out("Values the guides in docs/ refer to as {{name}}:")
     for name in GUIDE_VALUES:
         out(f"  {name:<20} {demo.values[name]}")
     out("")
-    out(f"GraphiQL: http://{settings.host}:{settings.port}/graphql (start the server with `producer-graph serve`);"
-        " it opens with an example query and the demo admin's Authorization header.")
+    out("GraphiQL, signed in as the demo's tenant admin (the token is in the link's #fragment, which the browser"
+        " keeps to itself)" + ("" if running else "; start the server first with `producer-graph serve`") + ":")
+    out(f"  {graphiql_link(url, tokens['TENANT_ADMIN'])}")
     return demo

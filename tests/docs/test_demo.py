@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest_asyncio
 
-from app.runtime.demo import Demo, build_demo
+from app.runtime.demo import Demo, build_demo, run
+from tests.conftest import free_port, real_uvicorn
 
 QUOTES = """{ quotes(first: 100) { nodes { state data flags { level } } } }"""
 SNAPSHOT = """query($id: ID!) { policy(id: $id) { producerCode producerCodeOfRecord transactions { kind state }
@@ -109,3 +110,40 @@ async def test_graphiql_opens_with_an_example_query_and_the_demo_admin_header(ht
     assert not body.get("errors")
     names = {p["name"] for p in body["data"]["producers"]["nodes"]}
     assert names == {"Northwind Insurance Agency", "Summit Brokers"}
+
+
+def link_token(lines: list[str], address: str) -> str:
+    """The token of the GraphiQL link the demo printed last, checking the link names `address`."""
+    link = lines[-1].strip()
+    assert link.startswith(f"{address}/graphql#token="), lines[-3:]
+    return link.split("#token=", 1)[1]
+
+
+async def test_the_demo_builds_through_the_running_server_and_links_graphiql_to_it(app, gql, demo, settings,
+                                                                                   database_url):
+    # given a real server on some port, on the demo's database
+    async with real_uvicorn(app) as address:
+        lines: list[str] = []
+        # when the demo is run with its address
+        built = await run(settings.model_copy(update={"database_url": database_url}), url=address,
+                          out=lines.append)
+    # then it was built through that server, and the link opens GraphiQL there with a working admin token
+    assert lines[0] == f"Building the demo through the server at {address}"
+    assert built.created == 0 and built.tenant_id == demo[0].tenant_id
+    token = link_token(lines, address)
+    assert (await gql.ok("{ producers(first: 1) { totalCount } }", token=token))["producers"]["totalCount"] > 10
+
+
+async def test_without_a_server_the_demo_builds_in_process_and_links_the_address_given(gql, demo, settings,
+                                                                                      database_url):
+    # given nothing listening at the address given
+    address = f"http://127.0.0.1:{free_port()}"
+    lines: list[str] = []
+    # when the demo is run with it
+    built = await run(settings.model_copy(update={"database_url": database_url}), url=address, out=lines.append)
+    # then it says so, builds in-process, and links GraphiQL at that address (not a fixed 8000)
+    assert lines[0] == f"No server answers at {address}/healthz: building the demo in-process"
+    assert built.created == 0
+    assert "start the server first with `producer-graph serve`" in lines[-2]
+    token = link_token(lines, address)
+    assert not (await gql("{ producers(first: 1) { totalCount } }", token=token)).get("errors")
