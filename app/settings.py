@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     smtp_sender: str = "producer-graph@localhost"
     smtp_starttls: bool = False
 
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="Log lines: `json` (one object per line), `console` (readable lines) or "
+        "`auto`: readable on a terminal in development, JSON everywhere else.")
+
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -20,17 +22,94 @@ log = logging.getLogger(__name__)
 _embedded: dict[str, Any] = {}
 
 
-def start_embedded(data_dir: Path) -> str:
-    """Start (or join) the embedded PostgreSQL in `data_dir`; return its libpq URL. Data persists."""
-    import pgserver
+def quiet_pgserver() -> Any:
+    """pgserver, imported without the warning platformdirs gives when XDG_RUNTIME_DIR is unset (services,
+    containers, CI): pgserver then keeps its lock file under the temporary directory, which is fine."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        import pgserver
+    for warning in caught:
+        log.debug("while importing pgserver: %s", warning.message)
+    return pgserver
 
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _handles(path: Path) -> Any:
+    """pgserver's list of the processes using the server in `path` (the last one out stops it)."""
+    from pgserver.utils import DiskList
+
+    return DiskList(path / ".handle_pids.json")
+
+
+def _prune_handles(pgserver: Any, path: Path) -> tuple[list[int], list[int]]:
+    """Drop the processes that died without leaving (SIGKILL, a crash) from pgserver's list, under its lock, so
+    they never keep the server running; returns (live, dropped)."""
+    with pgserver.postgres_server.PostgresServer._lock:
+        handles = _handles(path)
+        pids = handles.get()
+        live = [pid for pid in pids if pid != os.getpid() and _alive(pid)]
+        dropped = [pid for pid in pids if pid != os.getpid() and pid not in live]
+        if dropped:
+            handles.put(live + [pid for pid in pids if pid == os.getpid()])
+    return live, dropped
+
+
+def _arrival(pgserver: Any, path: Path) -> str:
+    """How this process comes to the embedded server: starts it, joins it, adopts it or restarts it."""
+    from pgserver.utils import PostmasterInfo
+
+    live, dropped = _prune_handles(pgserver, path)
+    try:
+        info = PostmasterInfo.read_from_pgdata(path)
+    except (AssertionError, ValueError):  # a truncated postmaster.pid: PostgreSQL replaces it at start
+        info = None
+    if info is not None and info.is_running():
+        if live:
+            return f"joined the embedded PostgreSQL that processes {live} use"
+        return (f"adopted the embedded PostgreSQL left running by processes that stopped without stopping it "
+                f"({dropped})" if dropped else "adopted the embedded PostgreSQL already running")
+    if info is not None:
+        return "restarted the embedded PostgreSQL (it had stopped without cleaning up: a stale postmaster.pid)"
+    return "started the embedded PostgreSQL"
+
+
+def start_embedded(data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL in `data_dir`; return its libpq URL. Data persists.
+
+    A server left by a process that was killed is adopted (still running) or restarted (stopped); the log says
+    which. `stop_embedded` (or the end of the process) stops it unless another process still uses it."""
     path = data_dir.resolve()
     key = str(path)
     if key not in _embedded:
+        pgserver = quiet_pgserver()
         path.mkdir(parents=True, exist_ok=True)
+        fresh = not (path / "PG_VERSION").exists()
+        arrival = "initialised and started a new embedded PostgreSQL" if fresh else _arrival(pgserver, path)
         _embedded[key] = pgserver.get_server(path, cleanup_mode="stop")
-        log.info("embedded PostgreSQL ready", extra={"data_dir": key})
+        log.info(f"{arrival}; ready", extra={"data_dir": key})
     return str(_embedded[key].get_uri())
+
+
+def stop_embedded() -> None:
+    """Leave the embedded PostgreSQL this process started or joined: stopped unless another live process
+    (another `serve` on the same DATA_DIR) still uses it."""
+    for key, server in list(_embedded.items()):
+        live, _ = _prune_handles(quiet_pgserver(), Path(key))
+        server.cleanup()
+        del _embedded[key]
+        if live:
+            log.info("embedded PostgreSQL left running for processes %s", live, extra={"data_dir": key})
+        else:
+            log.info("embedded PostgreSQL stopped", extra={"data_dir": key})
 
 
 def resolve_url(database_url: str | None, data_dir: Path) -> str:

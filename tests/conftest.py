@@ -41,8 +41,9 @@ def pg_url() -> Iterator[str]:
     if external:
         yield sync_url(external)
         return
-    import pgserver
+    from persistence.db import quiet_pgserver
 
+    pgserver = quiet_pgserver()
     with tempfile.TemporaryDirectory(prefix="pgtest") as tmp:
         server = pgserver.get_server(Path(tmp), cleanup_mode="stop")
         yield server.get_uri()

@@ -21,21 +21,39 @@ def _url() -> str:
     return resolve_url(settings.database_url, settings.data_dir)
 
 
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C or SIGTERM; then leave the embedded PostgreSQL (stopped unless another server uses it).
+
+    uvicorn shuts down gracefully on either signal and then raises it again: SIGINT ends here as
+    KeyboardInterrupt, SIGTERM through `_exit_on_sigterm` (its default action would end the process before the
+    embedded PostgreSQL is stopped)."""
+    import os
+    import signal
+
     import uvicorn
 
     from app.runtime.logs import configure_logging
+    from persistence.db import stop_embedded
     from persistence.migrate import upgrade
 
     settings = get_settings()
-    configure_logging()
-    url = _url()
-    upgrade(url)  # once, before the workers start
-    import os
-
-    os.environ["DATABASE_URL"] = url  # workers join the same (embedded) database
-    uvicorn.run("app.runtime.server:create_production_app", factory=True, host=args.host or settings.host,
-                port=args.port or settings.port, workers=args.workers, log_config=None, proxy_headers=True)
+    configure_logging(settings)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        url = _url()
+        upgrade(url)  # once, before the workers start
+        os.environ["DATABASE_URL"] = url  # workers join the same (embedded) database
+        uvicorn.run("app.runtime.server:create_production_app", factory=True, host=args.host or settings.host,
+                    port=args.port or settings.port, workers=args.workers, log_config=None, access_log=False,
+                    proxy_headers=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_embedded()
     return 0
 
 
@@ -59,6 +77,22 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def plugin_problems(precommit: str | None, validation: str | None) -> list[str]:
+    """One line per configured plugin class that cannot be imported and instantiated, naming it and why."""
+    from app.plugins import PluginError, load_plugin
+
+    problems = []
+    for field, path in (("plugins.precommit", precommit), ("plugins.validation", validation)):
+        if not path:
+            continue
+        try:
+            load_plugin(path)
+        except PluginError as exc:
+            cause = f" ({exc.__cause__})" if exc.__cause__ is not None and str(exc.__cause__) else ""
+            problems.append(f"{field}: {exc}{cause}")
+    return problems
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     from app.tenant_config import ConfigError, load_tenant_config_file
 
@@ -68,6 +102,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"{args.file}: configuration refused", file=sys.stderr)
         for error in exc.errors:
             print(f"  {error}", file=sys.stderr)
+        return 1
+    problems = plugin_problems(config.plugins.precommit, config.plugins.validation)
+    if problems:
+        print(f"{args.file}: configuration refused", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
         return 1
     pm = config.producerManagement
     print(f"{args.file}: ok ({len(pm.producers)} producer types, {len(pm.producerCodes)} producer code types, "
@@ -106,6 +146,7 @@ async def _tenant_create(name: str, raw: Any) -> Any:
 
 def cmd_tenant_create(args: argparse.Namespace) -> int:
     from app.errors import DomainError
+    from app.plugins import PluginError
     from app.tenant_config import ConfigError, default_config_dict
     from persistence.migrate import upgrade
 
@@ -115,6 +156,10 @@ def cmd_tenant_create(args: argparse.Namespace) -> int:
         tenant = asyncio.run(_tenant_create(args.name, raw))
     except (ConfigError, DomainError) as exc:
         return _refused(exc)
+    except PluginError as exc:
+        cause = f" ({exc.__cause__})" if exc.__cause__ is not None and str(exc.__cause__) else ""
+        print(f"tenant {args.name!r} not created: {exc}{cause}", file=sys.stderr)
+        return 1
     print(tenant.id)
     return 0
 
@@ -154,14 +199,33 @@ async def _tenant_id(name_or_id: str) -> str | None:
             return record.id if record else None
 
 
+def token_roles_problem(roles: list[str], agency: str | None) -> str | None:
+    """Why these roles cannot make a usable token (an unknown role, an agency-scoped one without an agency)."""
+    from app.auth import AGENCY_SCOPED, Role
+
+    known = [role.value for role in Role]
+    unknown = [role for role in roles if role not in known]
+    if unknown or not roles:
+        return f"unknown role {', '.join(unknown) or '(none given)'}: --roles takes {', '.join(known)}"
+    scoped = [role for role in roles if role in AGENCY_SCOPED]
+    if scoped and not agency:
+        return (f"{', '.join(scoped)} is agency-scoped: add --agency LOCATOR (the agency producer's locator; "
+                "READ_ONLY may have one too)")
+    return None
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from app.auth import mint_token
 
+    roles = [r.strip().upper() for r in args.roles.split(",") if r.strip()]
+    problem = token_roles_problem(roles, args.agency)
+    if problem:
+        print(f"token refused: {problem}", file=sys.stderr)
+        return 2
     tenant_id = args.tenant if args.no_lookup else asyncio.run(_tenant_id(args.tenant))
     if tenant_id is None:
         print(f"no tenant named or identified {args.tenant!r}", file=sys.stderr)
         return 1
-    roles = [r.strip().upper() for r in args.roles.split(",") if r.strip()]
     print(mint_token(get_settings(), tenant_id=tenant_id, roles=roles, subject=args.subject, agency=args.agency,
                      ttl_seconds=args.ttl))
     return 0

@@ -1,6 +1,7 @@
 """Request ids and the access log: pure ASGI middleware, outermost, for HTTP requests and WebSocket connections.
 
-Each request gets an id (a sane incoming `X-Request-Id`, or a new one), returned in the `X-Request-Id` header,
+Each request gets an id (a sane incoming `X-Request-Id`, or a new one: asgi-correlation-id's middleware), returned
+in the `X-Request-Id` header of every response,
 carried by every log line written while it runs, by masked GraphQL errors and by its audit events. One access
 line per HTTP request: method, path, status, duration, GraphQL operation, request id; never the query or
 its variables.
@@ -14,7 +15,7 @@ import time
 import uuid
 
 import orjson
-from starlette.datastructures import MutableHeaders
+from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,16 +24,12 @@ from persistence.db import AuditStamp, audit_context, database_unavailable
 
 log = logging.getLogger("producer_graph.access")
 
-HEADER = "x-request-id"
 SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
 
 
-def incoming_request_id(scope: Scope) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key.decode("latin-1").lower() == HEADER:
-            candidate = value.decode("latin-1").strip()
-            return candidate if SANE_ID.match(candidate) else None
-    return None
+def sane_request_id(candidate: str) -> bool:
+    """An incoming id is kept when it is 8-100 characters of letters, digits and `._:-` (log- and header-safe)."""
+    return bool(SANE_ID.match(candidate))
 
 
 _DIGIT_RUN = re.compile(r"\d{9}")
@@ -59,12 +56,17 @@ class RequestLogMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.ids = CorrelationIdMiddleware(self.logged, header_name="X-Request-Id", update_request_header=False,
+                                           generator=new_request_id, validator=sane_request_id)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        request_id = incoming_request_id(scope) or new_request_id()
+        await self.ids(scope, receive, send)
+
+    async def logged(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = correlation_id.get() or new_request_id()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         token = audit_context.set(AuditStamp(request_id=request_id))
@@ -75,9 +77,6 @@ class RequestLogMiddleware:
             nonlocal status, began
             if message["type"] == "http.response.start":
                 status, began = int(message["status"]), True
-                headers = MutableHeaders(scope=message)
-                if HEADER not in headers:
-                    headers.append("X-Request-Id", request_id)
             await send(message)
 
         try:

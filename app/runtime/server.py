@@ -63,8 +63,7 @@ class AuthMiddleware:
         except AuthError as exc:
             body = {"errors": [{"message": exc.message, "extensions": {"code": exc.code, "requestId": request_id}}]}
             response = Response(orjson.dumps(body), status_code=401, media_type="application/json",
-                                headers={"WWW-Authenticate": 'Bearer realm="producer-graph"',
-                                         "X-Request-Id": request_id})
+                                headers={"WWW-Authenticate": 'Bearer realm="producer-graph"'})
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -169,5 +168,6 @@ def create_production_app() -> Starlette:
     """Factory for uvicorn workers: settings from the environment, migrations already applied by `serve`."""
     from app.runtime.logs import configure_logging
 
-    configure_logging()
-    return create_app(get_settings(), migrate=False, freeze_gc=True)
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(settings, migrate=False, freeze_gc=True)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.pii import SsnVault
-from app.runtime.logs import JsonFormatter
+from app.runtime.logs import formatter
 from app.settings import Settings
 from persistence.producers import ProducerRecord
 from persistence.registry import RegistryProducerRecord
@@ -71,8 +71,8 @@ async def test_no_response_or_log_line_ever_contains_a_full_ssn(app, gql, new_te
     assert read["producer"]["ssnLastFour"] == "9999"
     assert len(bodies) >= 10
     assert [b for b in bodies if leaks(b)] == []
-    formatter = JsonFormatter()
-    lines = [formatter.format(r) for r in caplog.records]
+    json_lines = formatter("json")
+    lines = [json_lines.format(r) for r in caplog.records]
     raw = [r.getMessage() for r in caplog.records]
     assert [line for line in lines + raw if leaks(line)] == []
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from app.runtime.logs import JsonFormatter, RequestIdFilter
+from app.runtime.logs import formatter
 from tests.api.bulk_helpers import bulk_setup, csv_file, file_rows, start_job, upload, wait_for_job
 from tests.api.helpers import CREATE_PRODUCER
 
@@ -23,8 +23,7 @@ def json_logs() -> Iterator[io.StringIO]:
     """The JSON lines the server writes meanwhile, as the production logging set-up writes them."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(formatter("json"))
     root = logging.getLogger()
     level = root.level
     root.addHandler(handler)
