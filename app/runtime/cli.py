@@ -77,6 +77,12 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def plugin_failure(exc: Exception) -> str:
+    """A plugin that failed to load, in one line: which one, and why (the import error's own words)."""
+    cause = exc.__cause__
+    return str(exc).rstrip(".") + (f" ({cause})" if cause is not None and str(cause) else "")
+
+
 def plugin_problems(precommit: str | None, validation: str | None) -> list[str]:
     """One line per configured plugin class that cannot be imported and instantiated, naming it and why."""
     from app.plugins import PluginError, load_plugin
@@ -88,8 +94,7 @@ def plugin_problems(precommit: str | None, validation: str | None) -> list[str]:
         try:
             load_plugin(path)
         except PluginError as exc:
-            cause = f" ({exc.__cause__})" if exc.__cause__ is not None and str(exc.__cause__) else ""
-            problems.append(f"{field}: {exc}{cause}")
+            problems.append(f"{field}: {plugin_failure(exc)}")
     return problems
 
 
@@ -157,8 +162,7 @@ def cmd_tenant_create(args: argparse.Namespace) -> int:
     except (ConfigError, DomainError) as exc:
         return _refused(exc)
     except PluginError as exc:
-        cause = f" ({exc.__cause__})" if exc.__cause__ is not None and str(exc.__cause__) else ""
-        print(f"tenant {args.name!r} not created: {exc}{cause}", file=sys.stderr)
+        print(f"tenant {args.name!r} not created: {plugin_failure(exc)}", file=sys.stderr)
         return 1
     print(tenant.id)
     return 0

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from app.runtime.logs import formatter
+from app.runtime.logs import formatter, log_format
 from tests.api.bulk_helpers import bulk_setup, csv_file, file_rows, start_job, upload, wait_for_job
 from tests.api.helpers import CREATE_PRODUCER
 
@@ -144,3 +144,30 @@ async def test_metrics_need_the_metrics_token_when_one_is_set(database_url):
     assert anonymous.status_code == 401 and anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert wrong.status_code == 401
     assert right.status_code == 200 and "graphql" in right.text
+
+
+def test_logs_are_readable_lines_on_a_development_terminal_and_json_everywhere_else():
+    import os
+    import pty
+
+    from tests.conftest import settings_for_test
+
+    # given a real terminal and a pipe-like stream
+    leader, follower = pty.openpty()
+    with os.fdopen(leader, "rb") as _, os.fdopen(follower, "w") as terminal:
+        # then development on the terminal reads as lines; any other environment, or LOG_FORMAT=json, as JSON
+        assert log_format(settings_for_test(env="development"), terminal) == "console"
+        assert log_format(settings_for_test(env="test"), terminal) == "json"
+        assert log_format(settings_for_test(env="development", log_format="json"), terminal) == "json"
+    assert log_format(settings_for_test(env="development"), io.StringIO()) == "json"
+    assert log_format(settings_for_test(env="test", log_format="console"), io.StringIO()) == "console"
+    # and both carry the message and the fields, with SSN-shaped text redacted
+    record = logging.LogRecord("producer_graph.access", logging.INFO, __file__, 1, "request", None, None)
+    record.path, record.note = "/graphql", "ssn 123-45-6789"
+    line = formatter("console").format(record)
+    assert "request" in line and "path" in line and "/graphql" in line and not line.startswith("{")
+    assert "123-45" not in line and "6789" in line
+    parsed = json.loads(formatter("json").format(record))
+    assert (parsed["message"], parsed["logger"], parsed["level"], parsed["path"]) == (
+        "request", "producer_graph.access", "info", "/graphql")
+    assert "123-45" not in parsed["note"]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import jwt
@@ -66,3 +70,60 @@ def test_an_unknown_command_exits_with_usage(capsys) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["frobnicate"])
     assert exited.value.code == 2
+
+
+@pytest.mark.parametrize(("roles", "agency", "line"), [
+    ("TENANT_ADMIN,ROOT", None, "token refused: unknown role ROOT: --roles takes TENANT_ADMIN, AGENCY_ADMIN, "
+                                "UNDERWRITER, PRODUCER, READ_ONLY"),
+    ("AGENCY_ADMIN", None, "token refused: AGENCY_ADMIN is agency-scoped: add --agency LOCATOR (the agency "
+                           "producer's locator; READ_ONLY may have one too)"),
+    ("producer", None, "token refused: PRODUCER is agency-scoped: add --agency LOCATOR (the agency producer's "
+                       "locator; READ_ONLY may have one too)"),
+    (",", None, "token refused: unknown role (none given): --roles takes TENANT_ADMIN, AGENCY_ADMIN, UNDERWRITER, "
+                "PRODUCER, READ_ONLY"),
+])
+def test_token_refuses_unknown_roles_and_agency_scoped_ones_without_an_agency(capsys, roles, agency, line) -> None:
+    # when a token is asked for roles it cannot carry as given
+    code = main(["token", "--tenant", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "--no-lookup", "--roles", roles])
+    # then one clear line, no token, exit status 2
+    captured = capsys.readouterr()
+    assert (code, captured.out, captured.err.splitlines()) == (2, "", [line])
+
+
+def test_token_mints_read_only_without_an_agency(capsys) -> None:
+    assert main(["token", "--tenant", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "--no-lookup", "--roles", "READ_ONLY"]) == 0
+    assert capsys.readouterr().out.count(".") == 2
+
+
+def config_with_plugin(tmp_path: Path, path: str = "acme_missing.plugins.Precommit") -> Path:
+    config = default_config_dict()
+    config["plugins"] = {"precommit": path}
+    file = tmp_path / "plugin.json"
+    file.write_text(json.dumps(config))
+    return file
+
+
+def test_check_config_names_a_plugin_that_cannot_be_imported(tmp_path: Path, capsys) -> None:
+    # given a configuration whose precommit plugin's module does not exist
+    file = config_with_plugin(tmp_path)
+    # when it is checked
+    assert main(["check-config", str(file)]) == 1
+    # then the refusal names the plugin and why
+    assert capsys.readouterr().err.splitlines() == [
+        f"{file}: configuration refused",
+        "  plugins.precommit: Plugin acme_missing.plugins.Precommit could not be loaded: ModuleNotFoundError "
+        "(No module named 'acme_missing')"]
+
+
+async def test_tenant_create_with_a_plugin_that_cannot_be_imported_prints_one_line_naming_it(tmp_path, database_url):
+    # given a configuration whose plugin cannot be imported
+    file = config_with_plugin(tmp_path)
+    env = {**os.environ, "DATABASE_URL": database_url}
+    # when a tenant is created with it
+    done = await asyncio.to_thread(
+        subprocess.run, [str(Path(sys.executable).parent / "producer-graph"), "tenant", "create", "plugged",
+                         "--config", str(file)], env=env, capture_output=True, text=True, timeout=120)
+    # then one line names the plugin (no traceback), exit status 1
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.splitlines() == ["tenant 'plugged' not created: Plugin acme_missing.plugins.Precommit could "
+                                        "not be loaded: ModuleNotFoundError (No module named 'acme_missing')"]
