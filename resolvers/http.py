@@ -65,7 +65,7 @@ class AuthHTTPException(HTTPException):
 def http_error(exc: HTTPException, request_id: str) -> Response:
     code = getattr(exc, "code", None) or HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
     body = {"errors": [{"message": exc.reason, "extensions": {"code": code, "requestId": request_id}}]}
-    headers: dict[str, str] = {}  # X-Request-Id: added to every response by app.runtime.request_log
+    headers = {"X-Request-Id": request_id}
     if exc.status_code == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="producer-graph"'
     return Response(orjson.dumps(body), status_code=exc.status_code, media_type="application/json",

@@ -16,6 +16,7 @@ import uuid
 
 import orjson
 from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
+from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -77,6 +78,9 @@ class RequestLogMiddleware:
             nonlocal status, began
             if message["type"] == "http.response.start":
                 status, began = int(message["status"]), True
+                headers = MutableHeaders(scope=message)
+                if "x-request-id" in headers:  # one header: the id middleware (outside) adds it
+                    del headers["x-request-id"]
             await send(message)
 
         try:

@@ -63,7 +63,8 @@ class AuthMiddleware:
         except AuthError as exc:
             body = {"errors": [{"message": exc.message, "extensions": {"code": exc.code, "requestId": request_id}}]}
             response = Response(orjson.dumps(body), status_code=401, media_type="application/json",
-                                headers={"WWW-Authenticate": 'Bearer realm="producer-graph"'})
+                                headers={"WWW-Authenticate": 'Bearer realm="producer-graph"',
+                                         "X-Request-Id": request_id})
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
