@@ -276,12 +276,17 @@ def cmd_registry_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import httpx
+
     from app.runtime.demo import DemoError, run
 
     try:
         asyncio.run(run(get_settings(), url=args.url))
     except DemoError as exc:
         print(f"demo refused: {exc}", file=sys.stderr)
+        return 1
+    except httpx.HTTPError as exc:
+        print(f"demo stopped: the server stopped answering ({type(exc).__name__}: {exc})", file=sys.stderr)
         return 1
     return 0
 
