@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 import pytest_asyncio
 
-from app.runtime.demo import Demo, build_demo, run
+from app.runtime.demo import Demo, DemoError, build_demo, run
 from tests.conftest import free_port, real_uvicorn
 
 QUOTES = """{ quotes(first: 100) { nodes { state data flags { level } } } }"""
@@ -147,3 +148,17 @@ async def test_without_a_server_the_demo_builds_in_process_and_links_the_address
     assert "start the server first with `producer-graph serve`" in lines[-2]
     token = link_token(lines, address)
     assert not (await gql("{ producers(first: 1) { totalCount } }", token=token)).get("errors")
+
+
+async def test_a_demo_with_other_settings_than_the_server_is_refused_in_one_sentence(app, demo, settings,
+                                                                                     database_url):
+    # given a running server, and a demo run with another JWT secret than the server's
+    other = settings.model_copy(update={"database_url": database_url,
+                                        "jwt_secret": "another-secret-of-at-least-thirty-two-bytes"})
+    async with real_uvicorn(app) as address:
+        # when the demo is run against it
+        with pytest.raises(DemoError) as refused:
+            await run(other, url=address, out=lambda line: None)
+    # then it says the server refused its token and which settings to align
+    assert f"the server at {address} refused the demo's token" in str(refused.value)
+    assert "DATABASE_URL or DATA_DIR, JWT_SECRET" in str(refused.value)
