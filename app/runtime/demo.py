@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth import mint_token
 from app.pii import SsnVault
 from app.registry import RegistryEntry, RegistryLicense, import_file, sample_entries, write_extract
+from app.runtime import graphiql
 from app.settings import Settings
 from app.tenant_config import default_config_dict
 from persistence import tenants as tenant_store
@@ -519,49 +520,6 @@ async def build_demo(http: httpx.AsyncClient, sessions: async_sessionmaker[Async
     return demo
 
 
-# ---- GraphiQL ----------------------------------------------------------------------------------------------
-
-GRAPHIQL_QUERY = """# The demo tenant: its agencies, sub-agencies and agents, with codes and licenses.
-# The Authorization header (bottom panel) holds a TENANT_ADMIN token of the demo; the guides are in docs/.
-query DemoAgencies {
-  producers(first: 5, filter: {rootOnly: true}) {
-    totalCount
-    nodes {
-      id name type state
-      codes(first: 3) { nodes { code state } }
-      children(first: 5) {
-        nodes {
-          name state
-          children(first: 5) {
-            nodes {
-              name type state
-              codes(first: 3) { nodes { code state } }
-              licenses(first: 5) { nodes { licenseNumber jurisdictions linesOfAuthority state } }
-            }
-          }
-        }
-      }
-    }
-  }
-}
-"""
-
-
-async def graphiql_defaults(settings: Settings, sessions: async_sessionmaker[AsyncSession]
-                            ) -> tuple[str, dict[str, str]] | None:
-    """The example query and headers GraphiQL opens with: a fresh demo admin token; None in production or
-    when there is no demo tenant."""
-    if settings.production:
-        return None
-    async with sessions() as session:
-        record = await tenant_store.get_tenant_by_name(session, DEMO_TENANT)
-    if record is None:
-        return None
-    token = mint_token(settings, tenant_id=record.id, roles=["TENANT_ADMIN"], subject=ADMIN_SUBJECT,
-                       ttl_seconds=TOKEN_TTL)
-    return GRAPHIQL_QUERY, {"Authorization": f"Bearer {token}"}
-
-
 # ---- the command ------------------------------------------------------------------------------------------
 
 
@@ -579,14 +537,16 @@ async def run(settings: Settings, out: Callable[[str], None] = print) -> Demo:
         + (f"{demo.created} objects created" if demo.created else "already complete, nothing created")
         + f" in {time.monotonic() - started:.1f} s")
     out("")
+    tokens = demo.tokens(settings)
     out("Tokens (8 hours; send as 'Authorization: Bearer <token>'):")
-    for role, token in demo.tokens(settings).items():
+    for role, token in tokens.items():
         out(f"  {role:<13} {token}")
     out("")
     out("Values the guides in docs/ refer to as {{name}}:")
     for name in GUIDE_VALUES:
         out(f"  {name:<20} {demo.values[name]}")
     out("")
-    out(f"GraphiQL: http://{settings.host}:{settings.port}/graphql (start the server with `producer-graph serve`);"
-        " it opens with an example query and the demo admin's Authorization header.")
+    out("GraphiQL as the demo's tenant admin (start the server with `producer-graph serve`; the token stays in the"
+        " browser):")
+    out(f"  {graphiql.link(f'http://{settings.host}:{settings.port}', tokens['TENANT_ADMIN'])}")
     return demo

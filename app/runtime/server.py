@@ -22,7 +22,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth import AuthError, principal_from_header
-from app.runtime import metrics
+from app.runtime import graphiql, metrics
 from app.runtime.bulk_worker import BulkWorker
 from app.runtime.request_log import RequestLogMiddleware
 from app.runtime.routes_bulk import MultipartCsrfGuard
@@ -156,6 +156,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
         *bulk_routes,
+        *([] if settings.production else [graphiql.assets()]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.schema = schema

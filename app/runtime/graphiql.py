@@ -1,0 +1,87 @@
+"""GraphiQL in development: the project's own page and its assets (React, GraphiQL, the explorer plugin), shipped
+in the package and served by the app, so it works offline and references no outside host.
+
+The page holds no token. A link `/graphql#token=<jwt>` (what `producer-graph demo` prints) hands one to the
+browser: the page moves it into GraphiQL's headers, sent with every HTTP request and merged into the WebSocket's
+`connection_init` payload, then clears the fragment. Fragments never reach the server or its logs.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+from string import Template
+
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+ASSETS_PATH = "/graphiql/assets"
+ASSETS_DIR = Path(__file__).resolve().parent / "static" / "graphiql"
+TEMPLATE = Path(__file__).resolve().with_suffix(".html")
+IMMUTABLE = "public, max-age=31536000, immutable"  # every asset path names its package's version
+
+EXAMPLE_QUERY = """# The root agencies of the tenant, with their sub-agencies, agents, codes and licenses.
+# Run it with the button above (or Ctrl-Enter). The Authorization header (Headers, below) comes from the
+# link `producer-graph demo` prints; without it, add {"Authorization": "Bearer <token>"} there.
+query DemoAgencies {
+  producers(first: 5, filter: {rootOnly: true}) {
+    totalCount
+    nodes {
+      id name type state
+      codes(first: 3) { nodes { code state } }
+      children(first: 5) {
+        nodes {
+          name state
+          children(first: 5) {
+            nodes {
+              name type state
+              codes(first: 3) { nodes { code state } }
+              licenses(first: 5) { nodes { licenseNumber jurisdictions linesOfAuthority state } }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+class ImmutableStaticFiles(StaticFiles):
+    """Static files a browser may keep for a year: a new version of an asset is a new path."""
+
+    def file_response(self, full_path: str | os.PathLike[str], stat_result: os.stat_result, scope: Scope,
+                      status_code: int = 200) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["Cache-Control"] = IMMUTABLE
+        return response
+
+
+def assets() -> Mount:
+    """The route serving GraphiQL's assets (mounted outside production only)."""
+    return Mount(ASSETS_PATH, app=ImmutableStaticFiles(directory=ASSETS_DIR), name="graphiql-assets")
+
+
+def _script_literal(value: str) -> str:
+    """A JavaScript string literal that is safe inside an inline <script> element."""
+    return json.dumps(value).replace("<", "\\u003c")
+
+
+@functools.cache
+def page_html() -> str:
+    return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
+        assets=ASSETS_PATH, example_query=_script_literal(EXAMPLE_QUERY))
+
+
+def page() -> HTMLResponse:
+    """The GraphiQL page: the same bytes for every caller (no token, no tenant data)."""
+    return HTMLResponse(page_html(), headers={"Cache-Control": "no-cache"})
+
+
+def link(base_url: str, token: str) -> str:
+    """The address that opens GraphiQL with `token` in its headers (the fragment stays in the browser)."""
+    return f"{base_url.rstrip('/')}/graphql#token={token}"
