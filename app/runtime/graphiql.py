@@ -24,9 +24,11 @@ ASSETS_DIR = Path(__file__).resolve().parent / "static" / "graphiql"
 TEMPLATE = Path(__file__).resolve().with_suffix(".html")
 IMMUTABLE = "public, max-age=31536000, immutable"  # every asset path names its package's version
 
-EXAMPLE_QUERY = """# The root agencies of the tenant, with their sub-agencies, agents, codes and licenses.
-# Run it with the button above (or Ctrl-Enter). The Authorization header (Headers, below) comes from the
-# link `producer-graph demo` prints; without it, add {"Authorization": "Bearer <token>"} there.
+EXAMPLE_QUERY = """# The tenant's root agencies with their sub-agencies,
+# agents, codes and licenses. Run it with the button
+# (or Ctrl-Enter). The Authorization header (Headers,
+# below) comes from the link `producer-graph demo`
+# prints; or write {"Authorization": "Bearer <jwt>"}.
 query DemoAgencies {
   producers(first: 5, filter: {rootOnly: true}) {
     totalCount
