@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import asyncio
+import http.server
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +103,33 @@ async def api_server(pg_url: str, template_url: str, tmp_path_factory: pytest.Te
             await engine.dispose()
 
 
+@contextmanager
+def static_page(origin: str, html: bytes) -> Iterator[str]:
+    """`html` served at `origin`/ (a loopback origin) from a thread, as a site on another origin would serve it."""
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path == "/"
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(html if found else b"not found")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    address = urlsplit(origin)
+    server = http.server.ThreadingHTTPServer((address.hostname or LOOPBACK, address.port or 80), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"{origin}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Debian's Chromium; missing, the browser tests skip outside CI (`.ci/run` installs it) and fail in CI."""
@@ -116,37 +145,55 @@ def chromium() -> str:
 
 @dataclass
 class Browser:
-    """A fresh Chromium profile; `left_loopback` lists every request that tried to leave 127.0.0.1 (blocked)."""
+    """A fresh Chromium profile and what its pages asked for; `left_loopback`: requests off 127.0.0.1 (blocked)."""
 
     context: Any
     page: Any
     requests: list[str] = field(default_factory=list)
-    sockets: list[str] = field(default_factory=list)  # WebSocket addresses opened (page.route does not see them)
+    sockets: list[str] = field(default_factory=list)  # WebSocket addresses opened (routes do not see them)
     left_loopback: list[str] = field(default_factory=list)
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def browser(chromium: str, tmp_path: Path) -> AsyncIterator[Browser]:
+@asynccontextmanager
+async def launch(chromium: str, profile: Path, block_outside: bool) -> AsyncIterator[Browser]:
+    """Chromium on a fresh profile; with `block_outside`, every request off 127.0.0.1 is aborted and recorded.
+
+    Playwright answers CORS preflights itself while requests are routed, so a page whose CORS the test checks
+    runs unrouted: its requests are only recorded."""
     from playwright.async_api import Route, async_playwright
 
     async with async_playwright() as playwright:
         context = await playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        guarded = Browser(context, context.pages[0] if context.pages else await context.new_page())
+            str(profile), executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        page = context.pages[0] if context.pages else await context.new_page()
+        browser = Browser(context, page)
+        page.on("websocket", lambda socket: browser.sockets.append(socket.url))
 
         async def guard(route: Route) -> None:
-            url = route.request.url
-            guarded.requests.append(url)
-            if urlsplit(url).hostname != LOOPBACK:
-                guarded.left_loopback.append(url)
+            if urlsplit(route.request.url).hostname != LOOPBACK:
+                browser.left_loopback.append(route.request.url)
                 await route.abort("blockedbyclient")
                 return
             await route.continue_()
 
-        await context.route("**/*", guard)
-        context.on("page", lambda page: page.on("websocket", lambda socket: guarded.sockets.append(socket.url)))
-        guarded.page.on("websocket", lambda socket: guarded.sockets.append(socket.url))
+        if block_outside:
+            await context.route("**/*", guard)
+        context.on("request", lambda request: browser.requests.append(request.url))
         try:
-            yield guarded
+            yield browser
         finally:
             await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def offline_browser(chromium: str, tmp_path: Path) -> AsyncIterator[Browser]:
+    """A browser that cannot reach anything but 127.0.0.1."""
+    async with launch(chromium, tmp_path / "profile", block_outside=True) as browser:
+        yield browser
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(chromium: str, tmp_path: Path) -> AsyncIterator[Browser]:
+    """A browser whose requests are recorded, not routed (CORS as a real browser applies it)."""
+    async with launch(chromium, tmp_path / "profile", block_outside=False) as browser:
+        yield browser
