@@ -52,3 +52,11 @@ async def test_graphiql_page_opens_with_the_example_query(http):
 async def test_an_unknown_asset_is_not_found(http):
     response = await http.get(f"{ASSETS_PATH}/graphiql-0.0.1/graphiql.min.js")
     assert response.status_code == 404
+
+
+async def test_graphiql_page_lets_the_browser_load_from_this_server_only(http):
+    response = await http.get("/graphql", headers=HTML)
+    policy = dict(part.strip().split(" ", 1) for part in response.headers["content-security-policy"].split(";"))
+    assert policy["default-src"] == policy["connect-src"] == "'self'"
+    assert policy["script-src"].startswith("'self' 'sha256-") and "unsafe" not in policy["script-src"]
+    assert policy["frame-ancestors"] == "'none'"

@@ -152,6 +152,7 @@ class Browser:
     requests: list[str] = field(default_factory=list)
     sockets: list[str] = field(default_factory=list)  # WebSocket addresses opened (routes do not see them)
     left_loopback: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # uncaught exceptions and console errors (CSP refusals too)
 
 
 @asynccontextmanager
@@ -168,6 +169,8 @@ async def launch(chromium: str, profile: Path, block_outside: bool) -> AsyncIter
         page = context.pages[0] if context.pages else await context.new_page()
         browser = Browser(context, page)
         page.on("websocket", lambda socket: browser.sockets.append(socket.url))
+        page.on("pageerror", lambda error: browser.errors.append(str(error)))
+        page.on("console", lambda message: browser.errors.append(message.text) if message.type == "error" else None)
 
         async def guard(route: Route) -> None:
             if urlsplit(route.request.url).hostname != LOOPBACK:

@@ -35,8 +35,8 @@ async def test_graphiql_runs_the_prefilled_query_offline_with_the_token_from_the
     print(f"screenshot: {tmp_path / 'graphiql.png'}")
     assert (tmp_path / "graphiql.png").stat().st_size > 10_000
 
-    # and nothing tried to leave 127.0.0.1
-    assert browser.left_loopback == []
+    # and nothing tried to leave 127.0.0.1, nothing failed on the page
+    assert browser.left_loopback == [] and browser.errors == []
     assert browser.requests and all(urlsplit(u).hostname == "127.0.0.1" for u in browser.requests + browser.sockets)
 
 
@@ -46,3 +46,26 @@ async def test_the_served_graphiql_page_holds_no_token(api_server):
     assert "GraphiQL" in page
     assert all(token not in page for token in api_server.tokens.values())
     assert "Bearer ey" not in page and "eyJ" not in page
+
+
+async def test_graphiql_subscribes_over_websocket_with_the_token_from_the_link(api_server, offline_browser):
+    # given GraphiQL opened from the demo's link
+    page = offline_browser.page
+    await page.goto(link(api_server.url, api_server.tokens["TENANT_ADMIN"]))
+    run = page.locator("button.graphiql-execute-button")
+    await run.wait_for(timeout=30_000)
+
+    # when the query editor holds a subscription to the demo's finished bulk job and it is run
+    job_id = api_server.demo.values["bulkJobId"]
+    subscription = f'subscription {{ bulkOnboardingProgress(jobId: "{job_id}") {{ status total processed }} }}'
+    await page.evaluate("(text) => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror"
+                        ".setValue(text)", subscription)
+    await run.click()
+
+    # then its event arrives over the WebSocket, authenticated by the connection_init payload
+    result = page.locator(".result-window")
+    await result.get_by_text("COMPLETED").wait_for(timeout=30_000)
+    shown = (await result.inner_text()).replace("\xa0", " ")
+    assert '"processed": 7' in shown and '"errors"' not in shown
+    assert [urlsplit(u).path for u in offline_browser.sockets] == ["/graphql"]
+    assert offline_browser.left_loopback == [] and offline_browser.errors == []
