@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest_asyncio
 
-from app.runtime.demo import Demo, build_demo
+from app.auth import principal_from_header
+from app.runtime.demo import Demo, build_demo, run
 from app.runtime.graphiql import EXAMPLE_QUERY
+from tests.conftest import settings_for_test
 
 QUOTES = """{ quotes(first: 100) { nodes { state data flags { level } } } }"""
 SNAPSHOT = """query($id: ID!) { policy(id: $id) { producerCode producerCodeOfRecord transactions { kind state }
@@ -104,3 +106,15 @@ async def test_graphiql_example_query_shows_the_demo_agencies_to_its_admin(gql, 
     assert not body.get("errors")
     names = {p["name"] for p in body["data"]["producers"]["nodes"]}
     assert names == {"Northwind Insurance Agency", "Summit Brokers"}
+
+
+async def test_the_demo_prints_a_graphiql_link_carrying_the_admin_token_in_its_fragment(demo, settings, database_url):
+    built, _ = demo
+    printed: list[str] = []
+    await run(settings_for_test(database_url=database_url), out=printed.append)
+    links = [line.strip() for line in printed if "/graphql#token=" in line]
+    assert len(links) == 1
+    token = links[0].split("#token=", 1)[1]
+    assert "?" not in links[0] and " " not in links[0]
+    principal = principal_from_header(f"Bearer {token}", settings)
+    assert (principal.tenant_id, list(principal.roles)) == (built.tenant_id, ["TENANT_ADMIN"])
