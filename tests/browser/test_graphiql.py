@@ -57,9 +57,13 @@ async def test_graphiql_subscribes_over_websocket_with_the_token_from_the_link(a
 
     # when the query editor holds a subscription to the demo's finished bulk job and it is run
     job_id = api_server.demo.values["bulkJobId"]
-    subscription = f'subscription {{ bulkOnboardingProgress(jobId: "{job_id}") {{ status total processed }} }}'
+    subscription = (f'subscription DemoJobProgress {{ bulkOnboardingProgress(jobId: "{job_id}") '
+                    '{ status total processed } }')
     await page.evaluate("(text) => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror"
                         ".setValue(text)", subscription)
+    # GraphiQL parses the editor 100 ms after a change; it stores the operation's name once it has
+    await page.wait_for_function("() => Object.keys(localStorage).some(key => key.endsWith('operationName')"
+                                 " && localStorage.getItem(key) === 'DemoJobProgress')", timeout=30_000)
     await run.click()
 
     # then its event arrives over the WebSocket, authenticated by the connection_init payload
