@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "producer-graph-development-secret-change-me"
@@ -43,8 +44,9 @@ class Settings(BaseSettings):
     max_query_cost: int = Field(default=5000, description="Highest cost of one operation (see schema/cost.py).")
     max_directives: int = Field(default=50, description="Most directives one document may use.")
     allowed_origins: list[str] = Field(
-        default_factory=list, description="Browser origins (scheme://host[:port]) allowed to open the WebSocket, "
-        "besides the server's own; JSON list in the environment.")
+        default_factory=list, description="Browser origins (scheme://host[:port]) of other sites allowed to call the "
+        "API: CORS for HTTP (preflights answered before authentication) and the WebSocket handshake; the server's "
+        "own origin needs no entry, `*` allows any. JSON list in the environment.")
     parser_cache_size: int = 1000
     compiled_reads: bool = Field(
         default=True, description="Answer the queries the read path supports (pages of producers with their "
@@ -74,6 +76,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_as_browsers_send_them(cls, origins: list[str]) -> list[str]:
+        return [normalized_origin(origin) for origin in origins]
+
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:
         if self.env == "production":
@@ -98,6 +105,29 @@ class Settings(BaseSettings):
     def ssn_key_or_dev(self) -> str:
         """The SSN key; outside production a fixed development key (never for real data)."""
         return self.ssn_key or "ZGV2ZWxvcG1lbnQtc3NuLWtleS0zMi1ieXRlcy0wMDA="
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalized_origin(origin: str) -> str:
+    """`origin` as a browser sends it in `Origin` (lowercase, no default port), or ValueError when it is not one."""
+    if origin.strip() == "*":
+        return "*"
+    refusal = ValueError(f"{origin!r} is not an origin: write scheme://host[:port] (http or https, no path), "
+                         "for example https://portal.example.com, or * for any")
+    try:
+        parts = urlsplit(origin.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise refusal from exc
+    if (parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname or parts.path not in ("", "/")
+            or parts.query or parts.fragment or parts.username):
+        raise refusal
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    if port is not None and port != _DEFAULT_PORTS[parts.scheme.lower()]:
+        host = f"{host}:{port}"
+    return f"{parts.scheme.lower()}://{host}"
 
 
 @lru_cache

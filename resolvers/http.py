@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -11,7 +9,7 @@ import orjson
 from cross_web import HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -20,6 +18,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from app import offboarding, tenants
 from app.auth import AuthError, Principal, principal_from_header
 from app.context import ServiceContext
+from app.runtime import graphiql
 from app.runtime.request_log import new_request_id
 from app.settings import Settings
 from persistence.db import audit_context
@@ -140,22 +139,5 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         return None
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        """Strawberry's GraphiQL; outside production, opened on the demo with an example query and its admin token."""
-        from app.runtime.demo import graphiql_defaults
-
-        defaults = await graphiql_defaults(self.settings, self.sessions(request))
-        if defaults is None or self.graphql_ide != "graphiql":
-            return await super().render_graphql_ide(request)
-        return HTMLResponse(graphiql_with_defaults(self.graphql_ide_html, *defaults))
-
-
-def graphiql_with_defaults(html: str, query: str, headers: dict[str, str]) -> str:
-    """Strawberry's GraphiQL page with a default query, default headers and WebSocket connection params."""
-    script = json.dumps
-    html = re.sub(r"const EXAMPLE_QUERY = `.*?`;", lambda _: f"const EXAMPLE_QUERY = {script(query)};", html,
-                  count=1, flags=re.S)
-    html = html.replace("const defaultHeaders = {};",
-                        f"const defaultHeaders = {{}};\n      const DEMO_HEADERS = {script(headers)};", 1)
-    html = html.replace("subscriptionUrl,\n", "subscriptionUrl,\n        wsConnectionParams: DEMO_HEADERS,\n", 1)
-    return html.replace("React.useState(parameters.headers)",
-                        "React.useState(parameters.headers || JSON.stringify(DEMO_HEADERS, null, 2))", 1)
+        """The project's GraphiQL page, its assets served by the app (see app/runtime/graphiql.py)."""
+        return graphiql.page()

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth import mint_token
 from app.pii import SsnVault
 from app.registry import RegistryEntry, RegistryLicense, import_file, sample_entries, write_extract
+from app.runtime import graphiql
 from app.settings import Settings
 from app.tenant_config import default_config_dict
 from persistence import tenants as tenant_store
@@ -523,61 +524,12 @@ async def build_demo(http: httpx.AsyncClient, sessions: async_sessionmaker[Async
     return demo
 
 
-# ---- GraphiQL ----------------------------------------------------------------------------------------------
-
-GRAPHIQL_QUERY = """# The demo tenant: its agencies, sub-agencies and agents, with codes and licenses.
-# The Authorization header (bottom panel) holds a TENANT_ADMIN token of the demo; the guides are in docs/.
-query DemoAgencies {
-  producers(first: 5, filter: {rootOnly: true}) {
-    totalCount
-    nodes {
-      id name type state
-      codes(first: 3) { nodes { code state } }
-      children(first: 5) {
-        nodes {
-          name state
-          children(first: 5) {
-            nodes {
-              name type state
-              codes(first: 3) { nodes { code state } }
-              licenses(first: 5) { nodes { licenseNumber jurisdictions linesOfAuthority state } }
-            }
-          }
-        }
-      }
-    }
-  }
-}
-"""
-
-
-async def graphiql_defaults(settings: Settings, sessions: async_sessionmaker[AsyncSession]
-                            ) -> tuple[str, dict[str, str]] | None:
-    """The example query and headers GraphiQL opens with: a fresh demo admin token; None in production or
-    when there is no demo tenant."""
-    if settings.production:
-        return None
-    async with sessions() as session:
-        record = await tenant_store.get_tenant_by_name(session, DEMO_TENANT)
-    if record is None:
-        return None
-    token = mint_token(settings, tenant_id=record.id, roles=["TENANT_ADMIN"], subject=ADMIN_SUBJECT,
-                       ttl_seconds=TOKEN_TTL)
-    return GRAPHIQL_QUERY, {"Authorization": f"Bearer {token}"}
-
-
 # ---- the command ------------------------------------------------------------------------------------------
 
 
 def default_url(settings: Settings) -> str:
     """The address `producer-graph serve` listens on with these settings."""
     return f"http://{settings.host}:{settings.port}"
-
-
-def graphiql_link(url: str, token: str) -> str:
-    """GraphiQL on the server at `url`, signed in with `token`: the token rides in the fragment, which a browser
-    never sends to the server (so no log or proxy sees it); the page moves it into its Authorization header."""
-    return f"{url.rstrip('/')}/graphql#token={token}"
 
 
 async def server_answers(url: str) -> bool:
@@ -643,5 +595,5 @@ async def run(settings: Settings, url: str | None = None, out: Callable[[str], N
     out("")
     out("GraphiQL, signed in as the demo's tenant admin (the token is in the link's #fragment, which the browser"
         " keeps to itself)" + ("" if running else "; start the server first with `producer-graph serve`") + ":")
-    out(f"  {graphiql_link(url, tokens['TENANT_ADMIN'])}")
+    out(f"  {graphiql.link(url, tokens['TENANT_ADMIN'])}")
     return demo

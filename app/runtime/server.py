@@ -22,8 +22,9 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth import AuthError, principal_from_header
-from app.runtime import metrics
+from app.runtime import graphiql, metrics
 from app.runtime.bulk_worker import BulkWorker
+from app.runtime.cors import Cors
 from app.runtime.request_log import RequestLogMiddleware
 from app.runtime.routes_bulk import MultipartCsrfGuard
 from app.runtime.routes_bulk import routes as bulk_routes
@@ -117,7 +118,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         multipart_uploads_enabled=True,
         keep_alive=True,
         keep_alive_interval=15,
-        allowed_origins=settings.allowed_origins,  # cross-origin WebSocket handshakes are refused otherwise
+        allowed_origins=settings.allowed_origins,  # the other origins' WebSocket handshakes are refused
     )
 
     @contextlib.asynccontextmanager
@@ -156,11 +157,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
         *bulk_routes,
+        *([] if settings.production else [graphiql.assets()]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.schema = schema
     app.add_middleware(AuthMiddleware, settings=settings)
     app.add_middleware(MultipartCsrfGuard)
+    app.add_middleware(Cors, origins=settings.allowed_origins)  # preflights answered before authentication
     app.add_middleware(RequestLogMiddleware)  # outermost: the request id covers everything below
     return app
 

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from app.auth import principal_from_header
 from app.runtime.demo import Demo, DemoError, build_demo, run
-from tests.conftest import free_port, real_uvicorn
+from app.runtime.graphiql import EXAMPLE_QUERY
+from tests.conftest import free_port, real_uvicorn, settings_for_test
 
 QUOTES = """{ quotes(first: 100) { nodes { state data flags { level } } } }"""
 SNAPSHOT = """query($id: ID!) { policy(id: $id) { producerCode producerCodeOfRecord transactions { kind state }
@@ -99,15 +101,9 @@ async def test_running_the_demo_again_creates_nothing(app, http, gql, demo, sett
     assert after == before
 
 
-async def test_graphiql_opens_with_an_example_query_and_the_demo_admin_header(http, gql, demo):
+async def test_graphiql_example_query_shows_the_demo_agencies_to_its_admin(gql, demo, settings):
     built, _ = demo
-    page = (await http.get("/graphql", headers={"Accept": "text/html"})).text
-    token = page.split('"Authorization": "Bearer ', 1)[1].split('"', 1)[0]
-    query = page.split("const EXAMPLE_QUERY = ", 1)[1].split(";\n", 1)[0]
-    assert "query DemoAgencies" in query and "wsConnectionParams: DEMO_HEADERS" in page
-    import json
-
-    body = await gql(json.loads(query), token=token)
+    body = await gql(EXAMPLE_QUERY, token=built.tokens(settings)["TENANT_ADMIN"])
     assert not body.get("errors")
     names = {p["name"] for p in body["data"]["producers"]["nodes"]}
     assert names == {"Northwind Insurance Agency", "Summit Brokers"}
@@ -162,3 +158,15 @@ async def test_a_demo_with_other_settings_than_the_server_is_refused_in_one_sent
     # then it says the server refused its token and which settings to align
     assert f"the server at {address} refused the demo's token" in str(refused.value)
     assert "DATABASE_URL or DATA_DIR, JWT_SECRET" in str(refused.value)
+
+
+async def test_the_demo_prints_a_graphiql_link_carrying_the_admin_token_in_its_fragment(demo, settings, database_url):
+    built, _ = demo
+    printed: list[str] = []
+    await run(settings_for_test(database_url=database_url), out=printed.append)
+    links = [line.strip() for line in printed if "/graphql#token=" in line]
+    assert len(links) == 1
+    token = links[0].split("#token=", 1)[1]
+    assert "?" not in links[0] and " " not in links[0]
+    principal = principal_from_header(f"Bearer {token}", settings)
+    assert (principal.tenant_id, list(principal.roles)) == (built.tenant_id, ["TENANT_ADMIN"])

@@ -188,6 +188,13 @@ async def test_graphiql_is_off_in_production(production):
     assert "graphiql" not in response.text.lower()
 
 
+async def test_graphiql_assets_are_not_served_in_production(production):
+    from app.runtime.graphiql import ASSETS_PATH
+
+    response = await production.client.get(f"{ASSETS_PATH}/graphiql-3.8.3/graphiql.min.js")
+    assert response.status_code == 404
+
+
 async def test_production_answers_ordinary_queries(production, gql, new_tenant):
     tenant = await new_tenant()
     await create_producer(gql, tenant.admin)
