@@ -8,9 +8,13 @@ import logging
 from typing import Any
 
 import brotli
+import httpx
 import orjson
 import pytest
 import zstandard
+from httpx_ws import aconnect_ws
+from httpx_ws.transport import ASGIWebSocketTransport
+from prometheus_client import REGISTRY
 
 from tests.api.helpers import create_code, create_producer
 
@@ -18,6 +22,10 @@ PAGE = "{ producers(first: 50) { totalCount edges { cursor node { id locator nam
 SUBSCRIPTION = "subscription { producerEvents { action } }"
 DECODERS = {"gzip": gzip.decompress, "br": brotli.decompress,
             "zstd": lambda raw: zstandard.ZstdDecompressor().decompressobj().decompress(raw)}
+
+
+def compiled_reads() -> float:
+    return REGISTRY.get_sample_value("graphql_read_path_total", {"path": "compiled"}) or 0.0
 
 
 async def raw_post(gql: Any, body: dict[str, Any], token: str, accept_encoding: str) -> tuple[Any, bytes]:
@@ -44,8 +52,10 @@ async def test_a_page_of_producers_is_compressed_when_the_client_accepts_it(gql,
     plain, plain_body = await raw_post(gql, {"query": PAGE}, tenant_with_a_page.admin, "identity")
     assert plain.status_code == 200 and "content-encoding" not in plain.headers
     assert len(plain_body) > 2048
-    # when the same page is asked for with the encoding accepted
+    # when the same page is asked for with the encoding accepted (a compiled read: one SQL statement builds it)
+    compiled = compiled_reads()
     response, raw = await raw_post(gql, {"query": PAGE}, tenant_with_a_page.admin, encoding)
+    assert compiled_reads() == compiled + 1
     # then it comes compressed, smaller, and decodes to the same JSON
     assert response.status_code == 200
     assert response.headers["content-encoding"] == encoding
@@ -107,3 +117,20 @@ async def test_a_subscription_over_http_is_refused_with_a_typed_error_naming_the
     assert "ws://testserver/graphql" in error["message"]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
     assert "Traceback" not in caplog.text and "INTERNAL_SERVER_ERROR" not in response.text
+
+
+async def test_websocket_messages_are_never_compressed(app, new_tenant):
+    # given a WebSocket client that also says it accepts compressed bodies
+    tenant = await new_tenant()
+    transport = ASGIWebSocketTransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"],
+                               headers={"Accept-Encoding": "zstd, br, gzip"}) as ws:
+            # when it opens a connection and runs a query over it
+            await ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {tenant.admin}"}})
+            ack = await ws.receive_text(timeout=5)
+            await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": PAGE}})
+            result = await ws.receive_text(timeout=10)
+    # then every frame is plain JSON text
+    assert orjson.loads(ack)["type"] == "connection_ack"
+    assert orjson.loads(result)["payload"]["data"]["producers"]["totalCount"] == 0
