@@ -126,7 +126,7 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         """Never inside `run`: `__call__` serves the IDE; a GET with only `extensions` is a persisted query."""
         return False
 
-    async def execute_single(self, request: Request, request_adapter: Any, sub_response: Response,  # type: ignore[override]
+    async def execute_single(self, request: Request, request_adapter: Any, sub_response: Response,
                              context: GraphQLContext, root_value: None,
                              request_data: GraphQLRequestData) -> ExecutionResult:
         """Runs one operation over HTTP: persisted queries resolved first, subscriptions refused (WebSocket only)."""
