@@ -184,3 +184,22 @@ async def test_the_store_keeps_only_the_most_recently_used_queries(gql, new_tena
     codes = [(await by_hash(other, tenant.admin, q)).json().get("errors", [{}])[0].get("extensions", {}).get("code")
              for q in queries]
     assert codes == ["PERSISTED_QUERY_NOT_FOUND"] * 2 + [None] * MAX_ENTRIES
+
+
+async def test_a_query_in_use_from_a_process_cache_is_kept_in_the_shared_store(gql, new_tenant, other, app,
+                                                                              monkeypatch):
+    # given a query cached by this process but gone from the shared store (evicted while only the cache served it)
+    from app import persisted_queries as apq
+    from persistence import persisted_queries
+
+    tenant = await new_tenant()
+    query = "query KeptAlive { __typename }"
+    await register(gql.http, tenant.admin, query)
+    async with app.state.sessions() as session, session.begin():
+        await session.execute(persisted_queries.PersistedQueryRecord.__table__.delete())  # type: ignore[attr-defined]
+    assert code_of(await by_hash(other, tenant.admin, query)) == "PERSISTED_QUERY_NOT_FOUND"
+    # when the process uses it after its touch interval
+    monkeypatch.setattr(apq, "TOUCH_SECONDS", 0.0)
+    assert (await by_hash(gql.http, tenant.admin, query)).json()["data"] == {"__typename": "Query"}
+    # then it is marked used in the shared store again, so other processes find it
+    assert (await by_hash(other, tenant.admin, query)).json()["data"] == {"__typename": "Query"}
