@@ -57,6 +57,15 @@ class Settings(BaseSettings):
         "field by field. Each is a prepared statement (~0.2-1 MB of PostgreSQL memory) on every pooled "
         "connection that runs it.")
 
+    persisted_queries_max_entries: int = Field(
+        default=5000, ge=1, description="Automatic persisted queries kept in PostgreSQL (shared by every server "
+        "process); registering one more evicts the least recently used.")
+    persisted_query_max_bytes: int = Field(
+        default=32 * 1024, ge=1, description="Largest query text that may be registered as a persisted query; "
+        "larger ones are refused with PERSISTED_QUERY_TOO_LARGE (send them as plain queries).")
+    persisted_queries_cache_size: int = Field(
+        default=500, ge=0, description="Persisted queries each process keeps in memory in front of PostgreSQL.")
+
     bulk_max_bytes: int = 20 * 1024 * 1024
     bulk_max_rows: int = 100_000
     bulk_max_uncompressed_bytes: int = 200 * 1024 * 1024

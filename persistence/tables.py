@@ -6,6 +6,7 @@ import persistence.audit  # noqa: F401
 import persistence.bulk  # noqa: F401
 import persistence.licenses  # noqa: F401
 import persistence.onboarding  # noqa: F401
+import persistence.persisted_queries  # noqa: F401
 import persistence.quotes  # noqa: F401
 import persistence.registry  # noqa: F401
 from persistence import producers, tenants  # noqa: F401

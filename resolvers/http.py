@@ -7,15 +7,21 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http import GraphQLRequestData
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from app import offboarding, tenants
+from app import persisted_queries as apq
 from app.auth import AuthError, Principal, principal_from_header
 from app.context import ServiceContext
 from app.runtime import graphiql
@@ -59,6 +65,14 @@ class AuthHTTPException(HTTPException):
     def __init__(self, error: AuthError) -> None:
         super().__init__(401, error.message)
         self.code = error.code
+
+
+class CodedHTTPException(HTTPException):
+    """A refusal before execution with a stable `extensions.code`."""
+
+    def __init__(self, status_code: int, reason: str, code: str) -> None:
+        super().__init__(status_code, reason)
+        self.code = code
 
 
 def http_error(exc: HTTPException, request_id: str) -> Response:
@@ -106,6 +120,49 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         except HTTPException as exc:
             response = http_error(exc, request_id_of(scope))
         await response(scope, receive, send)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Never inside `run`: `__call__` serves the IDE; a GET with only `extensions` is a persisted query."""
+        return False
+
+    async def execute_single(self, request: Request, request_adapter: Any, sub_response: Response,
+                             context: GraphQLContext, root_value: None,
+                             request_data: GraphQLRequestData) -> ExecutionResult:
+        """Runs one operation over HTTP: persisted queries resolved first, subscriptions refused (WebSocket only)."""
+        method = request_adapter.method
+        persisted: apq.PersistedQueries = request.app.state.persisted_queries
+        try:
+            sha256 = apq.requested_hash(request_data.extensions)
+            if sha256 is not None and request_data.query is None:
+                request_data.query = await persisted.lookup(sha256)
+                if request_data.query is None:
+                    return ExecutionResult(data=None, errors=[GraphQLError(apq.NOT_FOUND_MESSAGE, extensions={
+                        "code": apq.NOT_FOUND, "requestId": context.request_id})])
+                sha256 = None  # already stored
+            elif sha256 is not None and request_data.query is not None:
+                persisted.check_registration(sha256, request_data.query)
+        except apq.PersistedQueryError as exc:
+            raise CodedHTTPException(400, exc.message, exc.code) from exc
+        try:
+            result = await self.schema.execute(
+                request_data.query, root_value=root_value, variable_values=request_data.variables,
+                context_value=context, operation_name=request_data.operation_name,
+                allowed_operation_types=OperationType.from_http(method) - {OperationType.SUBSCRIPTION},
+                operation_extensions=request_data.extensions)
+        except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.SUBSCRIPTION:
+                endpoint = request.url.replace(scheme="wss" if request.url.scheme == "https" else "ws", query="")
+                raise CodedHTTPException(400, f"Subscriptions run over the WebSocket only: connect to {endpoint} "
+                                         "with graphql-transport-ws (or the legacy graphql-ws), not HTTP "
+                                         f"{method}.", "SUBSCRIPTION_OVER_HTTP") from exc
+            raise HTTPException(400, exc.as_http_error_reason(method)) from exc
+        except CannotGetOperationTypeError as exc:
+            raise HTTPException(400, exc.as_http_error_reason()) from exc
+        except MissingQueryError as exc:
+            raise HTTPException(400, "No GraphQL query found in the request") from exc
+        if sha256 is not None and request_data.query is not None and result.data is not None:
+            await persisted.register(sha256, request_data.query)  # stored once it parsed, validated and ran
+        return result
 
     def sessions(self, request: Request | WebSocket) -> async_sessionmaker[AsyncSession]:
         return request.app.state.sessions  # type: ignore[no-any-return]

@@ -22,12 +22,14 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth import AuthError, principal_from_header
+from app.persisted_queries import PersistedQueries
 from app.runtime import graphiql, metrics
 from app.runtime.bulk_worker import BulkWorker
 from app.runtime.cors import Cors
 from app.runtime.request_log import RequestLogMiddleware
 from app.runtime.routes_bulk import MultipartCsrfGuard
 from app.runtime.routes_bulk import routes as bulk_routes
+from app.runtime.wire import COMPRESS_MIN_BYTES, CompressMiddleware, NoStoreMiddleware
 from app.settings import Settings, get_settings
 from persistence.audit import EVENTS_CHANNEL
 from persistence.bulk import PROGRESS_CHANNEL, WORK_CHANNEL
@@ -133,6 +135,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.sessions = session_factory(engine)
         app.state.database_url = url
         app.state.settings = settings
+        app.state.persisted_queries = PersistedQueries(
+            app.state.sessions, max_entries=settings.persisted_queries_max_entries,
+            max_query_bytes=settings.persisted_query_max_bytes, cache_size=settings.persisted_queries_cache_size)
         app.state.notify = NotifyHub(url, (PROGRESS_CHANNEL, WORK_CHANNEL, EVENTS_CHANNEL))
         await app.state.notify.start()
         worker_engine = create_engine(url, pool_size=BulkWorker.pool_size(), max_overflow=2)
@@ -164,7 +169,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.add_middleware(AuthMiddleware, settings=settings)
     app.add_middleware(MultipartCsrfGuard)
     app.add_middleware(Cors, origins=settings.allowed_origins)  # preflights answered before authentication
-    app.add_middleware(RequestLogMiddleware)  # outermost: the request id covers everything below
+    app.add_middleware(RequestLogMiddleware)  # the request id covers everything below
+    app.add_middleware(CompressMiddleware, minimum_size=COMPRESS_MIN_BYTES)  # never WebSocket, never small bodies
+    app.add_middleware(NoStoreMiddleware)  # outermost: every answer, errors and 503s included, is per caller
     return app
 
 

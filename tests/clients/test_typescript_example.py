@@ -22,12 +22,12 @@ def run(*command: str, timeout: int) -> str:
     return done.stdout
 
 
-def installed() -> bool:
+def installed(project: Path = EXAMPLE) -> bool:
     """node_modules matches package-lock.json (npm writes its copy of the lock into node_modules)."""
-    mirror = EXAMPLE / "node_modules" / ".package-lock.json"
+    mirror = project / "node_modules" / ".package-lock.json"
     if not mirror.exists():
         return False
-    wanted = json.loads((EXAMPLE / "package-lock.json").read_text())["packages"]
+    wanted = json.loads((project / "package-lock.json").read_text())["packages"]
     have = json.loads(mirror.read_text())["packages"]
     return all(have.get(k, {}).get("version") == v.get("version") for k, v in wanted.items() if k)
 
