@@ -10,7 +10,8 @@ import httpx
 from app.runtime.graphiql import link
 
 
-async def test_graphiql_runs_the_prefilled_query_offline_with_the_token_from_the_link(offline_browser, api_server, tmp_path):
+async def test_graphiql_runs_the_prefilled_query_offline_with_the_token_from_the_link(offline_browser, api_server,
+                                                                                     tmp_path):
     # given the link the demo prints, carrying the demo admin's token in its fragment
     token = api_server.tokens["TENANT_ADMIN"]
     browser = offline_browser
