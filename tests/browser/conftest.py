@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import http.server
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -27,7 +26,7 @@ from app.runtime.demo import Demo, build_demo
 from persistence.db import create_engine, session_factory
 from tests.conftest import fresh_database, settings_for_test
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")  # Debian's package
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SECRET = "browser-tests-secret-of-at-least-thirty-two-bytes"
@@ -130,17 +129,24 @@ def static_page(origin: str, html: bytes) -> Iterator[str]:
         thread.join(5)
 
 
+_missing: list[str] = []  # why the browser tests were skipped, for the end of the run
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Debian's Chromium; missing, the browser tests skip outside CI (`.ci/run` installs it) and fail in CI."""
-    path = CHROMIUM if os.access(CHROMIUM, os.X_OK) else shutil.which("chromium")
-    if path is None:
-        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium); the browser tests need it"
+    if not os.access(CHROMIUM, os.X_OK):
+        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)"
         if os.environ.get("CI"):
             pytest.fail(reason)
-        print(f"\nSKIPPED browser tests: {reason}", file=sys.stderr)
+        _missing.append(reason)
         pytest.skip(reason)
-    return path
+    return CHROMIUM
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _missing:
+        terminalreporter.write_line(f"browser tests skipped: {_missing[0]}", yellow=True)
 
 
 @dataclass

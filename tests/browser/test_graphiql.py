@@ -10,7 +10,8 @@ import httpx
 from app.runtime.graphiql import link
 
 
-async def test_graphiql_runs_the_prefilled_query_offline_with_the_token_from_the_link(api_server, offline_browser, tmp_path):
+async def test_graphiql_runs_the_prefilled_query_offline_with_the_token_from_the_link(offline_browser, api_server,
+                                                                                     tmp_path):
     # given the link the demo prints, carrying the demo admin's token in its fragment
     token = api_server.tokens["TENANT_ADMIN"]
     browser = offline_browser
@@ -48,7 +49,7 @@ async def test_the_served_graphiql_page_holds_no_token(api_server):
     assert "Bearer ey" not in page and "eyJ" not in page
 
 
-async def test_graphiql_subscribes_over_websocket_with_the_token_from_the_link(api_server, offline_browser):
+async def test_graphiql_subscribes_over_websocket_with_the_token_from_the_link(offline_browser, api_server):
     # given GraphiQL opened from the demo's link
     page = offline_browser.page
     await page.goto(link(api_server.url, api_server.tokens["TENANT_ADMIN"]))
