@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
@@ -65,6 +66,18 @@ def _rules_built_once(limiter: AddValidationRules) -> Any:
     return partial(AddValidationRules, list(limiter.validation_rules))
 
 
+class RequestValidationCache(ValidationCache):
+    """Strawberry's validation cache, handing each request its own list of the cached errors: the error
+    shaping replaces a request's errors in place (with its request id), which must not reach the cache."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        errors = self.cached_validate_document(context.schema._schema, context.graphql_document,
+                                               context.validation_rules)
+        context.pre_execution_errors = list(errors)
+        yield
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     extensions: list[Any] = [
@@ -72,7 +85,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         ErrorShaper,
         # Factories, never shared instances: an extension holds per-request state (the caches live at module level).
         partial(ParserCache, maxsize=settings.parser_cache_size),
-        partial(ValidationCache, maxsize=settings.parser_cache_size),
+        partial(RequestValidationCache, maxsize=settings.parser_cache_size),
         _rules_built_once(QueryDepthLimiter(max_depth=settings.max_query_depth)),
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
         _rules_built_once(MaxAliasesLimiter(max_alias_count=settings.max_aliases)),

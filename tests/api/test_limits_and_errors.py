@@ -57,6 +57,19 @@ async def test_an_invalid_query_gets_a_validation_code(gql, new_tenant):
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
 
 
+async def test_the_same_invalid_query_twice_carries_each_request_s_own_id(gql, new_tenant):
+    # given an invalid query whose validation errors are cached after the first request
+    tenant = await new_tenant()
+    ids = []
+    for request_id in ("first-request-0001", "second-request-0002"):
+        # when it is sent twice, each time with its own request id
+        response = await gql.post("{ producers { noSuchFieldForIds } }", token=tenant.admin,
+                                  headers={"X-Request-Id": request_id})
+        ids.append(response.json()["errors"][0]["extensions"]["requestId"])
+    # then each error names its own request, not the first one's
+    assert ids == ["first-request-0001", "second-request-0002"]
+
+
 async def test_an_unexpected_exception_is_masked_behind_the_request_id(gql, new_tenant, monkeypatch, caplog):
     # given a service that fails unexpectedly
     from app import queries
