@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +20,7 @@ from app.rules import lifecycle
 from app.rules.data import validate_data
 from app.rules.numbering import NumberingFormatError, render_code
 from persistence import producers as store
-from persistence.base import utcnow
+from persistence.base import new_locator, utcnow
 from persistence.db import transaction
 from persistence.producers import ProducerCodeRecord
 
@@ -149,6 +151,76 @@ async def create_code(ctx: ServiceContext, changes: CodeChanges) -> ProducerCode
         session.add(record)
         await _flush_unique(session, record.code)
     return record
+
+
+async def add_onboarding_code(ctx: ServiceContext, session: AsyncSession, producer_id: str, type_name: str, *,
+                              validate: bool) -> ProducerCodeRecord:
+    """The code an onboarding gives its producer, inside the caller's transaction: numbered by the type's plan,
+    and validated when `validate` (a problem refuses it, as `validateProducerCode` would)."""
+    record = ProducerCodeRecord(tenant_id=ctx.tenant_id, producer_id=producer_id, type=type_name,
+                                created_by=ctx.actor, updated_by=ctx.actor)
+    record.data = _check_data(ctx, type_name, {})
+    if validate or _trigger(ctx, type_name) == "creation":
+        record.code = await _generate(ctx, session, record)
+    _finish_onboarding_code(ctx, record, validate)
+    session.add(record)
+    await _flush_unique(session, record.code)
+    return record
+
+
+def _finish_onboarding_code(ctx: ServiceContext, record: Any, validate: bool) -> None:
+    _precommit(ctx, record)
+    record.data = _check_data(ctx, record.type, record.data or {})
+    if validate:
+        problems = validation_problems(ctx, record)
+        if problems:
+            raise DomainError(problems[0].code, problems[0].message, problems[0].field, problems)
+        record.state, record.validation_result = "validated", result_of([])
+
+
+async def onboarding_code_rows(ctx: ServiceContext, session: AsyncSession, producer_ids: list[str], type_name: str,
+                               *, validate: bool, now: datetime) -> dict[str, dict[str, Any] | DomainError]:
+    """`add_onboarding_code` for many producers as plain rows (the caller COPYs them), numbered in a fixed number
+    of statements: {producer id: row, or the refusal of that producer's code}."""
+    codes: list[str | None] = [None] * len(producer_ids)
+    if validate or _trigger(ctx, type_name) == "creation":
+        codes = list(await _generate_many(ctx, session, type_name, len(producer_ids)))
+    data = _check_data(ctx, type_name, {})
+    out: dict[str, dict[str, Any] | DomainError] = {}
+    for producer_id, code in zip(producer_ids, codes, strict=True):
+        row = SimpleNamespace(id=new_locator(), tenant_id=ctx.tenant_id, producer_id=producer_id, type=type_name,
+                              code=code, state="draft", data=dict(data), validation_result=None, created_at=now,
+                              created_by=ctx.actor, updated_at=now, updated_by=ctx.actor, version=1)
+        try:
+            _finish_onboarding_code(ctx, row, validate)
+        except DomainError as exc:
+            out[producer_id] = exc
+            continue
+        out[producer_id] = vars(row)
+    return out
+
+
+async def _generate_many(ctx: ServiceContext, session: AsyncSession, type_name: str, count: int) -> list[str | None]:
+    """`count` codes of the type's numbering plan, skipping values in use: two statements per draw."""
+    planned = ctx.config.numbering_plan_for(type_name)
+    if planned is None:
+        return [None] * count
+    plan_name, plan = planned
+    numbering_string = _numbering_string(ctx, type_name)
+    sequence = store.sequence_name(ctx.tenant_id, plan_name)
+    codes: list[str | None] = []
+    for _ in range(MAX_DRAWS):
+        try:
+            drawn = [render_code(plan.format, core, numbering_string)
+                     for core in await store.next_sequence_values(session, sequence, count - len(codes))]
+        except NumberingFormatError as exc:
+            raise DomainError("NUMBERING_EXHAUSTED", str(exc), "code") from exc
+        taken = await store.codes_taken(session, ctx.tenant_id, drawn)
+        codes += [c for c in drawn if c not in taken]
+        if len(codes) == count:
+            return codes
+    raise DomainError("NUMBERING_EXHAUSTED", f"The numbering plan {plan_name!r} keeps producing codes already in use; "
+                      "move the plan's initialCoreNumber.", "code")
 
 
 async def _load_for_change(ctx: ServiceContext, session: AsyncSession, code_id: str) -> ProducerCodeRecord:

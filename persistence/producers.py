@@ -185,6 +185,15 @@ async def code_taken(session: AsyncSession, tenant_id: str, code: str) -> bool:
     return (await session.execute(stmt)).first() is not None
 
 
+async def codes_taken(session: AsyncSession, tenant_id: str, codes: Sequence[str]) -> set[str]:
+    """Which of these values producer codes of the tenant already have, in one statement."""
+    if not codes:
+        return set()
+    stmt = select(col(ProducerCodeRecord.code)).where(col(ProducerCodeRecord.tenant_id) == tenant_id,
+                                                      col(ProducerCodeRecord.code).in_(list(set(codes))))
+    return {str(c) for c in (await session.execute(stmt)).scalars()}
+
+
 async def code_by_value(session: AsyncSession, scope: Scope, code: str) -> ProducerCodeRecord | None:
     stmt = codes_in_scope(scope).where(col(ProducerCodeRecord.code) == code)
     return (await session.execute(stmt)).scalar_one_or_none()
@@ -226,6 +235,14 @@ def sequence_name(tenant_id: str, plan: str) -> str:
 async def ensure_sequence(session: AsyncSession, name: str, start: int) -> None:
     """Create a numbering sequence if it is missing (called when a tenant's configuration is stored)."""
     await session.execute(text(f'CREATE SEQUENCE IF NOT EXISTS "{name}" START WITH {int(start)} MINVALUE 0'))
+
+
+async def next_sequence_values(session: AsyncSession, name: str, count: int) -> list[int]:
+    """`count` next core numbers of a numbering plan in one statement."""
+    if count <= 0:
+        return []
+    stmt = text("SELECT nextval(CAST(:name AS regclass)) FROM generate_series(1, :count)")
+    return [int(v) for v in (await session.execute(stmt, {"name": f'"{name}"', "count": count})).scalars()]
 
 
 async def next_sequence_value(session: AsyncSession, name: str) -> int:
