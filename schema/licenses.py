@@ -254,8 +254,8 @@ class LicenseMutation:
     create_license: LicensePayload = _q(r.create_license, "Create a draft license for a producer.", ADMINS)
     update_license: LicensePayload = _q(r.update_license, "Change some fields of a license.", ADMINS)
     replace_license: LicensePayload = _q(r.replace_license, "Replace every field of a license.", ADMINS)
-    validate_license: LicensePayload = _q(r.validate_license, "Validate a draft license.", ADMINS)
-    discard_license: LicensePayload = _q(r.discard_license, "Discard a draft or validated license (final).", ADMINS)
+    validate_license: LicensePayload = _q(r.validate_license, "Validate a draft license, or a license application (APPLIED) once its number is set.", ADMINS)
+    discard_license: LicensePayload = _q(r.discard_license, "Discard a draft, applied or validated license (final).", ADMINS)
     create_appointment: AppointmentPayload = _q(r.create_appointment, "Create a draft appointment.", ADMINS)
     update_appointment: AppointmentPayload = _q(r.update_appointment, "Change some fields of an appointment.",
                                                 ADMINS)

@@ -22,6 +22,11 @@ def upgrade() -> None:
                                                  server_default='active'))
     op.add_column('registry_licenses', sa.Column('effective_date', sa.Date(), nullable=True))
     op.alter_column('licenses', 'license_number', existing_type=sa.String(length=100), nullable=True)
+    op.drop_constraint('ck_licenses_state', 'licenses', type_='check')
+    op.create_check_constraint('ck_licenses_state', 'licenses',
+                               "state IN ('draft', 'validated', 'discarded', 'applied')")
+    op.create_check_constraint('ck_licenses_number_unless_applied', 'licenses',
+                               "license_number IS NOT NULL OR state IN ('applied', 'discarded')")
     op.add_column('licenses', sa.Column('state_reason', sa.Text(), nullable=True))
     op.add_column('onboardings', sa.Column('producer_code_id', sa.String(length=26), nullable=True))
     op.add_column('bulk_jobs', sa.Column('notify_email_source', sa.String(length=20), nullable=True))
@@ -31,6 +36,10 @@ def downgrade() -> None:
     op.drop_column('bulk_jobs', 'notify_email_source')
     op.drop_column('onboardings', 'producer_code_id')
     op.drop_column('licenses', 'state_reason')
+    op.drop_constraint('ck_licenses_number_unless_applied', 'licenses', type_='check')
+    op.execute("UPDATE licenses SET state = 'draft' WHERE state = 'applied'")
+    op.drop_constraint('ck_licenses_state', 'licenses', type_='check')
+    op.create_check_constraint('ck_licenses_state', 'licenses', "state IN ('draft', 'validated', 'discarded')")
     op.execute("UPDATE licenses SET license_number = '' WHERE license_number IS NULL")
     op.alter_column('licenses', 'license_number', existing_type=sa.String(length=100), nullable=False)
     op.drop_column('registry_licenses', 'effective_date')
