@@ -188,6 +188,7 @@ class Setup:
     admin: str  # agency admin of `agency`
     agency_id: str
     entries: list[Any]
+    agency_locator: str
 
 
 async def bulk_setup(app: Any, gql: Any, new_tenant: Any, count: int = 6) -> Setup:
@@ -196,4 +197,4 @@ async def bulk_setup(app: Any, gql: Any, new_tenant: Any, count: int = 6) -> Set
     token = gql.token(tenant.id, "AGENCY_ADMIN", agency=created["locator"], subject="admin@example.com")
     entries = registry_entries(count, seed=count, first_npn=next(_npns))
     await seed_registry(app, tenant.id, entries)
-    return Setup(tenant.id, token, created["id"], entries)
+    return Setup(tenant.id, token, created["id"], entries, created["locator"])
