@@ -180,14 +180,20 @@ def _finish_onboarding_code(ctx: ServiceContext, record: Any, validate: bool) ->
 
 async def onboarding_code_rows(ctx: ServiceContext, session: AsyncSession, producer_ids: list[str], type_name: str,
                                *, validate: bool, now: datetime) -> dict[str, dict[str, Any] | DomainError]:
-    """`add_onboarding_code` for many producers as plain rows (the caller COPYs them), numbered in a fixed number
-    of statements: {producer id: row, or the refusal of that producer's code}."""
-    codes: list[str | None] = [None] * len(producer_ids)
+    """`add_onboarding_code` for many producers as plain rows (the caller COPYs them), numbered in one statement:
+    {producer id: row, or the refusal of that producer's code}.
+
+    Numbers are not checked against codes typed in by hand: such a collision fails the COPY on the unique index,
+    and the caller's fallback (one producer at a time, through `add_onboarding_code`) skips the taken value."""
+    codes: list[str | DomainError | None] = [None] * len(producer_ids)
     if validate or _trigger(ctx, type_name) == "creation":
-        codes = list(await _generate_many(ctx, session, type_name, len(producer_ids)))
+        codes = await _numbered(ctx, session, type_name, len(producer_ids))
     data = _check_data(ctx, type_name, {})
     out: dict[str, dict[str, Any] | DomainError] = {}
     for producer_id, code in zip(producer_ids, codes, strict=True):
+        if isinstance(code, DomainError):
+            out[producer_id] = code
+            continue
         row = SimpleNamespace(id=new_locator(), tenant_id=ctx.tenant_id, producer_id=producer_id, type=type_name,
                               code=code, state="draft", data=dict(data), validation_result=None, created_at=now,
                               created_by=ctx.actor, updated_at=now, updated_by=ctx.actor, version=1)
@@ -200,27 +206,22 @@ async def onboarding_code_rows(ctx: ServiceContext, session: AsyncSession, produ
     return out
 
 
-async def _generate_many(ctx: ServiceContext, session: AsyncSession, type_name: str, count: int) -> list[str | None]:
-    """`count` codes of the type's numbering plan, skipping values in use: two statements per draw."""
+async def _numbered(ctx: ServiceContext, session: AsyncSession, type_name: str,
+                    count: int) -> list[str | DomainError | None]:
+    """`count` codes of the type's numbering plan (None without a plan); past the format's last number, the
+    refusal `_generate` gives."""
     planned = ctx.config.numbering_plan_for(type_name)
     if planned is None:
         return [None] * count
     plan_name, plan = planned
     numbering_string = _numbering_string(ctx, type_name)
-    sequence = store.sequence_name(ctx.tenant_id, plan_name)
-    codes: list[str | None] = []
-    for _ in range(MAX_DRAWS):
+    out: list[str | DomainError | None] = []
+    for core in await store.next_sequence_values(session, store.sequence_name(ctx.tenant_id, plan_name), count):
         try:
-            drawn = [render_code(plan.format, core, numbering_string)
-                     for core in await store.next_sequence_values(session, sequence, count - len(codes))]
+            out.append(render_code(plan.format, core, numbering_string))
         except NumberingFormatError as exc:
-            raise DomainError("NUMBERING_EXHAUSTED", str(exc), "code") from exc
-        taken = await store.codes_taken(session, ctx.tenant_id, drawn)
-        codes += [c for c in drawn if c not in taken]
-        if len(codes) == count:
-            return codes
-    raise DomainError("NUMBERING_EXHAUSTED", f"The numbering plan {plan_name!r} keeps producing codes already in use; "
-                      "move the plan's initialCoreNumber.", "code")
+            out.append(DomainError("NUMBERING_EXHAUSTED", str(exc), "code"))
+    return out
 
 
 async def _load_for_change(ctx: ServiceContext, session: AsyncSession, code_id: str) -> ProducerCodeRecord:

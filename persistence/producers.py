@@ -185,15 +185,6 @@ async def code_taken(session: AsyncSession, tenant_id: str, code: str) -> bool:
     return (await session.execute(stmt)).first() is not None
 
 
-async def codes_taken(session: AsyncSession, tenant_id: str, codes: Sequence[str]) -> set[str]:
-    """Which of these values producer codes of the tenant already have, in one statement."""
-    if not codes:
-        return set()
-    stmt = select(col(ProducerCodeRecord.code)).where(col(ProducerCodeRecord.tenant_id) == tenant_id,
-                                                      col(ProducerCodeRecord.code).in_(list(set(codes))))
-    return {str(c) for c in (await session.execute(stmt)).scalars()}
-
-
 async def code_by_value(session: AsyncSession, scope: Scope, code: str) -> ProducerCodeRecord | None:
     stmt = codes_in_scope(scope).where(col(ProducerCodeRecord.code) == code)
     return (await session.execute(stmt)).scalar_one_or_none()

@@ -26,6 +26,7 @@ from tests.api.bulk_helpers import (
     upload,
     wait_for_job,
 )
+from tests.api.helpers import create_code
 from tests.api.registry_helpers import agency
 
 PAYMENT = PaymentSetup("AGENCY", "PRODUCER", True)
@@ -210,3 +211,22 @@ async def test_a_row_that_cannot_be_finished_is_refused_with_the_reason_and_leav
     # then each row is refused with the validation's code, and no producer, code or onboarding is left
     assert {o.error.code for o in outcomes.values() if o.error} == {"MISSING_REQUIRED_DATA"}
     assert await _finished(app, tenant.id) == {"producers": {}, "codes": {}, "onboardings": {}, "applications": 0}
+
+
+async def test_a_code_typed_in_by_hand_with_the_plans_next_value_is_skipped(app, gql, http, new_tenant):
+    # given a job of three rows, and a producer code typed in by hand as the numbering plan's next value
+    s = await bulk_setup(app, gql, new_tenant, count=3)
+    await create_code(gql, s.admin, s.agency_id, type="AgencyCode", code="PC-AGT-00002")
+    job = (await upload(http, s.admin, csv_file(file_rows(s.entries))))["job"]
+
+    # when it runs (the batch's COPY meets the taken value and the rows go one by one)
+    await start_job(gql, s.admin, job["id"])
+    done = await wait_for_job(gql, s.admin, job["id"])
+
+    # then every row is onboarded with its own code, none of them the taken one
+    assert (done["status"], done["succeededRows"]) == ("COMPLETED", 3)
+    async with app.state.sessions() as session:
+        codes = (await session.execute(text(
+            "SELECT c.code FROM producer_codes c JOIN producers p ON p.id = c.producer_id "
+            "WHERE c.tenant_id = :t AND p.npn IS NOT NULL"), {"t": s.tenant_id})).scalars().all()
+    assert len(set(codes)) == 3 and "PC-AGT-00002" not in codes
