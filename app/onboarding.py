@@ -239,10 +239,10 @@ async def _import_licenses(ctx: ServiceContext, session: AsyncSession, producer:
     if not held:
         return
     type_name = license_type(ctx)
-    today = utcnow().date()
+    today, incomplete = utcnow().date(), _incomplete_license_data(ctx, type_name)
     for lic in held:
         effective, expiration = _window(lic)
-        state, reason = _standing(ctx, type_name, lic, today)
+        state, reason = _standing(lic, today, incomplete)
         await add_license(session, ctx.tenant_id, producer.id, type=type_name, license_number=lic.license_number,
                           jurisdictions=[lic.state], lines_of_authority=list(lic.lines_of_authority or []),
                           residency=lic.residency, effective_time=effective, expiration_time=expiration,
@@ -257,15 +257,19 @@ def _window(lic: Any) -> tuple[datetime | None, datetime | None]:
     return effective, expiration
 
 
-def _standing(ctx: ServiceContext, type_name: str, lic: Any, today: date) -> tuple[str, str | None]:
+def _incomplete_license_data(ctx: ServiceContext, type_name: str) -> str | None:
+    """What keeps a license of the type from being validated with the data the registry carries (none)."""
+    _, problems = validate_data(ctx.config.resolved_data_fields("producerLicenses", type_name), {},
+                                check_required=True)
+    return problems[0].message if problems else None
+
+
+def _standing(lic: Any, today: date, incomplete: str | None) -> tuple[str, str | None]:
     """The state a registry license comes in with (validated, or discarded with the reason), kept draft when the
-    license type requires data the registry does not carry."""
+    license type requires data the registry does not carry (`incomplete`)."""
     state, reason = wizard.registry_standing(lic.status, lic.expiration_date, today)
-    if state == "validated":
-        _, problems = validate_data(ctx.config.resolved_data_fields("producerLicenses", type_name), {},
-                                    check_required=True)
-        if problems:
-            return "draft", f"validate it once its data is complete: {problems[0].message}"
+    if state == "validated" and incomplete is not None:
+        return "draft", f"validate it once its data is complete: {incomplete}"
     return state, reason
 
 
@@ -327,13 +331,13 @@ def _registry_refusal(ssn_vault: SsnVault, c: _Candidate, found: Any) -> DomainE
     return None
 
 
-def _registry_license_rows(ctx: ServiceContext, producer_id: str, held: list[Any],
-                           type_name: str, now: datetime) -> list[dict[str, Any]]:
+def _registry_license_rows(ctx: ServiceContext, producer_id: str, held: list[Any], type_name: str, now: datetime,
+                           incomplete: str | None) -> list[dict[str, Any]]:
     """The registry licenses as license rows of the new producer, as `_import_licenses` adds them."""
     created = []
     for lic in held:
         effective, expiration = _window(lic)
-        state, reason = _standing(ctx, type_name, lic, now.date())
+        state, reason = _standing(lic, now.date(), incomplete)
         if lic.residency not in ("resident", "non-resident"):
             raise DomainError("INVALID_RESIDENCY", f"Residency {lic.residency!r} is not allowed; use resident or "
                               "non-resident.", "residency")
@@ -459,6 +463,7 @@ async def onboard_batch(ctx: ServiceContext, session: AsyncSession, bulk_job_id:
 
     data, _ = validate_data(ctx.config.resolved_data_fields("producers", type_name), {}, check_required=False)
     finishing = ctx.config.onboarding
+    incomplete = _incomplete_license_data(ctx, lic_type)
     now = utcnow()
     producers: list[dict[str, Any]] = []
     licenses: list[dict[str, Any]] = []
@@ -474,7 +479,8 @@ async def onboard_batch(ctx: ServiceContext, session: AsyncSession, bulk_job_id:
         try:
             if c.payment is None:
                 wizard.check_finishable(payment_set=False, reviewed=True)
-            held_rows = _registry_license_rows(ctx, producer["id"], held.get(c.found.id, []), lic_type, now)
+            held_rows = _registry_license_rows(ctx, producer["id"], held.get(c.found.id, []), lic_type, now,
+                                               incomplete)
             applied = _application_rows(ctx, producer["id"], states, held_rows, lic_type, now)
             if finishing.validateOnFinish:
                 _validated_row(ctx, producer)
