@@ -1,6 +1,7 @@
-"""Single onboarding: find a producer in the registry, bring it into an agency, and walk the wizard.
+"""Single onboarding: find a producer in the registry, bring it into an agency, walk the wizard, and finish it
+into a producer who can write business (validated, with a producer code and license applications).
 
-`onboard_producer` is also what bulk onboarding calls for each row, inside the row's transaction.
+`onboard_producer` is also what bulk onboarding calls for a row alone; `onboard_batch` does many rows at once.
 """
 
 from __future__ import annotations
@@ -167,8 +168,9 @@ def _when(day: date | None) -> datetime | None:
 
 async def onboard_producer(ctx: ServiceContext, request: OnboardRequest, *, session: AsyncSession | None = None,
                            bulk_job_id: str | None = None, bulk_row_number: int | None = None) -> OnboardingRecord:
-    """Create a draft individual producer from the registry under the agency, with its registry licenses as
-    draft licenses, and open its onboarding. Runs inside `session` (no commit) when one is given."""
+    """Create a draft individual producer from the registry under the agency, with its registry licenses in
+    their standing, and open its onboarding; a bulk row's onboarding is finished at once with the job's payment
+    and states. Runs inside `session` (no commit) when one is given."""
     ctx.require(*ADMINS)
     if session is not None:
         return await _onboard(ctx, session, request, bulk_job_id, bulk_row_number)
