@@ -168,11 +168,15 @@ async def add_onboarding_code(ctx: ServiceContext, session: AsyncSession, produc
     return record
 
 
-def _finish_onboarding_code(ctx: ServiceContext, record: Any, validate: bool) -> None:
-    _precommit(ctx, record)
-    record.data = _check_data(ctx, record.type, record.data or {})
+def _finish_onboarding_code(ctx: ServiceContext, record: Any, validate: bool,
+                             shared: list[Problem] | None = None) -> None:
+    """Precommit, data check and validation of an onboarding's code; `shared`: the data problems of codes that
+    all keep the type's default data (a batch without a precommit plugin), checked once for all."""
+    if shared is None:
+        _precommit(ctx, record)
+        record.data = _check_data(ctx, record.type, record.data or {})
     if validate:
-        problems = validation_problems(ctx, record)
+        problems = validation_problems(ctx, record, data_problems=shared)
         if problems:
             raise DomainError(problems[0].code, problems[0].message, problems[0].field, problems)
         record.state, record.validation_result = "validated", result_of([])
@@ -189,6 +193,8 @@ async def onboarding_code_rows(ctx: ServiceContext, session: AsyncSession, produ
     if validate or _trigger(ctx, type_name) == "creation":
         codes = await _numbered(ctx, session, type_name, len(producer_ids))
     data = _check_data(ctx, type_name, {})
+    shared = None if ctx.plugins.has_precommit(lineage(ctx.config, "producerCodes", type_name)) else validate_data(
+        ctx.config.resolved_data_fields("producerCodes", type_name), data, check_required=True)[1]
     out: dict[str, dict[str, Any] | DomainError] = {}
     for producer_id, code in zip(producer_ids, codes, strict=True):
         if isinstance(code, DomainError):
@@ -198,7 +204,7 @@ async def onboarding_code_rows(ctx: ServiceContext, session: AsyncSession, produ
                               code=code, state="draft", data=dict(data), validation_result=None, created_at=now,
                               created_by=ctx.actor, updated_at=now, updated_by=ctx.actor, version=1)
         try:
-            _finish_onboarding_code(ctx, row, validate)
+            _finish_onboarding_code(ctx, row, validate, shared)
         except DomainError as exc:
             out[producer_id] = exc
             continue
@@ -268,9 +274,14 @@ async def update_code(ctx: ServiceContext, code_id: str, changes: CodeChanges,
     return record
 
 
-def validation_problems(ctx: ServiceContext, record: ProducerCodeRecord) -> list[Problem]:
-    _, problems = validate_data(ctx.config.resolved_data_fields("producerCodes", record.type),
-                                record.data or {}, check_required=True)
+def validation_problems(ctx: ServiceContext, record: ProducerCodeRecord, *,
+                        data_problems: list[Problem] | None = None) -> list[Problem]:
+    """What keeps a code from being validated; `data_problems`: its data's, when already checked."""
+    if data_problems is None:
+        _, problems = validate_data(ctx.config.resolved_data_fields("producerCodes", record.type),
+                                    record.data or {}, check_required=True)
+    else:
+        problems = list(data_problems)
     if not record.code:
         problems.append(Problem("CODE_REQUIRED", "The producer code has no code and its type has no "
                                 "numbering plan; set `code` first.", "code"))

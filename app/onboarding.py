@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from app import codes
 from app.context import ADMINS, ServiceContext
-from app.errors import DomainError, NotFound
+from app.errors import DomainError, NotFound, Problem
 from app.licenses import add_license
 from app.pii import SsnVault, redact_ssns
 from app.producers import ProducerChanges, result_of, search_text, update_producer, validation_problems
@@ -466,6 +466,8 @@ async def onboard_batch(ctx: ServiceContext, session: AsyncSession, bulk_job_id:
     data, _ = validate_data(ctx.config.resolved_data_fields("producers", type_name), {}, check_required=False)
     finishing = ctx.config.onboarding
     incomplete = _incomplete_license_data(ctx, lic_type)
+    _, data_problems = validate_data(ctx.config.resolved_data_fields("producers", type_name), data,
+                                     check_required=True)  # every row has the type's default data
     now = utcnow()
     producers: list[dict[str, Any]] = []
     licenses: list[dict[str, Any]] = []
@@ -485,7 +487,7 @@ async def onboard_batch(ctx: ServiceContext, session: AsyncSession, bulk_job_id:
                                                incomplete)
             applied = _application_rows(ctx, producer["id"], states, held_rows, lic_type, now)
             if finishing.validateOnFinish:
-                _validated_row(ctx, producer)
+                _validated_row(ctx, producer, data_problems)
         except DomainError as exc:
             outcomes[c.number] = BatchOutcome(error=exc)
             continue
@@ -515,9 +517,10 @@ def _batch_states(ctx: ServiceContext, candidates: list[_Candidate]) -> dict[str
     return merged
 
 
-def _validated_row(ctx: ServiceContext, producer: dict[str, Any]) -> None:
+def _validated_row(ctx: ServiceContext, producer: dict[str, Any], data_problems: list[Problem]) -> None:
     """`_complete`'s validation of a new producer row: its checks, then the state (a problem refuses the row)."""
-    problems = validation_problems(ctx, SimpleNamespace(**producer))  # type: ignore[arg-type]
+    problems = validation_problems(ctx, SimpleNamespace(**producer),  # type: ignore[arg-type]
+                                   data_problems=data_problems)
     if problems:
         raise DomainError(problems[0].code, problems[0].message, problems[0].field, problems)
     producer["state"] = lifecycle.transition(producer["state"], "validate")
