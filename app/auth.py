@@ -39,6 +39,7 @@ class Principal:
     tenant_id: str
     roles: frozenset[Role]
     agency: str | None = None
+    email: str | None = None  # the token's `email` claim, when it carries one
 
     def has(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))
@@ -95,7 +96,9 @@ def decode_token(token: str, settings: Settings) -> Principal:
     agency = claims.get("agency")
     if roles & AGENCY_SCOPED and not agency:
         raise AuthError("INVALID_TOKEN", "Agency-scoped roles need an 'agency' claim (a producer locator).")
-    return Principal(str(claims["sub"]), str(claims["tenant"]), roles, str(agency) if agency else None)
+    email = claims.get("email")
+    return Principal(str(claims["sub"]), str(claims["tenant"]), roles, str(agency) if agency else None,
+                     email.strip() if isinstance(email, str) and email.strip() else None)
 
 
 def principal_from_header(value: str | None, settings: Settings) -> Principal:
@@ -109,13 +112,16 @@ def principal_from_header(value: str | None, settings: Settings) -> Principal:
 
 
 def mint_token(settings: Settings, *, tenant_id: str, roles: list[str], subject: str = "dev",
-               agency: str | None = None, ttl_seconds: int = 3600, issued_at: int | None = None) -> str:
+               agency: str | None = None, ttl_seconds: int = 3600, issued_at: int | None = None,
+               email: str | None = None) -> str:
     """A signed token for development and tests."""
     now = int(time.time()) if issued_at is None else issued_at
     claims: dict[str, object] = {"sub": subject, "tenant": tenant_id, "roles": roles, "iat": now,
                                  "exp": now + ttl_seconds}
     if agency:
         claims["agency"] = agency
+    if email:
+        claims["email"] = email
     if settings.jwt_issuer:
         claims["iss"] = settings.jwt_issuer
     if settings.jwt_audience:

@@ -26,8 +26,10 @@ from app.auth import Principal, Role
 from app.bulk_file import BulkFileError, BulkLimits, iter_bulk_rows, sniff_format, write_rows_report
 from app.context import ADMINS, ServiceContext
 from app.errors import DomainError, NotFound, Problem
+from app.onboarding import checked_states
 from app.pii import SsnVault
 from app.rules.bulk_rows import DuplicateTracker, RawRow, ValidatedRow, validate_row
+from app.rules.identity import normalize_email
 from app.settings import Settings
 from persistence import bulk as store
 from persistence import producers as producer_store
@@ -317,21 +319,41 @@ def _principal_json(principal: Principal) -> dict[str, Any]:
             "roles": sorted(r.value for r in principal.roles)}
 
 
+def _address(value: str | None) -> str | None:
+    try:
+        return normalize_email(value) if value else None
+    except DomainError:
+        return None
+
+
+def recipient(principal: Principal, given: str | None) -> tuple[str | None, str | None]:
+    """Who gets the completion email, and from where: the address given at upload (checked), else the
+    caller's `email` claim, else the subject when it is an address; (None, None) when there is none."""
+    if given is not None and given.strip():
+        return normalize_email(given), "UPLOAD"
+    for address, source in ((_address(principal.email), "EMAIL_CLAIM"), (_address(principal.subject), "SUBJECT")):
+        if address is not None:
+            return address, source
+    return None, None
+
+
 def principal_of(job: BulkJobRecord) -> Principal:
     """The admin who created the job: the worker acts on their behalf."""
     data = job.principal
     return Principal(data["subject"], data["tenant"], frozenset(Role(r) for r in data["roles"]), data.get("agency"))
 
 
-async def create_job(ctx: ServiceContext, upload: UploadedFile, agency_id: str | None = None) -> BulkJobRecord:
+async def create_job(ctx: ServiceContext, upload: UploadedFile, agency_id: str | None = None,
+                     notify_email: str | None = None) -> BulkJobRecord:
     """Upload a file: a new job whose rows are validated into the report (file-level errors refuse it whole)."""
     ctx.require(*ADMINS)
+    address, source = recipient(ctx.principal, notify_email)
     async with transaction(ctx.sessions) as session:
         subject = ctx.principal.subject
         job = BulkJobRecord(id=new_locator(), tenant_id=ctx.tenant_id, created_by=subject,
                             agency_id=await _agency(ctx, session, agency_id),
                             principal=_principal_json(ctx.principal), file_name=(upload.filename or "")[:300],
-                            notify_email=subject if "@" in subject else None)
+                            notify_email=address, notify_email_source=source)
         session.add(job)
         await session.flush()
         await _load_file(ctx, session, job, upload)
@@ -366,17 +388,19 @@ async def replace_file(ctx: ServiceContext, job_id: str, upload: UploadedFile) -
 # ---- the job's life -------------------------------------------------------------------------------
 
 async def set_payment(ctx: ServiceContext, job_id: str, new_license_paid_by: str, renewal_paid_by: str,
-                      auto_renewal: bool) -> BulkJobRecord:
-    """The payment setup applied to every producer of the job."""
+                      auto_renewal: bool, states: list[tuple[str, list[str]]] | None = None) -> BulkJobRecord:
+    """The payment setup, and the states with their lines of authority (none: no new state), applied to every
+    producer of the job; each onboarded row is finished with them."""
     ctx.require(*ADMINS)
     for name, value in (("newLicensePaidBy", new_license_paid_by), ("renewalPaidBy", renewal_paid_by)):
         if value not in PAYERS:
             raise DomainError("INVALID_PAYMENT", f"{name} must be AGENCY or PRODUCER.", f"input.{name}")
+    assigned = checked_states(ctx, states or [], no_new_states=not states)
     async with transaction(ctx.sessions) as session:
         job = await _locked_job(ctx, session, job_id)
         _not_started(job, "changing the payment details")
         job.payment = {"new_license_paid_by": new_license_paid_by, "renewal_paid_by": renewal_paid_by,
-                       "auto_renewal": auto_renewal}
+                       "auto_renewal": auto_renewal, "states": assigned}
         job.updated_at = utcnow()
     return await get_job(ctx, job_id)
 

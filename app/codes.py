@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +20,7 @@ from app.rules import lifecycle
 from app.rules.data import validate_data
 from app.rules.numbering import NumberingFormatError, render_code
 from persistence import producers as store
-from persistence.base import utcnow
+from persistence.base import new_locator, utcnow
 from persistence.db import transaction
 from persistence.producers import ProducerCodeRecord
 
@@ -151,6 +153,83 @@ async def create_code(ctx: ServiceContext, changes: CodeChanges) -> ProducerCode
     return record
 
 
+async def add_onboarding_code(ctx: ServiceContext, session: AsyncSession, producer_id: str, type_name: str, *,
+                              validate: bool) -> ProducerCodeRecord:
+    """The code an onboarding gives its producer, inside the caller's transaction: numbered by the type's plan,
+    and validated when `validate` (a problem refuses it, as `validateProducerCode` would)."""
+    record = ProducerCodeRecord(tenant_id=ctx.tenant_id, producer_id=producer_id, type=type_name,
+                                created_by=ctx.actor, updated_by=ctx.actor)
+    record.data = _check_data(ctx, type_name, {})
+    if validate or _trigger(ctx, type_name) == "creation":
+        record.code = await _generate(ctx, session, record)
+    _finish_onboarding_code(ctx, record, validate)
+    session.add(record)
+    await _flush_unique(session, record.code)
+    return record
+
+
+def _finish_onboarding_code(ctx: ServiceContext, record: Any, validate: bool,
+                             shared: list[Problem] | None = None) -> None:
+    """Precommit, data check and validation of an onboarding's code; `shared`: the data problems of codes that
+    all keep the type's default data (a batch without a precommit plugin), checked once for all."""
+    if shared is None:
+        _precommit(ctx, record)
+        record.data = _check_data(ctx, record.type, record.data or {})
+    if validate:
+        problems = validation_problems(ctx, record, data_problems=shared)
+        if problems:
+            raise DomainError(problems[0].code, problems[0].message, problems[0].field, problems)
+        record.state, record.validation_result = "validated", result_of([])
+
+
+async def onboarding_code_rows(ctx: ServiceContext, session: AsyncSession, producer_ids: list[str], type_name: str,
+                               *, validate: bool, now: datetime) -> dict[str, dict[str, Any] | DomainError]:
+    """`add_onboarding_code` for many producers as plain rows (the caller COPYs them), numbered in one statement:
+    {producer id: row, or the refusal of that producer's code}.
+
+    Numbers are not checked against codes typed in by hand: such a collision fails the COPY on the unique index,
+    and the caller's fallback (one producer at a time, through `add_onboarding_code`) skips the taken value."""
+    codes: list[str | DomainError | None] = [None] * len(producer_ids)
+    if validate or _trigger(ctx, type_name) == "creation":
+        codes = await _numbered(ctx, session, type_name, len(producer_ids))
+    data = _check_data(ctx, type_name, {})
+    shared = None if ctx.plugins.has_precommit(lineage(ctx.config, "producerCodes", type_name)) else validate_data(
+        ctx.config.resolved_data_fields("producerCodes", type_name), data, check_required=True)[1]
+    out: dict[str, dict[str, Any] | DomainError] = {}
+    for producer_id, code in zip(producer_ids, codes, strict=True):
+        if isinstance(code, DomainError):
+            out[producer_id] = code
+            continue
+        row = SimpleNamespace(id=new_locator(), tenant_id=ctx.tenant_id, producer_id=producer_id, type=type_name,
+                              code=code, state="draft", data=dict(data), validation_result=None, created_at=now,
+                              created_by=ctx.actor, updated_at=now, updated_by=ctx.actor, version=1)
+        try:
+            _finish_onboarding_code(ctx, row, validate, shared)
+        except DomainError as exc:
+            out[producer_id] = exc
+            continue
+        out[producer_id] = vars(row)
+    return out
+
+
+async def _numbered(ctx: ServiceContext, session: AsyncSession, type_name: str,
+                    count: int) -> list[str | DomainError | None]:
+    """`count` codes of the type's numbering plan (None without a plan); past the format's last number, the
+    refusal `_generate` gives."""
+    planned = ctx.config.numbering_plan_for(type_name)
+    if planned is None:
+        return [None] * count
+    plan_name, plan = planned
+    numbering_string = _numbering_string(ctx, type_name)
+    out: list[str | DomainError | None] = []
+    for core in await store.next_sequence_values(session, store.sequence_name(ctx.tenant_id, plan_name), count):
+        try:
+            out.append(render_code(plan.format, core, numbering_string))
+        except NumberingFormatError as exc:
+            out.append(DomainError("NUMBERING_EXHAUSTED", str(exc), "code"))
+    return out
+
+
 async def _load_for_change(ctx: ServiceContext, session: AsyncSession, code_id: str) -> ProducerCodeRecord:
     record = await store.code_for_update(session, ctx.scope, code_id)
     if record is None:
@@ -195,9 +274,14 @@ async def update_code(ctx: ServiceContext, code_id: str, changes: CodeChanges,
     return record
 
 
-def validation_problems(ctx: ServiceContext, record: ProducerCodeRecord) -> list[Problem]:
-    _, problems = validate_data(ctx.config.resolved_data_fields("producerCodes", record.type),
-                                record.data or {}, check_required=True)
+def validation_problems(ctx: ServiceContext, record: ProducerCodeRecord, *,
+                        data_problems: list[Problem] | None = None) -> list[Problem]:
+    """What keeps a code from being validated; `data_problems`: its data's, when already checked."""
+    if data_problems is None:
+        _, problems = validate_data(ctx.config.resolved_data_fields("producerCodes", record.type),
+                                    record.data or {}, check_required=True)
+    else:
+        problems = list(data_problems)
     if not record.code:
         problems.append(Problem("CODE_REQUIRED", "The producer code has no code and its type has no "
                                 "numbering plan; set `code` first.", "code"))

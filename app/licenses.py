@@ -25,10 +25,11 @@ from persistence.licenses import AppointmentRecord, LicenseRecord
 from persistence.pagination import Page
 
 Kind = Literal["license", "appointment"]
-STATES = ("draft", "validated", "discarded")
+STATES = ("draft", "validated", "discarded", "applied")  # applied: a license application, no number yet
 RESIDENCIES = ("resident", "non-resident")
 TRANSITIONS = {("draft", "validate"): "validated", ("draft", "discard"): "discarded",
-               ("validated", "discard"): "discarded"}
+               ("validated", "discard"): "discarded", ("applied", "validate"): "validated",
+               ("applied", "discard"): "discarded"}
 
 
 @dataclass(frozen=True)
@@ -112,12 +113,12 @@ def _check_data(ctx: ServiceContext, info: KindInfo, type_name: str, data: dict[
 
 
 async def add_license(session: AsyncSession, tenant_id: str, producer_id: str, *, type: str,
-                      license_number: str, jurisdictions: list[str], lines_of_authority: list[str],
+                      license_number: str | None, jurisdictions: list[str], lines_of_authority: list[str],
                       residency: str, effective_time: datetime | None, expiration_time: datetime | None,
                       state: str = "draft", actor: str, data: dict[str, Any] | None = None,
                       license_class: str | None = None, products: list[str] | None = None,
                       producer_codes: list[str] | None = None,
-                      config: TenantConfig | None = None) -> LicenseRecord:
+                      config: TenantConfig | None = None, state_reason: str | None = None) -> LicenseRecord:
     """Add a license to a producer inside the caller's transaction (onboarding uses it); checks the
     residency, state and time window, and the jurisdictions and lines of authority when `config` is given."""
     _check_residency(residency)
@@ -129,7 +130,8 @@ async def add_license(session: AsyncSession, tenant_id: str, producer_id: str, *
         check_jurisdictions(config, jurisdictions, lines_of_authority)
     _check_window(effective_time, expiration_time)
     record = LicenseRecord(tenant_id=tenant_id, producer_id=producer_id, type=type,
-                           license_number=license_number.strip(), jurisdictions=jurisdictions,
+                           license_number=license_number.strip() if license_number else None,
+                           jurisdictions=jurisdictions, state_reason=state_reason,
                            products=_clean_list(products), producer_codes=_clean_list(producer_codes),
                            lines_of_authority=lines_of_authority, residency=residency,
                            license_class=license_class, effective_time=effective_time,
@@ -265,9 +267,14 @@ async def transition_credential(ctx: ServiceContext, kind: Kind, record_id: str,
             if not record.jurisdictions:
                 problems.append(Problem("JURISDICTION_REQUIRED", f"A validated {info.label} names at least one "
                                         "jurisdiction.", "jurisdictions"))
+            if not getattr(record, info.number_attr):
+                problems.append(Problem("NUMBER_REQUIRED", f"A validated {info.label} has its {info.label} number; "
+                                        "set it first.", f"{info.label}Number"))
             record.validation_result = result_of(problems)
         if not problems:
             record.state = target
+            if isinstance(record, LicenseRecord):
+                record.state_reason = None
         record.updated_at = utcnow()
         record.updated_by = ctx.actor
         record.version += 1

@@ -1,6 +1,7 @@
-"""Single onboarding: find a producer in the registry, bring it into an agency, and walk the wizard.
+"""Single onboarding: find a producer in the registry, bring it into an agency, walk the wizard, and finish it
+into a producer who can write business (validated, with a producer code and license applications).
 
-`onboard_producer` is also what bulk onboarding calls for each row, inside the row's transaction.
+`onboard_producer` is also what bulk onboarding calls for a row alone; `onboard_batch` does many rows at once.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app import codes
 from app.context import ADMINS, ServiceContext
-from app.errors import DomainError, NotFound
+from app.errors import DomainError, NotFound, Problem
 from app.licenses import add_license
 from app.pii import SsnVault, redact_ssns
 from app.producers import ProducerChanges, result_of, search_text, update_producer, validation_problems
@@ -42,7 +44,7 @@ from persistence.db import transaction
 from persistence.licenses import LicenseRecord
 from persistence.onboarding import OnboardingRecord
 from persistence.pagination import Page
-from persistence.producers import ProducerRecord
+from persistence.producers import ProducerCodeRecord, ProducerRecord
 from persistence.registry import RegistryProducerRecord
 
 
@@ -68,6 +70,7 @@ class OnboardRequest:
     state: str | None = None
     gender: str | None = None
     payment: PaymentSetup | None = None
+    states: list[tuple[str, list[str]]] | None = None  # a bulk job's states: the row is finished on onboarding
 
 
 def not_found() -> NotFound:
@@ -165,8 +168,9 @@ def _when(day: date | None) -> datetime | None:
 
 async def onboard_producer(ctx: ServiceContext, request: OnboardRequest, *, session: AsyncSession | None = None,
                            bulk_job_id: str | None = None, bulk_row_number: int | None = None) -> OnboardingRecord:
-    """Create a draft individual producer from the registry under the agency, with its registry licenses as
-    draft licenses, and open its onboarding. Runs inside `session` (no commit) when one is given."""
+    """Create a draft individual producer from the registry under the agency, with its registry licenses in
+    their standing, and open its onboarding; a bulk row's onboarding is finished at once with the job's payment
+    and states. Runs inside `session` (no commit) when one is given."""
     ctx.require(*ADMINS)
     if session is not None:
         return await _onboard(ctx, session, request, bulk_job_id, bulk_row_number)
@@ -177,8 +181,7 @@ async def onboard_producer(ctx: ServiceContext, request: OnboardRequest, *, sess
 async def _onboard(ctx: ServiceContext, session: AsyncSession, request: OnboardRequest,
                    bulk_job_id: str | None, bulk_row_number: int | None) -> OnboardingRecord:
     how = wizard.identification(ssn=request.ssn, last_name=request.last_name, npn=request.npn,
-                                license_number=request.license_number, state=request.state,
-                                allow_npn_with_ssn=bulk_job_id is not None)
+                                license_number=request.license_number, state=request.state)
     email = normalize_email(request.email)
     gender = normalize_gender(request.gender) if request.gender else None
     payment = _checked_payment(request.payment) if request.payment else None
@@ -205,8 +208,15 @@ async def _onboard(ctx: ServiceContext, session: AsyncSession, request: OnboardR
                               updated_by=ctx.actor, bulk_job_id=bulk_job_id, bulk_row_number=bulk_row_number)
     if payment is not None:
         _set_payment(record, payment)
-    _advance(record)
     session.add(record)
+    await session.flush()
+    if bulk_job_id is not None:  # a bulk row is finished at once, with the job's payment and states
+        record.states = _assignments(_estimate(ctx, wizard.merge_selections(
+            request.states or [], no_new_states=not request.states)))
+        record.states_assigned, record.reviewed_at = True, utcnow()
+        wizard.check_finishable(payment_set=payment_of(record) is not None, reviewed=True)
+        await _complete(ctx, session, record, producer)
+    _advance(record)
     await session.flush()
     return record
 
@@ -231,14 +241,38 @@ async def _import_licenses(ctx: ServiceContext, session: AsyncSession, producer:
     if not held:
         return
     type_name = license_type(ctx)
+    today, incomplete = utcnow().date(), _incomplete_license_data(ctx, type_name)
     for lic in held:
-        effective, expiration = _when(lic.issue_date), _when(lic.expiration_date)
-        if effective and expiration and expiration <= effective:
-            expiration = None
+        effective, expiration = _window(lic)
+        state, reason = _standing(lic, today, incomplete)
         await add_license(session, ctx.tenant_id, producer.id, type=type_name, license_number=lic.license_number,
                           jurisdictions=[lic.state], lines_of_authority=list(lic.lines_of_authority or []),
                           residency=lic.residency, effective_time=effective, expiration_time=expiration,
-                          state="draft", actor=ctx.actor, license_class=lic.license_class)
+                          state=state, state_reason=reason, actor=ctx.actor, license_class=lic.license_class)
+
+
+def _window(lic: Any) -> tuple[datetime | None, datetime | None]:
+    """A registry license's effective (else issue) and expiration dates as the license's time window."""
+    effective, expiration = _when(lic.effective_date or lic.issue_date), _when(lic.expiration_date)
+    if effective and expiration and expiration <= effective:
+        expiration = None
+    return effective, expiration
+
+
+def _incomplete_license_data(ctx: ServiceContext, type_name: str) -> str | None:
+    """What keeps a license of the type from being validated with the data the registry carries (none)."""
+    _, problems = validate_data(ctx.config.resolved_data_fields("producerLicenses", type_name), {},
+                                check_required=True)
+    return problems[0].message if problems else None
+
+
+def _standing(lic: Any, today: date, incomplete: str | None) -> tuple[str, str | None]:
+    """The state a registry license comes in with (validated, or discarded with the reason), kept draft when the
+    license type requires data the registry does not carry (`incomplete`)."""
+    state, reason = wizard.registry_standing(lic.status, lic.expiration_date, today)
+    if state == "validated" and incomplete is not None:
+        return "draft", f"validate it once its data is complete: {incomplete}"
+    return state, reason
 
 
 # ---- many at once (bulk) -------------------------------------------------------------------------------
@@ -268,8 +302,7 @@ def _prepared(request: OnboardRequest, number: int) -> _Candidate | BatchOutcome
     """The request checked as `_onboard` checks it before any I/O; NPN-identified ones only."""
     try:
         how = wizard.identification(ssn=request.ssn, last_name=request.last_name, npn=request.npn,
-                                    license_number=request.license_number, state=request.state,
-                                    allow_npn_with_ssn=True)
+                                    license_number=request.license_number, state=request.state)
         email = normalize_email(request.email)
         gender = normalize_gender(request.gender) if request.gender else None
         payment = _checked_payment(request.payment) if request.payment else None
@@ -300,14 +333,13 @@ def _registry_refusal(ssn_vault: SsnVault, c: _Candidate, found: Any) -> DomainE
     return None
 
 
-def _draft_licenses(ctx: ServiceContext, producer_id: str, held: list[Any],
-                    type_name: str, now: datetime) -> list[dict[str, Any]]:
-    """The registry licenses as draft license rows of the new producer, as `_import_licenses` adds them."""
+def _registry_license_rows(ctx: ServiceContext, producer_id: str, held: list[Any], type_name: str, now: datetime,
+                           incomplete: str | None) -> list[dict[str, Any]]:
+    """The registry licenses as license rows of the new producer, as `_import_licenses` adds them."""
     created = []
     for lic in held:
-        effective, expiration = _when(lic.issue_date), _when(lic.expiration_date)
-        if effective and expiration and expiration <= effective:
-            expiration = None
+        effective, expiration = _window(lic)
+        state, reason = _standing(lic, now.date(), incomplete)
         if lic.residency not in ("resident", "non-resident"):
             raise DomainError("INVALID_RESIDENCY", f"Residency {lic.residency!r} is not allowed; use resident or "
                               "non-resident.", "residency")
@@ -317,9 +349,27 @@ def _draft_licenses(ctx: ServiceContext, producer_id: str, held: list[Any],
             "license_number": lic.license_number.strip(), "jurisdictions": [lic.state.strip().upper()],
             "products": [], "producer_codes": [], "lines_of_authority": loas, "residency": lic.residency,
             "license_class": lic.license_class, "effective_time": effective, "expiration_time": expiration,
-            "data": {}, "state": "draft", "created_at": now, "created_by": ctx.actor, "updated_at": now,
-            "updated_by": ctx.actor, "version": 1})
+            "data": {}, "state": state, "state_reason": reason, "created_at": now, "created_by": ctx.actor,
+            "updated_at": now, "updated_by": ctx.actor, "version": 1})
     return created
+
+
+def _application_rows(ctx: ServiceContext, producer_id: str, assigned: dict[str, list[str]],
+                      held: list[dict[str, Any]], type_name: str, now: datetime) -> list[dict[str, Any]]:
+    """`_license_applications` as license rows: one application per assigned state not held in force."""
+    usable = [lic for lic in held if lic["state"] in ("draft", "validated")]
+    licensed = {j for lic in usable for j in lic["jurisdictions"]}
+    resident = any(lic["residency"] == "resident" for lic in usable)
+    rows: list[dict[str, Any]] = []
+    for jurisdiction in wizard.new_jurisdictions(assigned, licensed):
+        rows.append({
+            "id": new_locator(), "tenant_id": ctx.tenant_id, "producer_id": producer_id, "type": type_name,
+            "license_number": None, "jurisdictions": [jurisdiction], "products": [], "producer_codes": [],
+            "lines_of_authority": assigned[jurisdiction], "residency": "non-resident" if resident or rows
+            else "resident", "license_class": None, "effective_time": None, "expiration_time": None, "data": {},
+            "state": "applied", "state_reason": wizard.APPLICATION_REASON, "created_at": now,
+            "created_by": ctx.actor, "updated_at": now, "updated_by": ctx.actor, "version": 1})
+    return rows
 
 
 def _producer_row(ctx: ServiceContext, ssn_vault: SsnVault, agency: ProducerRecord, c: _Candidate,
@@ -344,20 +394,19 @@ def _producer_row(ctx: ServiceContext, ssn_vault: SsnVault, agency: ProducerReco
 
 
 def _onboarding_row(ctx: ServiceContext, c: _Candidate, producer_id: str, agency_id: str, bulk_job_id: str,
-                    now: datetime) -> dict[str, Any]:
+                    now: datetime, states: list[dict[str, Any]], applications: list[str]) -> dict[str, Any]:
+    """The onboarding of a bulk row, finished as `_onboard` finishes one (the job's payment and states)."""
     assert c.found is not None
     payment = c.payment
     return {
         "id": new_locator(), "tenant_id": ctx.tenant_id, "producer_id": producer_id, "agency_id": agency_id,
-        "registry_producer_id": c.found.id, "identified_by": c.how, "status": "IN_PROGRESS",
-        "current_step": wizard.current_step(completed=False, details_reviewed=False, payment_set=payment is not None,
-                                            states_assigned=False, reviewed=False),
+        "registry_producer_id": c.found.id, "identified_by": c.how, "status": "COMPLETED", "current_step": "DONE",
         "details_reviewed": False, "new_license_paid_by": payment.new_license_paid_by if payment else None,
         "renewal_paid_by": payment.renewal_paid_by if payment else None,
-        "auto_renewal": payment.auto_renewal if payment else None, "states": [], "states_assigned": False,
-        "reviewed_at": None, "completed_at": None, "created_license_ids": [], "bulk_job_id": bulk_job_id,
-        "bulk_row_number": c.number, "note": None, "created_at": now, "created_by": ctx.actor, "updated_at": now,
-        "updated_by": ctx.actor, "version": 1}
+        "auto_renewal": payment.auto_renewal if payment else None, "states": states, "states_assigned": True,
+        "reviewed_at": now, "completed_at": now, "created_license_ids": applications, "producer_code_id": None,
+        "bulk_job_id": bulk_job_id, "bulk_row_number": c.number, "note": None, "created_at": now,
+        "created_by": ctx.actor, "updated_at": now, "updated_by": ctx.actor, "version": 1}
 
 
 async def onboard_batch(ctx: ServiceContext, session: AsyncSession, bulk_job_id: str,
@@ -391,6 +440,8 @@ async def onboard_batch(ctx: ServiceContext, session: AsyncSession, bulk_job_id:
     try:
         agency = await _agency(ctx, session, agency_ids.pop() if agency_ids else None)
         type_name = individual_type(ctx)
+        lic_type = license_type(ctx)
+        states = _batch_states(ctx, candidates)
     except DomainError as exc:
         for c in candidates:
             outcomes[c.number] = BatchOutcome(error=exc)
@@ -413,6 +464,10 @@ async def onboard_batch(ctx: ServiceContext, session: AsyncSession, bulk_job_id:
         held.setdefault(lic.registry_producer_id, []).append(lic)
 
     data, _ = validate_data(ctx.config.resolved_data_fields("producers", type_name), {}, check_required=False)
+    finishing = ctx.config.onboarding
+    incomplete = _incomplete_license_data(ctx, lic_type)
+    _, data_problems = validate_data(ctx.config.resolved_data_fields("producers", type_name), data,
+                                     check_required=True)  # every row has the type's default data
     now = utcnow()
     producers: list[dict[str, Any]] = []
     licenses: list[dict[str, Any]] = []
@@ -426,20 +481,71 @@ async def onboard_batch(ctx: ServiceContext, session: AsyncSession, bulk_job_id:
             continue
         producer = _producer_row(ctx, ssn_vault, agency, c, type_name, data, now)
         try:
-            drafts = _draft_licenses(ctx, producer["id"], held[c.found.id], license_type(ctx), now) \
-                if c.found.id in held else []
+            if c.payment is None:
+                wizard.check_finishable(payment_set=False, reviewed=True)
+            held_rows = _registry_license_rows(ctx, producer["id"], held.get(c.found.id, []), lic_type, now,
+                                               incomplete)
+            applied = _application_rows(ctx, producer["id"], states, held_rows, lic_type, now)
+            if finishing.validateOnFinish:
+                _validated_row(ctx, producer, data_problems)
         except DomainError as exc:
             outcomes[c.number] = BatchOutcome(error=exc)
             continue
         taken.add(c.npn)  # a second row of the same NPN finds it onboarded, as row by row it would
         producers.append(producer)
-        licenses.extend(drafts)
-        records.append(_onboarding_row(ctx, c, producer["id"], agency.id, bulk_job_id, now))
+        licenses.extend(held_rows + applied)
+        records.append(_onboarding_row(ctx, c, producer["id"], agency.id, bulk_job_id, now, _assignments_of(states),
+                                       [a["id"] for a in applied]))
         outcomes[c.number] = BatchOutcome(producer_id=producer["id"])
+    code_rows = await _batch_codes(ctx, session, type_name, records, outcomes, now)
+    kept = {r["producer_id"] for r in records}
+    producers = [p for p in producers if p["id"] in kept]
+    licenses = [lic for lic in licenses if lic["producer_id"] in kept]
     await bulk_store.copy_values(session, ProducerRecord, producers)
     await bulk_store.copy_values(session, LicenseRecord, licenses)
     await bulk_store.copy_values(session, OnboardingRecord, records)
+    await bulk_store.copy_values(session, ProducerCodeRecord, code_rows)
     return outcomes
+
+
+def _batch_states(ctx: ServiceContext, candidates: list[_Candidate]) -> dict[str, list[str]]:
+    """The states the job assigns to every row (the rows of one job share them), checked against the tenant's
+    jurisdictions."""
+    first = candidates[0].request.states if candidates else None
+    merged = wizard.merge_selections(first or [], no_new_states=not first)
+    _estimate(ctx, merged)
+    return merged
+
+
+def _validated_row(ctx: ServiceContext, producer: dict[str, Any], data_problems: list[Problem]) -> None:
+    """`_complete`'s validation of a new producer row: its checks, then the state (a problem refuses the row)."""
+    problems = validation_problems(ctx, SimpleNamespace(**producer),  # type: ignore[arg-type]
+                                   data_problems=data_problems)
+    if problems:
+        raise DomainError(problems[0].code, problems[0].message, problems[0].field, problems)
+    producer["state"] = lifecycle.transition(producer["state"], "validate")
+    producer["validation_result"] = result_of([])
+
+
+async def _batch_codes(ctx: ServiceContext, session: AsyncSession, type_name: str, records: list[dict[str, Any]],
+                       outcomes: dict[int, BatchOutcome], now: datetime) -> list[dict[str, Any]]:
+    """The producer codes of a batch's onboardings (`_complete`'s code), numbered together; an onboarding whose
+    code is refused is dropped from `records` and its row refused."""
+    code_type = ctx.config.onboarding.codeType.get(type_name)
+    if code_type is None or not records:
+        return []
+    made = await codes.onboarding_code_rows(ctx, session, [r["producer_id"] for r in records], code_type,
+                                            validate=ctx.config.onboarding.validateOnFinish, now=now)
+    rows: list[dict[str, Any]] = []
+    for record in list(records):
+        code = made[record["producer_id"]]
+        if isinstance(code, DomainError):
+            records.remove(record)
+            outcomes[record["bulk_row_number"]] = BatchOutcome(error=code)
+        else:
+            record["producer_code_id"] = code["id"]
+            rows.append(code)
+    return rows
 
 
 # ---- the wizard --------------------------------------------------------------------------------------
@@ -513,17 +619,34 @@ def _estimate(ctx: ServiceContext, selections: dict[str, list[str]]) -> CostEsti
     return estimate_cost(ctx.config.jurisdictions, selections)
 
 
-async def assign_states(ctx: ServiceContext, onboarding_id: str,
-                        states: list[tuple[str, list[str]]]) -> OnboardingRecord:
-    """Choose the states and territories, each with lines of authority from that jurisdiction's own list."""
-    estimate = _estimate(ctx, wizard.merge_selections(states))
+def _assignments(estimate: CostEstimate) -> list[dict[str, Any]]:
+    """The priced selection as stored on the onboarding, in the configured spelling of each line."""
     assigned: dict[str, list[str]] = {}
     for line in estimate.lines:
         assigned.setdefault(line.jurisdiction, []).append(line.line_of_authority)
+    return _assignments_of(assigned)
+
+
+def _assignments_of(assigned: dict[str, list[str]]) -> list[dict[str, Any]]:
+    return [{"jurisdiction": j, "linesOfAuthority": loas} for j, loas in assigned.items()]
+
+
+def checked_states(ctx: ServiceContext, states: list[tuple[str, list[str]]], *,
+                   no_new_states: bool = False) -> list[dict[str, Any]]:
+    """A selection of states checked as the wizard checks it (each once, configured, with offered lines)."""
+    return _assignments(_estimate(ctx, wizard.merge_selections(states, no_new_states=no_new_states)))
+
+
+async def assign_states(ctx: ServiceContext, onboarding_id: str, states: list[tuple[str, list[str]]], *,
+                        no_new_states: bool = False) -> OnboardingRecord:
+    """Choose the states and territories, each once with lines of authority from its own list, or say
+    explicitly that there are none; a new choice has to be reviewed again."""
+    assigned = checked_states(ctx, states, no_new_states=no_new_states)
 
     async def apply(session: AsyncSession, record: OnboardingRecord) -> None:
-        record.states = [{"jurisdiction": j, "linesOfAuthority": loas} for j, loas in assigned.items()]
+        record.states = assigned
         record.states_assigned = True
+        record.reviewed_at = None
 
     return await _step(ctx, onboarding_id, apply)
 
@@ -535,38 +658,51 @@ def estimated_cost(ctx: ServiceContext, record: OnboardingRecord) -> CostEstimat
 
 async def review(ctx: ServiceContext, onboarding_id: str) -> OnboardingRecord:
     async def apply(session: AsyncSession, record: OnboardingRecord) -> None:
+        wizard.check_reviewable(states_assigned=record.states_assigned)
         record.reviewed_at = utcnow()
 
     return await _step(ctx, onboarding_id, apply)
 
 
 async def finish(ctx: ServiceContext, onboarding_id: str) -> OnboardingRecord:
-    """Validate the producer, open draft licenses for assigned states it is not licensed in, and complete."""
+    """Finish the reviewed wizard: license applications for the new states, the producer's code, and the
+    producer and code validated when the tenant's `onboarding` configuration says so."""
 
     async def apply(session: AsyncSession, record: OnboardingRecord) -> None:
-        if payment_of(record) is None:
-            raise DomainError("PAYMENT_SETUP_REQUIRED", "Set up who pays for new licenses and renewals, and "
-                              "auto-renewal, before finishing.", "payment")
+        wizard.check_finishable(payment_set=payment_of(record) is not None, reviewed=record.reviewed_at is not None)
         producer = await producer_store.producer_for_update(session, ctx.scope, record.producer_id)
         if producer is None or lifecycle.is_terminal(producer.state):
             raise DomainError("PRODUCER_NOT_ACTIVE", "The onboarded producer was removed; onboard it again.", "id")
-        if producer.state == "draft":
-            problems = validation_problems(ctx, producer)
-            if problems:
-                raise DomainError(problems[0].code, problems[0].message, problems[0].field, problems)
-            producer.validation_result = result_of([])
-            producer.state = lifecycle.transition(producer.state, "validate")
-            producer.updated_at, producer.updated_by = utcnow(), ctx.actor
-            producer.version += 1
-        record.created_license_ids = await _licenses_for_new_states(ctx, session, record)
-        record.status = "COMPLETED"
-        record.completed_at = utcnow()
+        await _complete(ctx, session, record, producer)
 
     return await _step(ctx, onboarding_id, apply)
 
 
-async def _licenses_for_new_states(ctx: ServiceContext, session: AsyncSession,
-                                   record: OnboardingRecord) -> list[str]:
+async def _complete(ctx: ServiceContext, session: AsyncSession, record: OnboardingRecord,
+                    producer: ProducerRecord) -> None:
+    """What finishing leaves, inside `session`: the producer validated (when `onboarding.validateOnFinish`), a
+    license application per assigned state it holds no usable license in, and a code of the configured type."""
+    finishing = ctx.config.onboarding
+    if finishing.validateOnFinish and producer.state == "draft":
+        problems = validation_problems(ctx, producer)
+        if problems:
+            raise DomainError(problems[0].code, problems[0].message, problems[0].field, problems)
+        producer.validation_result = result_of([])
+        producer.state = lifecycle.transition(producer.state, "validate")
+        producer.updated_at, producer.updated_by = utcnow(), ctx.actor
+        producer.version += 1
+    record.created_license_ids = await _license_applications(ctx, session, record)
+    code_type = finishing.codeType.get(producer.type)
+    if code_type is not None:
+        code = await codes.add_onboarding_code(ctx, session, producer.id, code_type,
+                                               validate=finishing.validateOnFinish)
+        record.producer_code_id = code.id
+    record.status = "COMPLETED"
+    record.completed_at = utcnow()
+
+
+async def _license_applications(ctx: ServiceContext, session: AsyncSession, record: OnboardingRecord) -> list[str]:
+    """An application (state `applied`, no number) for each assigned state without a draft or validated license."""
     held = await license_store.by_producer_ids(session, LicenseRecord, ctx.tenant_id, [record.producer_id],
                                                states=["draft", "validated"])
     licensed = {j for lic in held for j in lic.jurisdictions}
@@ -576,10 +712,10 @@ async def _licenses_for_new_states(ctx: ServiceContext, session: AsyncSession,
     for jurisdiction in wizard.new_jurisdictions(assigned, licensed):
         residency = "non-resident" if resident_held or created else "resident"
         lic = await add_license(session, ctx.tenant_id, record.producer_id, type=license_type(ctx),
-                                license_number="", jurisdictions=[jurisdiction],
+                                license_number=None, jurisdictions=[jurisdiction],
                                 lines_of_authority=assigned[jurisdiction], residency=residency,
-                                effective_time=None, expiration_time=None, state="draft", actor=ctx.actor,
-                                config=ctx.config)
+                                effective_time=None, expiration_time=None, state="applied", actor=ctx.actor,
+                                config=ctx.config, state_reason=wizard.APPLICATION_REASON)
         created.append(lic.id)
     return created
 

@@ -73,6 +73,10 @@ class Plugins:
                 return table[type_name]
         return None
 
+    def has_precommit(self, lineage: list[str]) -> bool:
+        """Whether a precommit handler applies to the most specific type in `lineage` or one it extends."""
+        return self._find(self.precommit, lineage) is not None
+
     def run_precommit(self, lineage: list[str], snapshot: dict[str, Any]) -> dict[str, Any]:
         """The snapshot after the precommit handler for the most specific type in `lineage`."""
         handler = self._find(self.precommit, lineage)

@@ -235,10 +235,15 @@ async def update_producer(ctx: ServiceContext, producer_id: str, changes: Produc
     return record
 
 
-def validation_problems(ctx: ServiceContext, record: ProducerRecord) -> list[Problem]:
-    """Everything that keeps a producer from being validated: configuration checks, then the plugin."""
-    _, problems = validate_data(ctx.config.resolved_data_fields("producers", record.type), record.data or {},
-                                check_required=True)
+def validation_problems(ctx: ServiceContext, record: ProducerRecord, *,
+                        data_problems: list[Problem] | None = None) -> list[Problem]:
+    """Everything that keeps a producer from being validated: configuration checks, then the plugin
+    (`data_problems`: its data's, when already checked)."""
+    if data_problems is None:
+        _, problems = validate_data(ctx.config.resolved_data_fields("producers", record.type), record.data or {},
+                                    check_required=True)
+    else:
+        problems = list(data_problems)
     if record.kind == "individual" and not record.last_name:
         problems.append(Problem("MISSING_LAST_NAME", "An individual producer needs a last name.", "lastName"))
     if record.kind == "organization" and not record.organization_name:

@@ -21,8 +21,9 @@ from persistence import registry as store
 from persistence.db import transaction
 
 CSV_COLUMNS = ("npn", "first_name", "middle_name", "last_name", "ssn", "gender", "email", "state",
-               "license_number", "license_class", "residency", "lines_of_authority", "issue_date",
-               "expiration_date")
+               "license_number", "license_class", "residency", "lines_of_authority", "status", "issue_date",
+               "effective_date", "expiration_date")
+STATUSES = ("active", "inactive")
 LOA_SEPARATOR = ";"
 BATCH = 500
 
@@ -34,7 +35,9 @@ class RegistryLicense:
     license_class: str | None = None
     residency: str = "resident"
     lines_of_authority: list[str] = field(default_factory=list)
+    status: str = "active"
     issue_date: date | None = None
+    effective_date: date | None = None
     expiration_date: date | None = None
 
 
@@ -91,13 +94,19 @@ def parse_license(raw: dict[str, Any]) -> RegistryLicense:
     if residency not in ("resident", "non-resident"):
         raise DomainError("INVALID_RESIDENCY", f"residency {residency!r} must be resident or non-resident.",
                           "residency")
+    status = (_text(raw.get("status")) or "active").lower()
+    if status not in STATUSES:
+        raise DomainError("INVALID_LICENSE_STATUS", f"status {status!r} must be active or inactive.", "status")
     lic = RegistryLicense(state=normalize_state(_text(raw.get("state"))), license_number=number,
                           license_class=_text(raw.get("license_class")), residency=residency,
-                          lines_of_authority=_loas(raw.get("lines_of_authority")),
+                          lines_of_authority=_loas(raw.get("lines_of_authority")), status=status,
                           issue_date=_date(raw.get("issue_date"), "issue_date"),
+                          effective_date=_date(raw.get("effective_date"), "effective_date"),
                           expiration_date=_date(raw.get("expiration_date"), "expiration_date"))
-    if lic.issue_date and lic.expiration_date and lic.expiration_date <= lic.issue_date:
-        raise DomainError("INVALID_DATES", "expiration_date must be after issue_date.", "expiration_date")
+    start = lic.effective_date or lic.issue_date
+    if start and lic.expiration_date and lic.expiration_date <= start:
+        raise DomainError("INVALID_DATES", "expiration_date must be after effective_date (or issue_date).",
+                          "expiration_date")
     return lic
 
 
@@ -261,14 +270,16 @@ def sample_entries(count: int, *, seed: int = 7, jurisdictions: dict[str, list[s
                 state=state, license_number=number, license_class=rng.choice(CLASSES),
                 residency="resident" if i == 0 else "non-resident",
                 lines_of_authority=sorted(rng.sample(offered, k=rng.randint(1, min(3, len(offered))))),
-                issue_date=issued, expiration_date=issued + timedelta(days=rng.choice((730, 1095, 1460)))))
+                status="inactive" if int(number) % 10 == 0 else "active",  # ~1 in 10, no draw: samples stay put
+                issue_date=issued, effective_date=issued,
+                expiration_date=issued + timedelta(days=rng.choice((730, 1095, 1460)))))
         entries.append(entry)
     return entries
 
 
 def _json_entry(entry: RegistryEntry) -> dict[str, Any]:
-    licenses = [{**vars(lic), "issue_date": _iso(lic.issue_date), "expiration_date": _iso(lic.expiration_date)}
-                for lic in entry.licenses]
+    licenses = [{**vars(lic), "issue_date": _iso(lic.issue_date), "effective_date": _iso(lic.effective_date),
+                 "expiration_date": _iso(lic.expiration_date)} for lic in entry.licenses]
     return {**{k: v for k, v in vars(entry).items() if k != "licenses"}, "licenses": licenses}
 
 
@@ -292,6 +303,7 @@ def write_extract(path: Path, entries: Iterable[RegistryEntry]) -> int:
                 row = dict(person)
                 if lic is not None:
                     row.update(vars(lic), lines_of_authority=LOA_SEPARATOR.join(lic.lines_of_authority),
-                               issue_date=_iso(lic.issue_date), expiration_date=_iso(lic.expiration_date))
+                               issue_date=_iso(lic.issue_date), effective_date=_iso(lic.effective_date),
+                               expiration_date=_iso(lic.expiration_date))
                 writer.writerow(row)
     return len(entries)

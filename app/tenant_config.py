@@ -194,6 +194,14 @@ class PluginsConfig(_Model):
         return value
 
 
+class OnboardingConfig(_Model):
+    """What finishing an onboarding leaves: the code type each producer type gets, and whether the producer
+    and that code are validated on finish."""
+
+    validateOnFinish: StrictBool = True
+    codeType: dict[str, str] = Field(default_factory=dict)
+
+
 def _default_jurisdictions() -> dict[str, Jurisdiction]:
     """A fresh mapping of the packaged reference jurisdictions (models are shared, immutable)."""
     return dict(_packaged_jurisdictions())
@@ -206,6 +214,7 @@ class TenantConfig(_Model):
     products: dict[str, ProductConfig] = Field(default_factory=dict)
     jurisdictions: dict[str, Jurisdiction] = Field(default_factory=_default_jurisdictions)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
+    onboarding: OnboardingConfig = Field(default_factory=OnboardingConfig)
 
     @model_validator(mode="after")
     def _cross_check(self) -> TenantConfig:
@@ -320,12 +329,28 @@ def _cross_check(cfg: TenantConfig) -> list[str]:
     for code in cfg.jurisdictions:
         if not _JURISDICTION_CODE.fullmatch(code):
             errors.append(f'jurisdictions.{code}: jurisdiction code must be 2 uppercase letters, such as "CA"')
+    errors += _check_onboarding(cfg)
     loas = cfg.lines_of_authority()
     for product_name, product in cfg.products.items():
         for loa in product.requiredLinesOfAuthority:
             if loa not in loas:
                 errors.append(f'products.{product_name}.requiredLinesOfAuthority: unknown line of authority '
                               f'"{loa}"; known: {", ".join(loas)}')
+    return errors
+
+
+def _check_onboarding(cfg: TenantConfig) -> list[str]:
+    """`onboarding.codeType`: configured producer types mapped to configured, concrete producer code types."""
+    errors: list[str] = []
+    producers, codes = cfg.producerManagement.producers, cfg.producerManagement.producerCodes
+    concrete = [n for n, t in codes.items() if not t.abstract]
+    for producer_type, code_type in cfg.onboarding.codeType.items():
+        path = f"onboarding.codeType.{producer_type}"
+        if producer_type not in producers:
+            errors.append(f'{path}: unknown producer type "{producer_type}"; known: {", ".join(producers)}')
+        if code_type not in codes or codes[code_type].abstract:
+            errors.append(f'{path}: unknown code type "{code_type}"; use a concrete producer code type: '
+                          f'{", ".join(concrete) or "none is configured"}')
     return errors
 
 

@@ -77,6 +77,11 @@ NOTES: dict[str, str] = {
     "LineOfAuthority.description": "Free text.",
     "PluginsConfig.precommit": "Dotted path `package.module.Class` of the precommit plugin.",
     "PluginsConfig.validation": "Dotted path `package.module.Class` of the validation plugin.",
+    "TenantConfig.onboarding": "What finishing an onboarding leaves: a producer code, and a validated producer.",
+    "OnboardingConfig.validateOnFinish": "Finishing validates the producer and its new producer code (when false "
+                                         "both stay draft, to be validated by hand).",
+    "OnboardingConfig.codeType": "Per producer type: the producer code type its onboarded producers get on finish, "
+                                 "numbered by that type's plan. A producer type not listed gets no code.",
 }
 
 # Broken configurations and what `producer-graph check-config` (and tenant creation) answers for each.
@@ -124,12 +129,16 @@ BROKEN: list[tuple[str, Any]] = [
                                                  "linesOfAuthority": {"Life": {"fee": "-1"}}}}}),
     ("A plugin that is not a dotted path", {"producerManagement": {"producers": {}, "producerCodes": {}},
                                             "plugins": {"validation": "my_plugin"}}),
+    ("An onboarding code type that is not a concrete code type", {
+        "producerManagement": {"producers": {"Agent": {}}, "producerCodes": {"AgentCode": {}}},
+        "onboarding": {"codeType": {"Agent": "AgentCod"}}}),
     ("A file that is not JSON", "{producerManagement: }"),
 ]
 
 MODELS: list[type[BaseModel]] = [tc.TenantConfig, tc.ProducerManagement, tc.EntityType, tc.ProducerType,
                                  tc.ProducerCodeType, tc.DataField, tc.NumberingPlan, tc.UnderwritingFlagConfig,
-                                 tc.ProductConfig, tc.Jurisdiction, tc.LineOfAuthority, tc.PluginsConfig]
+                                 tc.ProductConfig, tc.Jurisdiction, tc.LineOfAuthority, tc.PluginsConfig,
+                                 tc.OnboardingConfig]
 WHERE = {
     "TenantConfig": "the top level of the file",
     "ProducerManagement": "`producerManagement`",
@@ -143,6 +152,7 @@ WHERE = {
     "Jurisdiction": "each entry of `jurisdictions`",
     "LineOfAuthority": "each entry of a jurisdiction's `linesOfAuthority`",
     "PluginsConfig": "`plugins`",
+    "OnboardingConfig": "`onboarding`",
 }
 
 

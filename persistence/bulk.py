@@ -34,6 +34,7 @@ class BulkJobRecord(SQLModel, table=True):
     created_by: str = Field(max_length=200)
     principal: dict[str, Any] = jsonb()
     notify_email: str | None = Field(default=None, max_length=320)
+    notify_email_source: str | None = Field(default=None, max_length=20)  # UPLOAD | EMAIL_CLAIM | SUBJECT
     status: str = Field(default="UPLOADED", max_length=20)
     file_name: str = Field(default="", max_length=300)
     file_format: str = Field(default="csv", max_length=10)

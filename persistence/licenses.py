@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, select
+from sqlalchemy import Column, DateTime, Index, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 from sqlmodel import Field, SQLModel
@@ -30,7 +30,7 @@ class LicenseRecord(SQLModel, table=True):
     tenant_id: str = tenant_fk()
     producer_id: str = Field(foreign_key="producers.id", max_length=26)
     type: str = Field(max_length=200)
-    license_number: str = Field(max_length=100)
+    license_number: str | None = Field(default=None, max_length=100)  # null while an application
     jurisdictions: list[str] = text_array()
     products: list[str] = text_array()
     producer_codes: list[str] = text_array()
@@ -41,6 +41,7 @@ class LicenseRecord(SQLModel, table=True):
     expiration_time: datetime | None = _when()
     data: dict[str, Any] = jsonb()
     state: str = Field(default="draft", max_length=20)
+    state_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     validation_result: dict[str, Any] | None = jsonb(default=None)
     created_at: datetime = timestamp()
     created_by: str = Field(default="system", max_length=200)

@@ -40,6 +40,7 @@ class OnboardingRecord(SQLModel, table=True):
     reviewed_at: datetime | None = timestamp(nullable=True)
     completed_at: datetime | None = timestamp(nullable=True)
     created_license_ids: list[str] = jsonb(default=list)
+    producer_code_id: str | None = Field(default=None, max_length=26)
     bulk_job_id: str | None = Field(default=None, sa_column=Column(String(26), nullable=True))
     bulk_row_number: int | None = None
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -228,6 +228,14 @@ async def ensure_sequence(session: AsyncSession, name: str, start: int) -> None:
     await session.execute(text(f'CREATE SEQUENCE IF NOT EXISTS "{name}" START WITH {int(start)} MINVALUE 0'))
 
 
+async def next_sequence_values(session: AsyncSession, name: str, count: int) -> list[int]:
+    """`count` next core numbers of a numbering plan in one statement."""
+    if count <= 0:
+        return []
+    stmt = text("SELECT nextval(CAST(:name AS regclass)) FROM generate_series(1, :count)")
+    return [int(v) for v in (await session.execute(stmt, {"name": f'"{name}"', "count": count})).scalars()]
+
+
 async def next_sequence_value(session: AsyncSession, name: str) -> int:
     """The next core number of a numbering plan: unique under any concurrency."""
     return int((await session.execute(text("SELECT nextval(CAST(:name AS regclass))"), {"name": f'"{name}"'})).scalar_one())

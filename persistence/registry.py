@@ -52,14 +52,16 @@ class RegistryLicenseRecord(SQLModel, table=True):
     license_class: str | None = Field(default=None, max_length=100)
     residency: str = Field(default="resident", max_length=20)
     lines_of_authority: list[str] = text_array()
+    status: str = Field(default="active", max_length=20)  # active | inactive, as the registry reports it
     issue_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    effective_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     expiration_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
 
 
 PRODUCER_COLUMNS = ("npn", "first_name", "middle_name", "last_name", "ssn_ciphertext", "ssn_hash", "ssn_last4",
                     "gender", "email")
-LICENSE_COLUMNS = ("state", "license_number", "license_class", "residency", "lines_of_authority", "issue_date",
-                   "expiration_date")
+LICENSE_COLUMNS = ("state", "license_number", "license_class", "residency", "lines_of_authority", "status",
+                   "issue_date", "effective_date", "expiration_date")
 
 
 async def upsert_producers(session: AsyncSession, tenant_id: str, rows: Sequence[dict[str, Any]]) -> dict[str, str]:

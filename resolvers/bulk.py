@@ -112,9 +112,14 @@ def row_problems(root: Any) -> list[Problem]:
 # ---- mutations -------------------------------------------------------------------------------------
 
 @payload
-async def upload_bulk_onboarding_file(info: Ctx, file: Upload, agency_id: strawberry.ID | None = None) -> Payload:
+async def upload_bulk_onboarding_file(info: Ctx, file: Upload, agency_id: strawberry.ID | None = None,
+                                      notify_email: Annotated[str | None, strawberry.argument(
+                                          description="Where to send the completion email; default: your token's "
+                                                      "`email` claim, else your subject when it is an address.")]
+                                      = None) -> Payload:
     agency = producer_locator(agency_id, "agencyId") if agency_id else None
-    return ok(job=await service.create_job(info.context.svc, cast(service.UploadedFile, file), agency))
+    return ok(job=await service.create_job(info.context.svc, cast(service.UploadedFile, file), agency,
+                                           notify_email))
 
 
 @payload
@@ -125,8 +130,9 @@ async def replace_bulk_onboarding_file(info: Ctx, job_id: strawberry.ID, file: U
 
 @payload
 async def set_bulk_onboarding_payment(info: Ctx, job_id: strawberry.ID, input: PaymentArg) -> Payload:
+    states = [(s.jurisdiction, list(s.lines_of_authority)) for s in input.states or []]
     job = await service.set_payment(info.context.svc, job_locator(job_id), input.new_license_paid_by.value,
-                                    input.renewal_paid_by.value, input.auto_renewal)
+                                    input.renewal_paid_by.value, input.auto_renewal, states)
     return ok(job=job)
 
 

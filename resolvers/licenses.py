@@ -107,6 +107,10 @@ async def producer_licenses(root: Any, info: Ctx, first: FirstArg = None, after:
     return list_connection(await load_of_producer(info, "license").load(root.id), first, after)
 
 
+async def producer_license_applications(root: Any, info: Ctx) -> list[Any]:
+    return [lic for lic in await load_of_producer(info, "license").load(root.id) if lic.state == "applied"]
+
+
 async def producer_appointments(root: Any, info: Ctx, first: FirstArg = None,
                                 after: AfterArg = None) -> ConnectionData:
     return list_connection(await load_of_producer(info, "appointment").load(root.id), first, after)

@@ -12,6 +12,7 @@ from app.onboarding import OnboardRequest, PaymentSetup
 from app.producers import ProducerChanges
 from resolvers.context import GraphQLContext
 from resolvers.ids import locator_of
+from resolvers.licenses import load_one
 from resolvers.pagination import ConnectionData, connection, page_request
 from resolvers.payloads import Payload, ok, payload
 from resolvers.producers import _changes, producer_locator
@@ -90,6 +91,19 @@ async def onboarding_agency(root: Any, info: Ctx) -> Any:
     return await info.context.load.producer.load(root.agency_id)
 
 
+async def onboarding_producer_code(root: Any, info: Ctx) -> Any:
+    return await info.context.load.code.load(root.producer_code_id) if root.producer_code_id else None
+
+
+async def onboarding_license_applications(root: Any, info: Ctx) -> list[Any]:
+    found = await load_one(info, "license").load_many(list(root.created_license_ids or []))
+    return [lic for lic in found if lic is not None]
+
+
+def jurisdictions(info: Ctx) -> list[tuple[str, Any]]:
+    return sorted(info.context.svc.config.jurisdictions.items())
+
+
 def estimated_cost(root: Any, info: Ctx) -> Any:
     return service.estimated_cost(info.context.svc, root)
 
@@ -132,9 +146,13 @@ async def set_onboarding_payment(info: Ctx, id: IdArg, input: Annotated[PaymentA
 
 @payload
 async def assign_onboarding_states(info: Ctx, id: IdArg, states: Annotated[
-        list[StatesArg], _arg("Every state or territory to assign, with its lines of authority.")]) -> Payload:
-    selections = [(s.jurisdiction, list(s.lines_of_authority)) for s in states]
-    record = await service.assign_states(info.context.svc, onboarding_locator(id), selections)
+        list[StatesArg] | None, _arg("Every state or territory to assign, each once, with its lines of "
+                                     "authority.")] = None,
+        no_new_states: Annotated[bool, _arg("True to say the producer gets no new state (states empty); "
+                                            "the review needs states or this.")] = False) -> Payload:
+    selections = [(s.jurisdiction, list(s.lines_of_authority)) for s in states or []]
+    record = await service.assign_states(info.context.svc, onboarding_locator(id), selections,
+                                         no_new_states=no_new_states)
     return ok(onboarding=record)
 
 

@@ -14,6 +14,7 @@ from persistence.bulk import BulkJobRecord
 from resolvers import bulk as r
 from resolvers.ids import global_id
 from schema.common import Connection, UserError
+from schema.onboarding import StateAssignment, StateAssignmentInput
 from schema.permissions import ADMINS
 from schema.producers import Gender, Producer
 
@@ -99,6 +100,13 @@ class BulkOnboardingRow:
                                                  description="The producer created from this row.")
 
 
+@strawberry.enum(description="Where the address of a bulk job's completion email came from.")
+class NotifyEmailSource(Enum):
+    UPLOAD = "UPLOAD"
+    EMAIL_CLAIM = "EMAIL_CLAIM"
+    SUBJECT = "SUBJECT"
+
+
 @strawberry.type(description="An upload of producers to onboard in bulk: its report, payment and progress.")
 class BulkOnboardingJob(relay.Node):
     id: relay.NodeID[str]
@@ -137,6 +145,22 @@ class BulkOnboardingJob(relay.Node):
         return BulkPayment(new_license_paid_by=BulkPayer(raw["new_license_paid_by"]),
                            renewal_paid_by=BulkPayer(raw["renewal_paid_by"]), auto_renewal=bool(raw["auto_renewal"]))
 
+    @strawberry.field(description="The states and lines of authority every producer of the job is assigned when "
+                                  "its row is finished; empty: no new state.")
+    def states(self) -> list[StateAssignment]:
+        raw: dict[str, Any] | None = self.payment  # type: ignore[assignment]
+        return [StateAssignment(jurisdiction=a["jurisdiction"], lines_of_authority=list(a["linesOfAuthority"]))
+                for a in (raw or {}).get("states") or []]
+
+    notify_email: str | None = strawberry.field(
+        description="Where the completion email goes; null: no address is known (none given at upload, no `email` "
+                    "claim, a subject that is not an address), so no email is sent.")
+
+    @strawberry.field(description="Where notifyEmail came from; null when there is no address.")
+    def notify_email_source(self) -> NotifyEmailSource | None:
+        source: str | None = self.notify_email_source  # type: ignore[assignment]
+        return NotifyEmailSource(source) if source else None
+
     progress: BulkOnboardingProgress = strawberry.field(  # type: ignore[assignment]
         resolver=r.progress, description="Progress figures.")
     agency: Producer | None = strawberry.field(resolver=r.agency, description="The agency the producers join.")
@@ -152,6 +176,9 @@ class BulkPaymentInput:
     new_license_paid_by: BulkPayer = strawberry.field(description="Who pays for new licenses.")
     renewal_paid_by: BulkPayer = strawberry.field(description="Who pays for renewals.")
     auto_renewal: bool = strawberry.field(description="Whether licenses renew automatically.")
+    states: list[StateAssignmentInput] | None = strawberry.field(
+        default=None, description="States and territories, each once with its lines of authority, assigned to every "
+                                  "producer of the job (license applications where not licensed); omit for none.")
 
 
 @strawberry.input(description="Corrections to one row; omitted fields keep their value.")
@@ -199,7 +226,8 @@ class BulkMutation:
     replace_bulk_onboarding_file: BulkOnboardingJobPayload = _f(
         r.replace_bulk_onboarding_file, "Replace the job's file before onboarding starts.")
     set_bulk_onboarding_payment: BulkOnboardingJobPayload = _f(
-        r.set_bulk_onboarding_payment, "Set the payment details applied to every producer of the job.")
+        r.set_bulk_onboarding_payment, "Set the payment details (and the states) applied to every producer of the "
+                                       "job.")
     start_bulk_onboarding: BulkOnboardingJobPayload = _f(
         r.start_bulk_onboarding, "Onboard every valid row in the background (payment details required).")
     cancel_bulk_onboarding: BulkOnboardingJobPayload = _f(

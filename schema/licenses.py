@@ -30,6 +30,7 @@ class CredentialState(Enum):
     DRAFT = "draft"
     VALIDATED = "validated"
     DISCARDED = "discarded"
+    APPLIED = "applied"
 
 
 @strawberry.enum(description="Whether the producer resides in the licensing jurisdiction.")
@@ -55,17 +56,24 @@ class License(relay.Node):
         return self.id
 
     type: str = strawberry.field(description="Configured license type name.")
-    license_number: str = strawberry.field(description="The number the jurisdiction issued.")
+    license_number: str | None = strawberry.field(
+        description="The number the jurisdiction issued; null while the license is an application (APPLIED).")
     jurisdictions: list[str] = strawberry.field(description="Jurisdictions covered; empty covers every one.")
     products: list[str] = strawberry.field(description="Products covered; empty covers every one.")
     producer_codes: list[str] = strawberry.field(description="Producer code values covered; empty covers every one.")
-    lines_of_authority: list[str] = strawberry.field(description="Lines of authority held.")
+    lines_of_authority: list[str] = strawberry.field(description="Lines of authority held (applied for, when an "
+                                                                 "application).")
     residency: Residency = strawberry.field(description="Resident or non-resident license.")
     license_class: str | None = strawberry.field(description="License class, when the jurisdiction uses one.")
     effective_time: datetime | None = strawberry.field(description="Start of validity; null means open.")
     expiration_time: datetime | None = strawberry.field(description="End of validity (exclusive); null means open.")
     data: JSON = strawberry.field(description="Extension data, as configured for the license type.")
-    state: CredentialState = strawberry.field(description="draft, validated or discarded.")
+    state: CredentialState = strawberry.field(
+        description="draft, validated, discarded, or applied (an application for a new state: no number yet, never "
+                    "qualifies; validated once its number is set).")
+    state_reason: str | None = strawberry.field(
+        description="Why the system put the license in its state, e.g. inactive or expired in the producer registry, "
+                    "or applied for during onboarding; null when a person chose it.")
     created_at: datetime = strawberry.field(description="When the license was created.")
     updated_at: datetime = strawberry.field(description="When the license last changed.")
     producer: Producer | None = strawberry.field(
@@ -246,8 +254,8 @@ class LicenseMutation:
     create_license: LicensePayload = _q(r.create_license, "Create a draft license for a producer.", ADMINS)
     update_license: LicensePayload = _q(r.update_license, "Change some fields of a license.", ADMINS)
     replace_license: LicensePayload = _q(r.replace_license, "Replace every field of a license.", ADMINS)
-    validate_license: LicensePayload = _q(r.validate_license, "Validate a draft license.", ADMINS)
-    discard_license: LicensePayload = _q(r.discard_license, "Discard a draft or validated license (final).", ADMINS)
+    validate_license: LicensePayload = _q(r.validate_license, "Validate a draft license, or a license application (APPLIED) once its number is set.", ADMINS)
+    discard_license: LicensePayload = _q(r.discard_license, "Discard a draft, applied or validated license (final).", ADMINS)
     create_appointment: AppointmentPayload = _q(r.create_appointment, "Create a draft appointment.", ADMINS)
     update_appointment: AppointmentPayload = _q(r.update_appointment, "Change some fields of an appointment.",
                                                 ADMINS)

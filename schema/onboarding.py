@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -12,8 +12,11 @@ from strawberry import relay
 from persistence.onboarding import OnboardingRecord
 from resolvers import onboarding as r
 from schema.common import Connection, UserError
-from schema.permissions import ADMINS
-from schema.producers import Gender, Producer
+from schema.permissions import ADMINS, EVERYONE
+from schema.producers import Gender, Producer, ProducerCode
+
+if TYPE_CHECKING:
+    from schema.licenses import License
 
 
 @strawberry.enum(description="Where an onboarding stands.")
@@ -144,6 +147,10 @@ class Onboarding(relay.Node):
         return [StateAssignment(jurisdiction=s["jurisdiction"], lines_of_authority=list(s["linesOfAuthority"]))
                 for s in raw or []]
 
+    @strawberry.field(description="True when the states step explicitly assigned no new state (noNewStates).")
+    def no_new_states(self) -> bool:
+        return bool(self.states_assigned) and not self.states  # type: ignore[attr-defined]
+
     @strawberry.field(description="The payment setup; null until it is set.")
     def payment(self) -> PaymentSetup | None:
         setup = r.payment(self)
@@ -158,6 +165,36 @@ class Onboarding(relay.Node):
     producer: Producer | None = strawberry.field(resolver=r.onboarding_producer, description="The onboarded producer.")
     agency: Producer | None = strawberry.field(resolver=r.onboarding_agency,
                                                description="The agency the producer joined.")
+    producer_code: ProducerCode | None = strawberry.field(
+        resolver=r.onboarding_producer_code, description="The producer code finishing gave the producer (the type "
+                                                         "the tenant's onboarding.codeType names); null before.")
+    license_applications: list[Annotated[License, strawberry.lazy("schema.licenses")]] = strawberry.field(
+        resolver=r.onboarding_license_applications,
+        description="The license applications finishing opened: one per assigned state the producer held no usable "
+                    "license in (state APPLIED, no number yet).")
+
+
+@strawberry.type(description="A line of authority a jurisdiction licenses, with its license fee.")
+class JurisdictionLineOfAuthority:
+    code: str = strawberry.field(description="The line's key, as assignOnboardingStates takes it, e.g. Life.")
+    name: str = strawberry.field(description="The line's name to show (its description when configured).")
+    fee: Money = strawberry.field(description="The license fee of this line in this jurisdiction.")
+
+
+@strawberry.type(description="A state, district or territory from the tenant's configuration, for the wizard's "
+                             "state picker.")
+class Jurisdiction:
+    code: str = strawberry.field(description="Two-letter code, e.g. CA.")
+    name: str = strawberry.field(description="Full name, e.g. California.")
+    kind: str = strawberry.field(description="state, district or territory.")
+    lines_of_authority: list[JurisdictionLineOfAuthority] = strawberry.field(
+        description="The lines of authority it licenses, with their fees.")
+
+
+def _jurisdictions(info: strawberry.Info) -> list[Jurisdiction]:
+    return [Jurisdiction(code=code, name=j.name, kind=j.kind, lines_of_authority=[
+        JurisdictionLineOfAuthority(code=loa, name=line.description or loa, fee=_money(line.fee, j.currency))
+        for loa, line in j.linesOfAuthority.items()]) for code, j in r.jurisdictions(info)]
 
 
 @strawberry.input(description="Payment setup for an onboarded producer.")
@@ -228,6 +265,10 @@ class OnboardingQuery:
     onboarding: Onboarding | None = _f(r.onboarding, "An onboarding by global id or locator; null when not visible.")
     onboardings: Connection[Onboarding] = _f(
         r.onboardings, "Onboardings visible to you, oldest first; filter by status for those in progress.")
+    jurisdictions: list[Jurisdiction] = strawberry.field(
+        resolver=_jurisdictions, permission_classes=[EVERYONE],
+        description="The tenant's states, district and territories with their lines of authority and fees, in code "
+                    "order: what the onboarding wizard's state picker offers.")
 
 
 @strawberry.type
@@ -239,11 +280,14 @@ class OnboardingMutation:
         r.update_onboarding_details, "Wizard step: review (and correct) the producer's details.")
     set_onboarding_payment: OnboardingPayload = _f(r.set_onboarding_payment, "Wizard step: payment setup.")
     assign_onboarding_states: OnboardingPayload = _f(
-        r.assign_onboarding_states, "Wizard step: assign states and territories with their lines of authority "
-                                    "(replaces the previous assignment).")
-    review_onboarding: OnboardingPayload = _f(r.review_onboarding, "Wizard step: the assigned states were reviewed.")
+        r.assign_onboarding_states, "Wizard step: assign states and territories, each once with its lines of "
+                                    "authority, or say noNewStates (replaces the previous assignment; review "
+                                    "again after).")
+    review_onboarding: OnboardingPayload = _f(
+        r.review_onboarding, "Wizard step: the assigned states were reviewed (needs the states step).")
     finish_onboarding: OnboardingPayload = _f(
-        r.finish_onboarding, "Finish the wizard: validate the producer and open draft licenses for assigned states "
-                             "it is not licensed in yet.")
+        r.finish_onboarding, "Finish the reviewed wizard: license applications for assigned states the producer is "
+                             "not licensed in, a producer code, and the producer and code validated (as the "
+                             "tenant's onboarding configuration says).")
     remove_producers: RemoveProducersPayload = _f(
         r.remove_producers, "Offboard producers: each is retired (discarded when draft) with its producer codes.")

@@ -90,6 +90,10 @@ class Producer(relay.Node):
         resolver=r.allowed_actions, description="Lifecycle actions allowed from the current state.")
     licenses: Connection[Annotated[License, strawberry.lazy("schema.licenses")]] = strawberry.field(  # type: ignore[assignment]
         resolver=licenses_r.producer_licenses, description="The licenses this producer holds, in any state.")
+    license_applications: list[Annotated[License, strawberry.lazy("schema.licenses")]] = strawberry.field(  # type: ignore[assignment]
+        resolver=licenses_r.producer_license_applications,
+        description="The producer's license applications (licenses in state APPLIED: states assigned at onboarding "
+                    "it is not licensed in yet).")
     appointments: Connection[Annotated[Appointment, strawberry.lazy("schema.licenses")]] = strawberry.field(  # type: ignore[assignment]
         resolver=licenses_r.producer_appointments, description="The appointments this producer holds, in any state.")
     qualification: Annotated[Qualification, strawberry.lazy("schema.licenses")] = strawberry.field(

@@ -140,9 +140,9 @@ class GraphQLClient:
         self.settings = settings
 
     def token(self, tenant_id: str, *roles: str, agency: str | None = None, subject: str = "tester",
-              ttl: int = 3600) -> str:
+              ttl: int = 3600, email: str | None = None) -> str:
         return mint_token(self.settings, tenant_id=tenant_id, roles=list(roles or ["TENANT_ADMIN"]),
-                          subject=subject, agency=agency, ttl_seconds=ttl)
+                          subject=subject, agency=agency, ttl_seconds=ttl, email=email)
 
     async def post(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None,
                    headers: dict[str, str] | None = None) -> httpx.Response:

@@ -6,6 +6,7 @@ Pure functions over plain data; refusals are DomainErrors with stable codes.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import Literal
 
 from app.errors import DomainError
@@ -21,15 +22,13 @@ def _given(value: object) -> bool:
     return value is not None and (not isinstance(value, str) or bool(value.strip()))
 
 
-def identification(*, ssn: object, last_name: object, npn: object, license_number: object, state: object,
-                   allow_npn_with_ssn: bool = False) -> Identification:
-    """The one way a request identifies a producer: SSN + last name, NPN, or license number + state.
-
-    With `allow_npn_with_ssn` (bulk rows) an NPN may come with the SSN that verifies it.
-    """
+def identification(*, ssn: object, last_name: object, npn: object, license_number: object,
+                   state: object) -> Identification:
+    """The one way a request identifies a producer: SSN + last name, NPN (optionally with the SSN that
+    verifies it: NPN_VERIFIED_BY_SSN), or license number + state."""
     by_ssn, by_npn = _given(ssn), _given(npn)
     by_license = _given(license_number) or _given(state)
-    if allow_npn_with_ssn and by_npn and by_ssn and not by_license:
+    if by_npn and by_ssn and not by_license:
         return "NPN_VERIFIED_BY_SSN"
     chosen = [name for name, used in (("SSN", by_ssn), ("NPN", by_npn), ("LICENSE", by_license)) if used]
     if len(chosen) > 1:
@@ -74,16 +73,53 @@ def current_step(*, completed: bool, details_reviewed: bool, payment_set: bool, 
     return "FINISH"
 
 
-def merge_selections(states: Iterable[tuple[str, Iterable[str]]]) -> dict[str, list[str]]:
-    """[(jurisdiction, [loa, ...]), ...] as one mapping; a jurisdiction given twice gets the union of its lines."""
+def merge_selections(states: Iterable[tuple[str, Iterable[str]]], *,
+                     no_new_states: bool = False) -> dict[str, list[str]]:
+    """[(jurisdiction, [loa, ...]), ...] as one mapping; a jurisdiction given twice is refused, and so is an
+    empty selection unless it says `no_new_states` (and a selection that says it while naming states)."""
     merged: dict[str, list[str]] = {}
-    for jurisdiction, loas in states:
+    for i, (jurisdiction, loas) in enumerate(states):
         key = (jurisdiction or "").strip().upper() or jurisdiction
-        bucket = merged.setdefault(key, [])
-        for loa in loas:
-            if loa not in bucket:
-                bucket.append(loa)
+        if key in merged:
+            raise DomainError("DUPLICATE_JURISDICTION", f"{key} is assigned twice; give each jurisdiction once "
+                              "with all its lines of authority.", f"states[{i}].jurisdiction")
+        merged[key] = list(dict.fromkeys(loas))
+    if no_new_states and merged:
+        raise DomainError("CONFLICTING_STATES", "noNewStates says no state is assigned, yet states are given; "
+                          "send one or the other.", "noNewStates")
+    if not no_new_states and not merged:
+        raise DomainError("STATES_REQUIRED", "Assign at least one state or territory, or say noNewStates: true.",
+                          "states")
     return merged
+
+
+def check_reviewable(*, states_assigned: bool) -> None:
+    """The review looks at the assigned states: at least one, or an explicit "no new states"."""
+    if not states_assigned:
+        raise DomainError("STATES_REQUIRED", "Assign at least one state or territory (or say noNewStates: true) "
+                          "before the review.", "states")
+
+
+def check_finishable(*, payment_set: bool, reviewed: bool) -> None:
+    """Finishing needs the payment setup and the review of the assigned states."""
+    if not payment_set:
+        raise DomainError("PAYMENT_SETUP_REQUIRED", "Set up who pays for new licenses and renewals, and "
+                          "auto-renewal, before finishing.", "payment")
+    if not reviewed:
+        raise DomainError("REVIEW_REQUIRED", "Review the assigned states (reviewOnboarding) before finishing.", "id")
+
+
+def registry_standing(status: str | None, expiration: date | None, today: date) -> tuple[str, str | None]:
+    """The state a registry license comes in with, and why when it is not usable: an active license not yet
+    expired is `validated`; an inactive or expired one is `discarded`, with the reason."""
+    if (status or "active") != "active":
+        return "discarded", f"{status} in the producer registry"
+    if expiration is not None and expiration <= today:
+        return "discarded", f"expired on {expiration.isoformat()} according to the producer registry"
+    return "validated", None
+
+
+APPLICATION_REASON = "applied for during onboarding; set the number the jurisdiction issues and validate it"
 
 
 def new_jurisdictions(assigned: Iterable[str], licensed: Iterable[str]) -> list[str]:

@@ -203,7 +203,8 @@ class BulkWorker:
             email=row.email or "", agency_id=job.agency_id, ssn=ssn, last_name=row.last_name, npn=row.npn,
             gender=row.gender,
             payment=PaymentSetup(payment["new_license_paid_by"], payment["renewal_paid_by"],
-                                 bool(payment["auto_renewal"])) if payment else None)
+                                 bool(payment["auto_renewal"])) if payment else None,
+            states=[(s["jurisdiction"], list(s["linesOfAuthority"])) for s in payment.get("states") or []])
 
     async def _process_row(self, run: _JobRun, row_number: int) -> None:
         """Onboard the row and mark it SUCCEEDED in one transaction; a refusal rolls it back and marks FAILED."""

@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -144,17 +145,23 @@ POLICY_CHANGES = (("2026-07-01T00:00:00Z", "2026-03-01T00:00:00Z", "NW-202"),
 GUIDE_REGISTRY = (
     RegistryEntry(npn="19000001", last_name="Okafor", first_name="Chi", ssn="233456789", gender="FEMALE",
                   email="chi.okafor@example.com",
-                  licenses=[RegistryLicense("CA", "CA-19000001", "Insurance Producer", "resident", ["Life", "Health"]),
-                            RegistryLicense("NV", "NV-19000001", "Insurance Producer", "non-resident", ["Life"])]),
+                  licenses=[RegistryLicense("CA", "CA-19000001", "Insurance Producer", "resident", ["Life", "Health"],
+                                            "active", date(2022, 3, 1), date(2022, 3, 1), date(2030, 2, 28)),
+                            RegistryLicense("NV", "NV-19000001", "Insurance Producer", "non-resident", ["Life"],
+                                            "active", date(2019, 5, 1), date(2019, 5, 1), date(2023, 4, 30))]),
     RegistryEntry(npn="19000002", last_name="Chen", first_name="Wei", ssn="234567890", gender="MALE",
                   email="wei.chen@example.com",
                   licenses=[RegistryLicense("NY", "NY-19000002", "Insurance Producer", "resident",
-                                            ["Property", "Casualty"])]),
+                                            ["Property", "Casualty"], "active", date(2023, 1, 15), date(2023, 1, 15),
+                                            date(2031, 1, 14))]),
     RegistryEntry(npn="19000003", last_name="Novak", first_name="Olga", ssn="345678901", gender="FEMALE",
                   email="olga.novak@example.com"),
     RegistryEntry(npn="19000004", last_name="Patel", first_name="Priya", ssn="456789012", gender="FEMALE",
                   email="priya.patel@example.com",
-                  licenses=[RegistryLicense("TX", "TX-19000004", "Agent", "resident", ["Life"])]),
+                  licenses=[RegistryLicense("TX", "TX-19000004", "Agent", "resident", ["Life"], "active",
+                                            date(2021, 9, 1), date(2021, 9, 1), date(2029, 8, 31)),
+                            RegistryLicense("OK", "OK-19000004", "Agent", "non-resident", ["Life"], "inactive",
+                                            date(2021, 9, 1), date(2021, 9, 1), date(2029, 8, 31))]),
 )
 # The values `producer-graph demo` prints: those the guides in docs/ use as {{name}} (tests/docs checks it).
 GUIDE_VALUES = ("northwindId", "summitEastId", "anaId", "benId", "chloeId", "erinId", "frankId", "codeNW301Id",

@@ -22,9 +22,9 @@ HEADER = ["Last Name", "NPN", "Email", "SSN", "Gender"]
 GENDER_LETTER = {"MALE": "M", "FEMALE": "F", "NON_BINARY": "X", None: "F"}
 
 UPLOAD = """
-mutation($file: Upload!, $agencyId: ID) {
-  uploadBulkOnboardingFile(file: $file, agencyId: $agencyId) {
-    job { id locator status totalRows validRows invalidRows fileFormat }
+mutation($file: Upload!, $agencyId: ID, $notifyEmail: String) {
+  uploadBulkOnboardingFile(file: $file, agencyId: $agencyId, notifyEmail: $notifyEmail) {
+    job { id locator status totalRows validRows invalidRows fileFormat notifyEmail notifyEmailSource }
     userErrors { field message code }
   }
 }"""
@@ -123,10 +123,11 @@ def xlsx_file(rows: Iterable[Sequence[Any]], header: Sequence[str] = HEADER, she
 
 async def post_upload(http: Any, token: str, content: bytes, *, filename: str = "producers.csv",
                       agency_id: str | None = None, job_id: str | None = None,
-                      preflight: bool = True) -> Any:
+                      preflight: bool = True, notify_email: str | None = None) -> Any:
     """A GraphQL multipart request (upload, or replace when `job_id` is given); the raw HTTP response."""
     if job_id is None:
-        operations = {"query": UPLOAD, "variables": {"file": None, "agencyId": agency_id}}
+        operations = {"query": UPLOAD, "variables": {"file": None, "agencyId": agency_id,
+                                                     "notifyEmail": notify_email}}
     else:
         operations = {"query": REPLACE, "variables": {"file": None, "jobId": job_id}}
     headers = {"Authorization": f"Bearer {token}"}
@@ -187,6 +188,7 @@ class Setup:
     admin: str  # agency admin of `agency`
     agency_id: str
     entries: list[Any]
+    agency_locator: str
 
 
 async def bulk_setup(app: Any, gql: Any, new_tenant: Any, count: int = 6) -> Setup:
@@ -195,4 +197,4 @@ async def bulk_setup(app: Any, gql: Any, new_tenant: Any, count: int = 6) -> Set
     token = gql.token(tenant.id, "AGENCY_ADMIN", agency=created["locator"], subject="admin@example.com")
     entries = registry_entries(count, seed=count, first_npn=next(_npns))
     await seed_registry(app, tenant.id, entries)
-    return Setup(tenant.id, token, created["id"], entries)
+    return Setup(tenant.id, token, created["id"], entries, created["locator"])

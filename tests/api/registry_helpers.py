@@ -19,7 +19,7 @@ mutation($input: OnboardProducerInput!) {
   }
 }"""
 
-ONBOARDING_FIELDS = """id status currentStep detailsReviewed reviewedAt completedAt
+ONBOARDING_FIELDS = """id status currentStep detailsReviewed reviewedAt completedAt noNewStates
   payment { newLicensePaidBy renewalPaidBy autoRenewal }
   states { jurisdiction linesOfAuthority }
   producer { id locator state firstName lastName email }"""
@@ -39,13 +39,16 @@ def entries(count: int = 6, seed: int = 11, first_npn: int = 20_000_000) -> list
     return sample_entries(count, seed=seed, first_npn=first_npn)
 
 
-def entry_with(npn: str, ssn: str, last_name: str, *licenses: tuple[str, str, list[str]],
+def entry_with(npn: str, ssn: str, last_name: str, *licenses: tuple[str, str, list[str]] | RegistryLicense,
                first_name: str = "Dana") -> RegistryEntry:
-    """A registry producer with licenses given as (state, number, lines of authority)."""
+    """A registry producer with licenses given as (state, number, lines of authority), active with open dates,
+    or as RegistryLicense; the first is the resident one."""
+    held = [lic if isinstance(lic, RegistryLicense) else RegistryLicense(
+        state=lic[0], license_number=lic[1], lines_of_authority=lic[2]) for lic in licenses]
+    for i, lic in enumerate(held):
+        lic.residency = "resident" if i == 0 else "non-resident"
     return RegistryEntry(npn=npn, last_name=last_name, first_name=first_name, ssn=ssn, gender="FEMALE",
-                         licenses=[RegistryLicense(state=s, license_number=n, lines_of_authority=loas,
-                                                   residency="resident" if i == 0 else "non-resident")
-                                   for i, (s, n, loas) in enumerate(licenses)])
+                         licenses=held)
 
 
 async def agency(gql: Any, token: str, name: str = "Acme Agency", parent: str | None = None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from app.context import ServiceContext
 from app.errors import DomainError
 from app.onboarding import BatchOutcome, OnboardRequest, PaymentSetup, onboard_batch, onboard_producer
 from app.registry import RegistryEntry, sample_entries
+from app.tenant_config import default_config_dict
 from persistence.db import transaction
 from tests.api.bulk_helpers import (
     all_rows,
@@ -25,6 +26,7 @@ from tests.api.bulk_helpers import (
     upload,
     wait_for_job,
 )
+from tests.api.helpers import create_code
 from tests.api.registry_helpers import agency
 
 PAYMENT = PaymentSetup("AGENCY", "PRODUCER", True)
@@ -150,3 +152,81 @@ async def test_rows_of_a_failing_batch_are_onboarded_one_by_one(app, gql, http, 
     assert (done["status"], done["succeededRows"], done["failedRows"]) == ("COMPLETED", 4, 1)
     failed = await all_rows(gql, s.admin, job["id"], ["FAILED"])
     assert [(r["rowNumber"], r["errorCode"]) for r in failed] == [(6, "REGISTRY_NOT_FOUND")]
+
+
+async def _finished(app: Any, tenant_id: str) -> dict[str, Any]:
+    """What the batch left in the tenant: producer, code and onboarding states, licenses by state."""
+    async with app.state.sessions() as session:
+        def counted(sql: str) -> Any:
+            return session.execute(text(sql), {"t": tenant_id})
+
+        producers = (await counted("SELECT state, count(*) FROM producers WHERE tenant_id = :t AND npn IS NOT NULL "
+                                   "GROUP BY state")).all()
+        codes = (await counted("SELECT state, count(*) FROM producer_codes WHERE tenant_id = :t GROUP BY state")).all()
+        onboardings = (await counted("SELECT status, count(*) FROM onboardings WHERE tenant_id = :t "
+                                     "GROUP BY status")).all()
+        applications = (await counted("SELECT count(*) FROM licenses WHERE tenant_id = :t AND state = 'applied' "
+                                      "AND license_number IS NULL AND jurisdictions = '{GU}'")).scalar_one()
+    return {"producers": dict(producers), "codes": dict(codes), "onboardings": dict(onboardings),
+            "applications": applications}
+
+
+async def test_a_batch_finishes_its_rows_with_the_jobs_states_in_the_same_statements(app, gql, new_tenant,
+                                                                                     statements):
+    # given 30 registry producers and rows carrying the job's payment and one state for all (GU, Surety)
+    b = await _batches(app, gql, new_tenant, 30, first_npn=64_000_000)
+    rows = [(n + 2, _request(b, e, states=[("GU", ["Surety"])])) for n, e in enumerate(b.entries)]
+
+    # when 5 and then 25 rows are onboarded as one batch each
+    with statements:
+        await _run(app, b, "01HBATCHFINISH00000000000A", rows[:5])
+    small = statements.count
+    with statements:
+        outcomes = await _run(app, b, "01HBATCHFINISH00000000000B", rows[5:])
+
+    # then every producer is validated with a validated code, every onboarding completed with an application
+    # for GU, and the batches ran the same number of statements
+    assert all(o.producer_id for o in outcomes.values())
+    assert await _finished(app, b.ctx.tenant_id) == {"producers": {"validated": 30}, "codes": {"validated": 30},
+                                                      "onboardings": {"COMPLETED": 30}, "applications": 30}
+    assert statements.count == small, statements.statements
+
+
+async def test_a_row_that_cannot_be_finished_is_refused_with_the_reason_and_leaves_nothing(app, gql, new_tenant):
+    # given a tenant whose agents need a badge (data the registry lacks) to be validated, and a batch of three rows
+    config = default_config_dict()
+    config["producerManagement"]["producers"]["Agent"]["data"]["badge"] = {"type": "string", "required": True}
+    tenant = await new_tenant(config)
+    created = await agency(gql, tenant.admin)
+    entries = sample_entries(3, seed=3, first_npn=65_000_000)
+    await store_registry(app.state.sessions, app.state.settings, tenant.id, entries)
+    principal = Principal("admin@example.com", tenant.id, frozenset({Role.AGENCY_ADMIN}), created["locator"])
+    ctx = await bulk.context_for(app.state.settings, app.state.sessions, principal)
+    assert ctx is not None
+    b = Batches(ctx, created["locator"], entries)
+
+    # when they are onboarded as one batch
+    outcomes = await _run(app, b, "01HBATCHUNFINISHED00000000", [(n + 2, _request(b, e)) for n, e in enumerate(entries)])
+
+    # then each row is refused with the validation's code, and no producer, code or onboarding is left
+    assert {o.error.code for o in outcomes.values() if o.error} == {"MISSING_REQUIRED_DATA"}
+    assert await _finished(app, tenant.id) == {"producers": {}, "codes": {}, "onboardings": {}, "applications": 0}
+
+
+async def test_a_code_typed_in_by_hand_with_the_plans_next_value_is_skipped(app, gql, http, new_tenant):
+    # given a job of three rows, and a producer code typed in by hand as the numbering plan's next value
+    s = await bulk_setup(app, gql, new_tenant, count=3)
+    await create_code(gql, s.admin, s.agency_id, type="AgencyCode", code="PC-AGT-00002")
+    job = (await upload(http, s.admin, csv_file(file_rows(s.entries))))["job"]
+
+    # when it runs (the batch's COPY meets the taken value and the rows go one by one)
+    await start_job(gql, s.admin, job["id"])
+    done = await wait_for_job(gql, s.admin, job["id"])
+
+    # then every row is onboarded with its own code, none of them the taken one
+    assert (done["status"], done["succeededRows"]) == ("COMPLETED", 3)
+    async with app.state.sessions() as session:
+        codes = (await session.execute(text(
+            "SELECT c.code FROM producer_codes c JOIN producers p ON p.id = c.producer_id "
+            "WHERE c.tenant_id = :t AND p.npn IS NOT NULL"), {"t": s.tenant_id})).scalars().all()
+    assert len(set(codes)) == 3 and "PC-AGT-00002" not in codes

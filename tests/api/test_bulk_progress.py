@@ -8,11 +8,12 @@ from email import message_from_bytes
 from typing import Any
 
 import httpx
+import pytest
 from aiosmtpd.controller import Controller
 from httpx_ws import WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 
-from tests.api.bulk_helpers import bulk_setup, csv_file, file_rows, start_job, upload, wait_for_job
+from tests.api.bulk_helpers import bulk_setup, csv_file, file_rows, post_upload, start_job, upload, wait_for_job
 from tests.api.registry_helpers import agency
 
 PROGRESS = """subscription($id: ID!) { bulkOnboardingProgress(jobId: $id) {
@@ -153,3 +154,58 @@ async def test_completion_email_reaches_the_admin_with_the_figures(app, gql, htt
     body = message.get_payload()
     assert "Total rows: 4" in body and "Succeeded: 3" in body and "Failed: 1" in body
     assert "3 of 4" in message["Subject"]
+
+
+@pytest.mark.parametrize(("claims", "given", "expected"), [
+    ({"subject": "admin@example.com", "email": "claimed@example.com"}, "Ops@Example.com",
+     ("ops@example.com", "UPLOAD")),
+    ({"subject": "admin@example.com", "email": "claimed@example.com"}, None, ("claimed@example.com", "EMAIL_CLAIM")),
+    ({"subject": "admin@example.com"}, None, ("admin@example.com", "SUBJECT")),
+    ({"subject": "auth0|12345"}, None, (None, None)),
+])
+async def test_the_job_records_who_gets_the_completion_email_and_from_where(app, gql, http, new_tenant, claims,
+                                                                             given, expected):
+    # given an agency admin whose token carries these claims
+    s = await bulk_setup(app, gql, new_tenant, count=1)
+    token = gql.token(s.tenant_id, "AGENCY_ADMIN", agency=s.agency_locator, **claims)
+
+    # when it uploads a file (with or without an address for the email)
+    job = (await upload(http, token, csv_file(file_rows(s.entries)), notify_email=given))["job"]
+
+    # then the job says where the email goes, or that it goes nowhere
+    assert (job["notifyEmail"], job["notifyEmailSource"]) == expected
+
+
+async def test_an_upload_with_an_address_that_is_not_one_is_refused(app, gql, http, new_tenant):
+    s = await bulk_setup(app, gql, new_tenant, count=1)
+
+    response = await post_upload(http, s.admin, csv_file(file_rows(s.entries)), notify_email="not-an-address")
+
+    errors = response.json()["data"]["uploadBulkOnboardingFile"]["userErrors"]
+    assert [e["code"] for e in errors] == ["INVALID_EMAIL"]
+
+
+async def test_the_completion_email_goes_to_the_address_given_at_upload(app, gql, http, new_tenant):
+    # given an SMTP server and a job uploaded with an address for its completion email
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    settings = app.state.settings
+    settings.smtp_host, settings.smtp_port = "127.0.0.1", controller.port
+    try:
+        s = await bulk_setup(app, gql, new_tenant, count=1)
+        job = (await upload(http, s.admin, csv_file(file_rows(s.entries)), notify_email="ops@example.com"))["job"]
+
+        # when the job runs to the end
+        await start_job(gql, s.admin, job["id"])
+        await wait_for_job(gql, s.admin, job["id"])
+        for _ in range(50):
+            if inbox.messages:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        settings.smtp_host = None
+        controller.stop()
+
+    # then the email went to that address, not to the admin's subject
+    assert [recipients for recipients, _ in inbox.messages] == [["ops@example.com"]]

@@ -14,6 +14,8 @@ REMOVE = """mutation($ids: [ID!]!) {
   }
 }"""
 FINISH = "mutation($id: ID!) { finishOnboarding(id: $id) { userErrors { code message } } }"
+NO_NEW_STATES = "mutation($id: ID!) { assignOnboardingStates(id: $id, noNewStates: true) { userErrors { code } } }"
+REVIEW = "mutation($id: ID!) { reviewOnboarding(id: $id) { userErrors { code } } }"
 PAY = """mutation($id: ID!) { setOnboardingPayment(id: $id, input: {newLicensePaidBy: AGENCY,
   renewalPaidBy: AGENCY, autoRenewal: false}) { userErrors { code } } }"""
 ME = "{ producers { totalCount } }"
@@ -32,6 +34,8 @@ async def setup(app: Any, gql: Any, new_tenant: Any, tmp_path: Any) -> tuple[Any
 async def validated_onboarding(gql: Any, token: str, npn: str) -> dict[str, Any]:
     onboarding = await onboarded(gql, token, npn=npn)
     await gql.ok(PAY, {"id": onboarding["id"]}, token=token)
+    await gql.ok(NO_NEW_STATES, {"id": onboarding["id"]}, token=token)
+    await gql.ok(REVIEW, {"id": onboarding["id"]}, token=token)
     data = await gql.ok(FINISH, {"id": onboarding["id"]}, token=token)
     assert data["finishOnboarding"]["userErrors"] == []
     return onboarding
@@ -57,7 +61,8 @@ async def test_removing_several_producers_retires_them_with_their_codes_and_repo
     assert [(r["id"], r["result"]) for r in results] == [
         (active["id"], "REMOVED"), (draft["id"], "REMOVED"), (missing, "NOT_FOUND")]
     assert results[0]["producer"]["state"] == "RETIRED"
-    assert sorted(c["state"] for c in results[0]["producer"]["codes"]["nodes"]) == ["DISCARDED", "RETIRED"]
+    # the code finishing gave and the validated one are retired, the draft one discarded
+    assert sorted(c["state"] for c in results[0]["producer"]["codes"]["nodes"]) == ["DISCARDED", "RETIRED", "RETIRED"]
     assert results[1]["producer"]["state"] == "DISCARDED"
     assert results[2]["producer"] is None
 

@@ -55,7 +55,7 @@ async def test_onboarding_by_ssn_and_last_name_creates_a_draft_agent_with_regist
     assert producer["parent"]["id"] == w.agency["id"]
     licenses = await licenses_of(app, w.tenant.id, producer["locator"])
     assert sorted((lic.jurisdictions[0], lic.license_number, lic.state) for lic in licenses) == [
-        ("CA", "0A12345", "draft"), ("NV", "NV-778", "draft")]
+        ("CA", "0A12345", "validated"), ("NV", "NV-778", "validated")]
     ca = next(lic for lic in licenses if lic.jurisdictions == ["CA"])
     assert ca.lines_of_authority == ["Life", "Accident & Health"] and ca.residency == "resident"
 
@@ -67,6 +67,18 @@ async def test_onboarding_by_npn(gql, world):
 
     assert onboarding["identifiedBy"] == "NPN"
     assert onboarding["producer"]["lastName"] == "O'Neil"
+
+
+async def test_onboarding_by_npn_with_the_ssn_as_a_check(gql, world):
+    # given a registry producer with NPN 1001 and a known SSN
+    w = await world()
+
+    # when it is onboarded by NPN with that SSN
+    onboarding = await onboarded(gql, w.admin, npn="1001", ssn=SSN_RIVERA, email="ana@example.com")
+
+    # then the SSN verified the NPN
+    assert onboarding["identifiedBy"] == "NPN_VERIFIED_BY_SSN"
+    assert (onboarding["producer"]["npn"], onboarding["producer"]["ssnLastFour"]) == ("1001", "5678")
 
 
 async def test_onboarding_by_license_number_and_state(gql, world):
@@ -91,7 +103,9 @@ async def test_onboarding_by_license_number_and_state(gql, world):
     ({"npn": "12345678901"}, "INVALID_NPN"),
     ({"npn": "12a4"}, "INVALID_NPN"),
     ({"npn": "1001", "email": "not-an-email"}, "INVALID_EMAIL"),
-    ({"npn": "1001", "ssn": SSN_RIVERA, "lastName": "Rivera"}, "MULTIPLE_IDENTIFICATIONS"),
+    ({"npn": "1001", "ssn": "401-55-1234"}, "SSN_MISMATCH"),
+    ({"npn": "1001", "ssn": SSN_RIVERA, "lastName": "Smith"}, "LAST_NAME_MISMATCH"),
+    ({"npn": "1001", "ssn": SSN_RIVERA, "licenseNumber": "0A12345", "state": "CA"}, "MULTIPLE_IDENTIFICATIONS"),
     ({"npn": "1001", "licenseNumber": "0A12345", "state": "CA"}, "MULTIPLE_IDENTIFICATIONS"),
     ({}, "MISSING_IDENTIFICATION"),
     ({"ssn": SSN_RIVERA}, "MISSING_LAST_NAME"),

@@ -38,6 +38,7 @@ async def test_a_type_still_in_use_cannot_be_dropped(app, gql, new_tenant):
     await create_producer(gql, tenant.admin)
     config = copy.deepcopy(default_config_dict())
     del config["producerManagement"]["producers"]["Agent"]
+    del config["onboarding"]["codeType"]["Agent"]
 
     # when a configuration without the Agent type is stored
     try:

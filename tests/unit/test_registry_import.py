@@ -38,6 +38,32 @@ def test_a_csv_extract_merges_the_license_rows_of_one_producer(tmp_path):
     assert entries[1].licenses == [] and entries[1].ssn is None
 
 
+def test_a_csv_extract_carries_each_license_status_and_effective_date(tmp_path):
+    # given an extract with the optional status and effective_date columns
+    path = tmp_path / "extract.csv"
+    path.write_text("npn,last_name,state,license_number,status,issue_date,effective_date,expiration_date\n"
+                    "1234,Rivera,CA,0A1,Inactive,2020-01-01,2020-02-01,2028-01-01\n"
+                    "1234,Rivera,NV,NV-1,,2021-01-01,,2029-01-01\n"
+                    "55,Lee,TX,TX-1,revoked,,,\n")
+    errors: list[str] = []
+
+    # when it is read
+    entries = list(read_extract(path, errors))
+
+    # then each license has its status (active when the column is empty) and dates; an unknown status is reported
+    licenses = entries[0].licenses
+    assert [(lic.state, lic.status, lic.effective_date) for lic in licenses] == [
+        ("CA", "inactive", date(2020, 2, 1)), ("NV", "active", None)]
+    assert [e.npn for e in entries] == ["1234"] and errors[0].startswith("line 4")
+
+
+def test_the_sample_has_inactive_licenses_and_effective_dates():
+    licenses = [lic for e in sample_entries(300, seed=3) for lic in e.licenses]
+
+    assert {lic.status for lic in licenses} == {"active", "inactive"}
+    assert all(lic.effective_date == lic.issue_date for lic in licenses)
+
+
 def test_bad_rows_are_reported_by_line_without_the_ssn(tmp_path):
     path = tmp_path / "extract.csv"
     path.write_text(HEADER + "12a,Ana,,Rivera,,,,,,,,,,\n" + "55,Bo,,Lee,666-12-3456,,,,,,,,,\n"
@@ -100,12 +126,12 @@ def test_exactly_one_identification_is_recognised(fields, expected):
     assert wizard.identification(**args) == expected
 
 
-def test_an_npn_verified_by_ssn_is_only_for_bulk_rows():
+def test_an_npn_may_come_with_the_ssn_that_verifies_it_but_not_with_a_license():
     args = {"ssn": "1", "last_name": "X", "npn": "1", "license_number": None, "state": None}
 
-    assert wizard.identification(**args, allow_npn_with_ssn=True) == "NPN_VERIFIED_BY_SSN"
+    assert wizard.identification(**args) == "NPN_VERIFIED_BY_SSN"
     with pytest.raises(DomainError) as caught:
-        wizard.identification(**args)
+        wizard.identification(**{**args, "license_number": "A", "state": "CA"})
     assert caught.value.code == "MULTIPLE_IDENTIFICATIONS"
 
 
@@ -118,8 +144,51 @@ def test_the_current_step_is_the_first_not_done():
     assert wizard.current_step(**{**done, "completed": True}) == "DONE"
 
 
-def test_state_selections_merge_and_new_states_exclude_licensed_ones():
-    merged = wizard.merge_selections([("ca", ["Life"]), ("CA", ["Life", "Property"]), ("NY", ["Title"])])
+def test_state_selections_are_keyed_by_code_and_new_states_exclude_licensed_ones():
+    merged = wizard.merge_selections([("ca", ["Life", "Property", "Life"]), ("NY", ["Title"])])
 
     assert merged == {"CA": ["Life", "Property"], "NY": ["Title"]}
     assert wizard.new_jurisdictions(merged, ["CA"]) == ["NY"]
+
+
+@pytest.mark.parametrize(("states", "no_new_states", "code"), [
+    ([("ca", ["Life"]), ("CA", ["Property"])], False, "DUPLICATE_JURISDICTION"),
+    ([], False, "STATES_REQUIRED"),
+    ([("CA", ["Life"])], True, "CONFLICTING_STATES"),
+])
+def test_a_state_selection_names_each_state_once_or_says_no_new_states(states, no_new_states, code):
+    with pytest.raises(DomainError) as caught:
+        wizard.merge_selections(states, no_new_states=no_new_states)
+
+    assert caught.value.code == code
+
+
+def test_no_new_states_is_an_empty_selection():
+    assert wizard.merge_selections([], no_new_states=True) == {}
+
+
+@pytest.mark.parametrize(("status", "expiration", "expected"), [
+    ("active", None, ("validated", None)),
+    ("active", date(2030, 1, 1), ("validated", None)),
+    ("active", date(2026, 6, 1), ("discarded", "expired on 2026-06-01 according to the producer registry")),
+    ("active", date(2026, 6, 2), ("discarded", "expired on 2026-06-02 according to the producer registry")),
+    ("inactive", date(2030, 1, 1), ("discarded", "inactive in the producer registry")),
+])
+def test_a_registry_license_is_usable_only_when_active_and_not_expired(status, expiration, expected):
+    assert wizard.registry_standing(status, expiration, date(2026, 6, 2)) == expected
+
+
+@pytest.mark.parametrize(("payment_set", "reviewed", "code"), [
+    (False, True, "PAYMENT_SETUP_REQUIRED"), (True, False, "REVIEW_REQUIRED")])
+def test_finishing_needs_the_payment_and_the_review(payment_set, reviewed, code):
+    with pytest.raises(DomainError) as caught:
+        wizard.check_finishable(payment_set=payment_set, reviewed=reviewed)
+
+    assert caught.value.code == code
+
+
+def test_the_review_needs_the_states_step():
+    with pytest.raises(DomainError) as caught:
+        wizard.check_reviewable(states_assigned=False)
+
+    assert caught.value.code == "STATES_REQUIRED"

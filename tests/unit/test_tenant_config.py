@@ -160,7 +160,7 @@ def test_unknown_key_is_refused_with_the_allowed_keys() -> None:
 def test_unknown_top_level_key_is_refused() -> None:
     raw = minimal()
     raw["product"] = {}
-    assert refusal(raw) == ["product: unknown key; allowed keys: producerManagement, products, jurisdictions, plugins"]
+    assert refusal(raw) == ["product: unknown key; allowed keys: producerManagement, products, jurisdictions, plugins, onboarding"]
 
 
 def test_enum_field_without_values_is_refused() -> None:
@@ -286,6 +286,23 @@ def test_every_cross_check_problem_is_reported_together() -> None:
         'producerManagement.producers.Agent.extend: unknown type "Agnt"',
         'producerManagement.producerCodes.Code.numberingPlan: unknown numbering plan "Nope"; known plans: Codes',
     ]
+
+
+def test_an_onboarding_code_type_must_be_a_concrete_code_type_of_a_known_producer_type() -> None:
+    raw = minimal(producerCodes={"Base": {"abstract": True}, "Code": {"extend": "Base", "numberingPlan": "Codes"}})
+    raw["onboarding"] = {"codeType": {"Agent": "Cod", "Agnt": "Code", "Producer": "Base"}}
+
+    assert refusal(raw) == [
+        'onboarding.codeType.Agent: unknown code type "Cod"; use a concrete producer code type: Code',
+        'onboarding.codeType.Agnt: unknown producer type "Agnt"; known: Producer, Agent',
+        'onboarding.codeType.Producer: unknown code type "Base"; use a concrete producer code type: Code',
+    ]
+
+
+def test_onboarding_validates_on_finish_by_default_and_the_default_gives_agents_a_code() -> None:
+    assert parse_tenant_config(minimal()).onboarding.validateOnFinish is True
+    assert parse_tenant_config(minimal()).onboarding.codeType == {}
+    assert default_tenant_config().onboarding.codeType == {"Agent": "AgentCode"}
 
 
 def test_config_error_message_joins_errors_by_line() -> None:
