@@ -194,6 +194,12 @@ class PluginsConfig(_Model):
         return value
 
 
+class OffboardingConfig(_Model):
+    """How removing a producer treats the producers below it."""
+
+    agencyRemoval: Literal["cascade", "refuse"] = "cascade"
+
+
 def _default_jurisdictions() -> dict[str, Jurisdiction]:
     """A fresh mapping of the packaged reference jurisdictions (models are shared, immutable)."""
     return dict(_packaged_jurisdictions())
@@ -206,6 +212,7 @@ class TenantConfig(_Model):
     products: dict[str, ProductConfig] = Field(default_factory=dict)
     jurisdictions: dict[str, Jurisdiction] = Field(default_factory=_default_jurisdictions)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
+    offboarding: OffboardingConfig = Field(default_factory=OffboardingConfig)
 
     @model_validator(mode="after")
     def _cross_check(self) -> TenantConfig:
