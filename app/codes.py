@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import ADMINS, ServiceContext
 from app.errors import DomainError, NotFound, Problem
 from app.plugins import PluginError
-from app.producers import UNSET, ValidationOutcome, check_type, lineage, result_of
+from app.producers import UNSET, ValidationOutcome, check_type, lineage, refuse_own_agency, result_of
 from app.producers import not_found as producer_not_found
 from app.rules import lifecycle
 from app.rules.data import validate_data
@@ -177,6 +177,7 @@ async def update_code(ctx: ServiceContext, code_id: str, changes: CodeChanges,
                                   "code")
             record.code = new_code
         if changes.producer_id is not UNSET and changes.producer_id != record.producer_id:
+            refuse_own_agency(ctx, record.producer_id, "move a producer code away from")
             owner = await _owner(ctx, session, changes.producer_id)
             record.producer_id = owner.id
         if replace:
@@ -214,6 +215,7 @@ async def transition_code(ctx: ServiceContext, code_id: str, action: str) -> Val
         record = await store.code_for_update(session, ctx.scope, code_id)
         if record is None:
             raise not_found()
+        refuse_own_agency(ctx, record.producer_id, f"{action} a producer code of")
         target = lifecycle.transition(record.state, action, subject="producer code")
         problems: list[Problem] = []
         if action == "validate":
