@@ -43,17 +43,14 @@ def _below(producer_id: str, candidates: list[ProducerRecord]) -> list[ProducerR
 
 def _refused(removable: list[str], below: list[ProducerRecord]) -> dict[str, list[ProducerRecord]]:
     """Under `refuse`: each requested producer with an active descendant that is not being removed too."""
-    refused: dict[str, list[ProducerRecord]] = {}
-    changed = True
-    while changed:  # a refused producer stays active, so its own ancestors may now be refused as well
-        changed = False
-        going = set(removable) - set(refused)
-        for producer_id in going:
-            blocking = [d for d in _below(producer_id, below) if d.id not in going]
-            if blocking:
-                refused[producer_id] = blocking
-                changed = True
-    return refused
+    refused: set[str] = set()
+    while True:  # a refused producer stays active, so its own ancestors may now be refused as well
+        going = set(removable) - refused
+        grown = {p for p in going if any(d.id not in going for d in _below(p, below))}
+        if not grown:
+            break
+        refused |= grown
+    return {p: [d for d in _below(p, below) if d.id not in going] for p in removable if p in refused}
 
 
 async def remove_producers(ctx: ServiceContext, ids: list[str]) -> list[Removal]:

@@ -233,5 +233,5 @@ async def discard_appointment(info: Ctx, id: IdArg) -> Payload:
 
 @payload
 async def terminate_appointment(info: Ctx, id: IdArg, reason: ReasonArg, date: OnArg = None) -> Payload:
-    record = await service.terminate_appointment(info.context.svc, locator(id, "appointment"), reason.value, date)
+    record = await service.terminate_appointment(info.context.svc, locator(id, "appointment"), str(reason.value), date)
     return ok(appointment=record)

@@ -17,6 +17,9 @@ SEARCHED = ("producer_codes", "licenses", "appointments")
 def upgrade() -> None:
     op.add_column('appointments', sa.Column('termination_reason', sa.String(length=40), nullable=True))
     op.add_column('appointments', sa.Column('terminated_on', sa.Date(), nullable=True))
+    op.drop_constraint('ck_appointments_state', 'appointments', type_='check')
+    op.create_check_constraint('ck_appointments_state', 'appointments',
+                               "state IN ('draft', 'validated', 'discarded', 'terminated')")
     for table in SEARCHED:
         op.add_column(table, sa.Column('search_text', sa.Text(), nullable=False, server_default=''))
     # existing rows: the code value and the credential numbers (searchable data is added on the next write)
@@ -28,5 +31,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in SEARCHED:
         op.drop_column(table, 'search_text')
+    op.execute("UPDATE appointments SET state = 'discarded' WHERE state = 'terminated'")
+    op.drop_constraint('ck_appointments_state', 'appointments', type_='check')
+    op.create_check_constraint('ck_appointments_state', 'appointments', "state IN ('draft', 'validated', 'discarded')")
     op.drop_column('appointments', 'terminated_on')
     op.drop_column('appointments', 'termination_reason')
