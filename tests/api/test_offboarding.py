@@ -296,3 +296,23 @@ async def test_under_refuse_a_producer_above_a_refused_one_is_refused_too(gql, n
 
     assert [r["result"] for r in results] == ["HAS_ACTIVE_DESCENDANTS"] * 2
     assert {d["id"] for d in results[0]["activeDescendants"]} == {tree["team"], tree["agent"], tree["draft"]}
+
+
+async def test_removing_a_deep_subtree_runs_as_many_statements_as_a_shallow_one(gql, new_tenant, statements):
+    # given a one-level agency and a three-level one
+    tenant = await new_tenant()
+    small = await validated_producer(gql, tenant.admin, type="Agency", organizationName="Small")
+    await validated_producer(gql, tenant.admin, parent=small["id"], lastName="Only")
+    tree = await three_levels(gql, tenant.admin, "N")
+    count = "mutation($ids: [ID!]!) { removeProducers(ids: $ids) { results { result descendants { id } } } }"
+
+    # when each is removed
+    with statements:
+        await gql.ok(count, {"ids": [small["id"]]}, token=tenant.admin)
+    shallow = [s for s in statements.statements if "FROM tenants" not in s]
+    with statements:
+        await gql.ok(count, {"ids": [tree["agency"]]}, token=tenant.admin)
+    deep = [s for s in statements.statements if "FROM tenants" not in s]
+
+    # then the statements do not grow with the subtree (set-based, not one per descendant)
+    assert len(deep) == len(shallow)
