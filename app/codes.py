@@ -111,6 +111,16 @@ def _precommit(ctx: ServiceContext, record: ProducerCodeRecord) -> None:
         record.data = result["data"]
 
 
+def search_text(ctx: ServiceContext, record: ProducerCodeRecord) -> str:
+    """The lower-cased text search matches for a code: the code and its type's searchable data."""
+    parts = [record.code]
+    for name in ctx.config.searchable_fields("producerCodes", record.type):
+        value = (record.data or {}).get(name)
+        if value is not None:
+            parts.append(str(value))
+    return " ".join(p for p in parts if p).lower()
+
+
 async def _flush_unique(session: AsyncSession, code: str | None) -> None:
     try:
         await session.flush()
@@ -147,6 +157,7 @@ async def create_code(ctx: ServiceContext, changes: CodeChanges) -> ProducerCode
         _precommit(ctx, record)
         record.data = _check_data(ctx, type_name, record.data or {})
         session.add(record)
+        record.search_text = search_text(ctx, record)
         await _flush_unique(session, record.code)
     return record
 
@@ -192,6 +203,7 @@ async def update_code(ctx: ServiceContext, code_id: str, changes: CodeChanges,
         record.updated_at = utcnow()
         record.updated_by = ctx.actor
         record.version += 1
+        record.search_text = search_text(ctx, record)
         await _flush_unique(session, record.code)
     return record
 
@@ -233,6 +245,7 @@ async def transition_code(ctx: ServiceContext, code_id: str, action: str) -> Val
         record.updated_at = utcnow()
         record.updated_by = ctx.actor
         record.version += 1
+        record.search_text = search_text(ctx, record)
         await _flush_unique(session, record.code)
     return ValidationOutcome(record, problems)
 

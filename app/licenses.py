@@ -138,7 +138,7 @@ async def add_license(session: AsyncSession, tenant_id: str, producer_id: str, *
                            lines_of_authority=lines_of_authority, residency=residency,
                            license_class=license_class, effective_time=effective_time,
                            expiration_time=expiration_time, data=dict(data or {}), state=state,
-                           created_by=actor, updated_by=actor)
+                           search_text=license_number.strip().lower(), created_by=actor, updated_by=actor)
     session.add(record)
     await session.flush()
     return record

@@ -317,8 +317,8 @@ def _draft_licenses(ctx: ServiceContext, producer_id: str, held: list[Any],
             "license_number": lic.license_number.strip(), "jurisdictions": [lic.state.strip().upper()],
             "products": [], "producer_codes": [], "lines_of_authority": loas, "residency": lic.residency,
             "license_class": lic.license_class, "effective_time": effective, "expiration_time": expiration,
-            "data": {}, "state": "draft", "created_at": now, "created_by": ctx.actor, "updated_at": now,
-            "updated_by": ctx.actor, "version": 1})
+            "data": {}, "state": "draft", "search_text": lic.license_number.strip().lower(), "created_at": now,
+            "created_by": ctx.actor, "updated_at": now, "updated_by": ctx.actor, "version": 1})
     return created
 
 
