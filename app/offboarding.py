@@ -85,12 +85,10 @@ async def remove_producers(ctx: ServiceContext, ids: list[str]) -> list[Removal]
                 producer_id, "HAS_ACTIVE_DESCENDANTS", found[producer_id],
                 f"Active producers are below it: {names}{more}; remove them first (this tenant refuses removing "
                 "a producer with active producers below).", active_descendants=blocking)
-        going = [p for p in removable if p not in refused]
-        cascade = [d for p in going for d in _below(p, below)]
-        ending = list(dict.fromkeys([*going, *(d.id for d in cascade)]))
-        ended = {p.id: p for p in await store.end_producers(session, ctx.tenant_id, ending, ctx.actor, now)}
-        await store.end_appointments(session, ctx.tenant_id, ending, "offboarded", now.date(), ctx.actor, now)
-        await store.cancel_onboardings(session, ctx.tenant_id, ending, ctx.actor, now)
+        going = [p for p in removable if p not in refused]  # their subtrees end (under refuse: all requested)
+        await store.end_appointments(session, ctx.tenant_id, going, "offboarded", now.date(), ctx.actor, now)
+        await store.cancel_onboardings(session, ctx.tenant_id, going, ctx.actor, now)
+        ended = {p.id: p for p in await store.end_producers(session, ctx.tenant_id, going, ctx.actor, now)}
         requested = set(wanted)
         for producer_id in going:
             with_it = [ended[d.id] for d in _below(producer_id, below) if d.id not in requested]

@@ -1,6 +1,7 @@
 """Offboarding in sets: lock a subtree, end its producers, codes and appointments, cancel its onboardings.
 
-Each function is one statement over every producer concerned, whatever the size of the subtree.
+Each function is one statement over every producer concerned, whatever the size of the subtree: the subtree is
+named by its roots (the producers removed) and found through `ancestry`, never sent as a list of ids.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -46,26 +47,35 @@ def _ancestry() -> Any:
     return ProducerRecord.ancestry  # an ARRAY column: `overlap` is PostgreSQL's &&
 
 
+def _subtree(tenant_id: str, roots: Sequence[str]) -> Any:
+    """The ids of the roots and of every producer below them that is not yet retired or discarded."""
+    return select(col(ProducerRecord.id)).where(
+        col(ProducerRecord.tenant_id) == tenant_id,
+        or_(col(ProducerRecord.id).in_(list(roots)), _ancestry().overlap(list(roots))),
+        col(ProducerRecord.state).not_in(TERMINAL))
+
+
 def _ended(state_column: Any) -> Any:
     """Draft ends discarded; validated or suspended ends retired."""
     return case((state_column == "draft", "discarded"), else_="retired")
 
 
-async def end_producers(session: AsyncSession, tenant_id: str, ids: Sequence[str], actor: str,
+async def end_producers(session: AsyncSession, tenant_id: str, roots: Sequence[str], actor: str,
                         now: datetime) -> list[ProducerRecord]:
-    """Retire (or discard, when draft) the producers and their live codes; the producers as they now are."""
-    if not ids:
+    """Retire (or discard, when draft) the subtrees of `roots` and their live codes; the producers as they now are.
+    Run it last: the other statements find the subtree by the producers' states."""
+    if not roots:
         return []
     await session.execute(
         update(ProducerCodeRecord)
-        .where(col(ProducerCodeRecord.tenant_id) == tenant_id, col(ProducerCodeRecord.producer_id).in_(list(ids)),
+        .where(col(ProducerCodeRecord.tenant_id) == tenant_id,
+               col(ProducerCodeRecord.producer_id).in_(_subtree(tenant_id, roots)),
                col(ProducerCodeRecord.state).not_in(TERMINAL))
         .values(state=_ended(col(ProducerCodeRecord.state)), updated_at=now, updated_by=actor,
                 version=col(ProducerCodeRecord.version) + 1)
         .execution_options(synchronize_session=False))
     stmt = (update(ProducerRecord)
-            .where(col(ProducerRecord.tenant_id) == tenant_id, col(ProducerRecord.id).in_(list(ids)),
-                   col(ProducerRecord.state).not_in(TERMINAL))
+            .where(col(ProducerRecord.tenant_id) == tenant_id, col(ProducerRecord.id).in_(_subtree(tenant_id, roots)))
             .values(state=_ended(col(ProducerRecord.state)), updated_at=now, updated_by=actor,
                     version=col(ProducerRecord.version) + 1)
             .returning(ProducerRecord)
@@ -73,17 +83,17 @@ async def end_producers(session: AsyncSession, tenant_id: str, ids: Sequence[str
     return list((await session.execute(stmt)).scalars())
 
 
-async def end_appointments(session: AsyncSession, tenant_id: str, ids: Sequence[str], reason: str, on: date,
+async def end_appointments(session: AsyncSession, tenant_id: str, roots: Sequence[str], reason: str, on: date,
                            actor: str, now: datetime) -> None:
-    """Terminate the producers' validated appointments (with the reason and date); discard their drafts."""
-    if not ids:
+    """Terminate the validated appointments in the subtrees of `roots` (with the reason and date); discard drafts."""
+    if not roots:
         return
     state = col(AppointmentRecord.state)
     terminated = state == "validated"
     await session.execute(
         update(AppointmentRecord)
-        .where(col(AppointmentRecord.tenant_id) == tenant_id, col(AppointmentRecord.producer_id).in_(list(ids)),
-               state.in_(("draft", "validated")))
+        .where(col(AppointmentRecord.tenant_id) == tenant_id,
+               col(AppointmentRecord.producer_id).in_(_subtree(tenant_id, roots)), state.in_(("draft", "validated")))
         .values(state=case((terminated, "terminated"), else_="discarded"),
                 termination_reason=case((terminated, reason), else_=None),
                 terminated_on=case((terminated, on), else_=None),
@@ -91,14 +101,15 @@ async def end_appointments(session: AsyncSession, tenant_id: str, ids: Sequence[
         .execution_options(synchronize_session=False))
 
 
-async def cancel_onboardings(session: AsyncSession, tenant_id: str, ids: Sequence[str], actor: str,
+async def cancel_onboardings(session: AsyncSession, tenant_id: str, roots: Sequence[str], actor: str,
                              now: datetime) -> None:
-    """Onboardings still in progress for these producers end CANCELLED."""
-    if not ids:
+    """Onboardings still in progress in the subtrees of `roots` end CANCELLED."""
+    if not roots:
         return
     await session.execute(
         update(OnboardingRecord)
-        .where(col(OnboardingRecord.tenant_id) == tenant_id, col(OnboardingRecord.producer_id).in_(list(ids)),
+        .where(col(OnboardingRecord.tenant_id) == tenant_id,
+               col(OnboardingRecord.producer_id).in_(_subtree(tenant_id, roots)),
                col(OnboardingRecord.status) == "IN_PROGRESS")
         .values(status="CANCELLED", updated_at=now, updated_by=actor)
         .execution_options(synchronize_session=False))
