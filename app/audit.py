@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from app.auth import Role
 from app.context import ServiceContext
@@ -17,12 +19,27 @@ from persistence.pagination import Page
 POLL_SECONDS = 1.0
 
 FEED_ENTITY_NAMES = {"producer": "producer", "producer_code": "producerCode", "license": "license",
-                     "appointment": "appointment"}
+                     "appointment": "appointment", "quote": "quote", "policy": "policy",
+                     "policy_transaction": "policyTransaction", "underwriting_flag": "underwritingFlag",
+                     "onboarding": "onboarding"}
+# stored columns that are no field of the API (the SSN never leaves the table: the triggers drop it already)
+INTERNAL = frozenset({"tenant_id", "ancestry", "version", "search_text", "ssn_ciphertext", "ssn_hash"})
+# columns whose API field is not simply their camelCase name
+API_NAMES = {"id": "locator", "ssn_last4": "ssnLastFour", "created_license_ids": "createdLicenseIds"}
+_WORD = re.compile(r"_([a-z0-9])")
 
 
 def feed_name(record: AuditEventRecord) -> str:
-    """The event's name as in Socotra's events feed: `producer.created`, `producerCode.retired`."""
+    """The event's name as in Socotra's events feed: `producer.created`, `producerCode.retired`, `quote.issued`."""
     return f"{FEED_ENTITY_NAMES.get(record.entity, record.entity)}.{record.event}"
+
+
+def api_view(document: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored row as the API names it: camelCase fields, the ULID as `locator`, no internal columns."""
+    if document is None:
+        return None
+    return {API_NAMES.get(key) or _WORD.sub(lambda m: m.group(1).upper(), key): value
+            for key, value in document.items() if key not in INTERNAL}
 
 
 async def list_events(ctx: ServiceContext, flt: AuditFilter,

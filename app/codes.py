@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import ADMINS, ServiceContext
 from app.errors import DomainError, NotFound, Problem
 from app.plugins import PluginError
-from app.producers import UNSET, ValidationOutcome, check_type, lineage, result_of
+from app.producers import UNSET, ValidationOutcome, check_type, lineage, refuse_own_agency, result_of
 from app.producers import not_found as producer_not_found
 from app.rules import lifecycle
 from app.rules.data import validate_data
@@ -113,6 +113,16 @@ def _precommit(ctx: ServiceContext, record: ProducerCodeRecord) -> None:
         record.data = result["data"]
 
 
+def search_text(ctx: ServiceContext, record: ProducerCodeRecord) -> str:
+    """The lower-cased text search matches for a code: the code and its type's searchable data."""
+    parts = [record.code]
+    for name in ctx.config.searchable_fields("producerCodes", record.type):
+        value = (record.data or {}).get(name)
+        if value is not None:
+            parts.append(str(value))
+    return " ".join(p for p in parts if p).lower()
+
+
 async def _flush_unique(session: AsyncSession, code: str | None) -> None:
     try:
         await session.flush()
@@ -149,6 +159,7 @@ async def create_code(ctx: ServiceContext, changes: CodeChanges) -> ProducerCode
         _precommit(ctx, record)
         record.data = _check_data(ctx, type_name, record.data or {})
         session.add(record)
+        record.search_text = search_text(ctx, record)
         await _flush_unique(session, record.code)
     return record
 
@@ -256,6 +267,7 @@ async def update_code(ctx: ServiceContext, code_id: str, changes: CodeChanges,
                                   "code")
             record.code = new_code
         if changes.producer_id is not UNSET and changes.producer_id != record.producer_id:
+            refuse_own_agency(ctx, record.producer_id, "move a producer code away from")
             owner = await _owner(ctx, session, changes.producer_id)
             record.producer_id = owner.id
         if replace:
@@ -270,6 +282,7 @@ async def update_code(ctx: ServiceContext, code_id: str, changes: CodeChanges,
         record.updated_at = utcnow()
         record.updated_by = ctx.actor
         record.version += 1
+        record.search_text = search_text(ctx, record)
         await _flush_unique(session, record.code)
     return record
 
@@ -298,6 +311,7 @@ async def transition_code(ctx: ServiceContext, code_id: str, action: str) -> Val
         record = await store.code_for_update(session, ctx.scope, code_id)
         if record is None:
             raise not_found()
+        refuse_own_agency(ctx, record.producer_id, f"{action} a producer code of")
         target = lifecycle.transition(record.state, action, subject="producer code")
         problems: list[Problem] = []
         if action == "validate":
@@ -315,6 +329,7 @@ async def transition_code(ctx: ServiceContext, code_id: str, action: str) -> Val
         record.updated_at = utcnow()
         record.updated_by = ctx.actor
         record.version += 1
+        record.search_text = search_text(ctx, record)
         await _flush_unique(session, record.code)
     return ValidationOutcome(record, problems)
 

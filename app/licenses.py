@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +30,10 @@ RESIDENCIES = ("resident", "non-resident")
 TRANSITIONS = {("draft", "validate"): "validated", ("draft", "discard"): "discarded",
                ("validated", "discard"): "discarded", ("applied", "validate"): "validated",
                ("applied", "discard"): "discarded"}
+# an appointment also ends by termination (terminal, with a reason and a date): it never qualifies again
+APPOINTMENT_TRANSITIONS = {**TRANSITIONS, ("validated", "terminate"): "terminated"}
+TERMINATION_REASONS = ("offboarded", "for_cause", "without_cause", "voluntary", "other")
+ENDED = ("discarded", "terminated")
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,7 @@ async def add_license(session: AsyncSession, tenant_id: str, producer_id: str, *
                            lines_of_authority=lines_of_authority, residency=residency,
                            license_class=license_class, effective_time=effective_time,
                            expiration_time=expiration_time, data=dict(data or {}), state=state,
-                           created_by=actor, updated_by=actor)
+                           search_text=(license_number or "").strip().lower(), created_by=actor, updated_by=actor)
     session.add(record)
     await session.flush()
     return record
@@ -167,6 +171,7 @@ def _apply(ctx: ServiceContext, info: KindInfo, record: Any, changes: Credential
     _check_residency(record.residency)
     _check_window(record.effective_time, record.expiration_time)
     check_jurisdictions(ctx.config, record.jurisdictions, record.lines_of_authority)
+    check_products(ctx.config, record.products)
     if replace:
         data = dict(changes.data or {})
     else:
@@ -175,6 +180,39 @@ def _apply(ctx: ServiceContext, info: KindInfo, record: Any, changes: Credential
     if problems:
         raise DomainError(problems[0].code, problems[0].message, problems[0].field, problems)
     record.data = cleaned
+    record.search_text = search_text(ctx.config, info, record)
+
+
+def check_products(config: TenantConfig, products: list[str]) -> None:
+    """Every product a credential names must be configured for the tenant."""
+    unknown = [p for p in products if p not in config.products]
+    if unknown:
+        known = ", ".join(sorted(config.products)) or "none"
+        raise DomainError("UNKNOWN_PRODUCT", f"Unknown product {', '.join(unknown)}; configured products: "
+                          f"{known}.", "products")
+
+
+def search_text(config: TenantConfig, info: KindInfo, record: Any) -> str:
+    """The lower-cased text producer search matches for a credential: its number and searchable data."""
+    parts = [getattr(record, info.number_attr)]
+    for name in config.searchable_fields(info.category, record.type):  # type: ignore[arg-type]
+        value = (record.data or {}).get(name)
+        if value is not None:
+            parts.append(str(value))
+    return " ".join(str(p) for p in parts if p).lower()
+
+
+async def _check_number_free(session: AsyncSession, record: Any) -> None:
+    """A producer holds one live license per number and jurisdiction."""
+    if not isinstance(record, LicenseRecord) or not record.license_number:
+        return  # an application has no number yet
+    clash = await store.license_number_clash(session, record.tenant_id, record.producer_id, record.license_number,
+                                             record.jurisdictions, record.id)
+    if clash is not None:
+        where = ", ".join(sorted(set(clash.jurisdictions) & set(record.jurisdictions))) or "every jurisdiction"
+        raise DomainError("LICENSE_NUMBER_TAKEN", f"The producer already holds license {clash.license_number} "
+                          f"in {where} ({clash.id}); a license number is held once per jurisdiction.",
+                          "licenseNumber")
 
 
 async def _check_links(ctx: ServiceContext, session: AsyncSession, record: Any) -> None:
@@ -213,6 +251,7 @@ async def create_credential(ctx: ServiceContext, kind: Kind, producer_id: str,
                             created_by=ctx.actor, updated_by=ctx.actor)
         _apply(ctx, info, record, changes, replace=True)
         await _check_links(ctx, session, record)
+        await _check_number_free(session, record)
         session.add(record)
     return record
 
@@ -231,14 +270,17 @@ async def update_credential(ctx: ServiceContext, kind: Kind, record_id: str, cha
     info = KINDS[kind]
     async with transaction(ctx.sessions) as session:
         record = await _load(ctx, session, info, kind, record_id)
-        if record.state == "discarded":
-            raise DomainError(f"{kind.upper()}_DISCARDED", f"The {info.label} is discarded; it cannot be "
-                              "changed.", "id")
+        if record.state in ENDED:
+            raise DomainError(f"{kind.upper()}_{record.state.upper()}", f"The {info.label} is {record.state}; "
+                              "it cannot be changed.", "id")
         if changes.type and changes.type != record.type:
             check_type(ctx.config, info.category, changes.type, info.label)
             record.type = changes.type
         _apply(ctx, info, record, changes, replace=replace)
         await _check_links(ctx, session, record)
+        if kind == "license":
+            await producer_store.producer_for_update(session, ctx.scope, record.producer_id)  # one writer at a time
+            await _check_number_free(session, record)
         record.updated_at = utcnow()
         record.updated_by = ctx.actor
         record.version += 1
@@ -246,9 +288,10 @@ async def update_credential(ctx: ServiceContext, kind: Kind, record_id: str, cha
 
 
 def transition(state: str, action: str, label: str) -> str:
-    target = TRANSITIONS.get((state, action))
+    moves = APPOINTMENT_TRANSITIONS if label == "appointment" else TRANSITIONS
+    target = moves.get((state, action))
     if target is None:
-        allowed = ", ".join(a for (s, a) in TRANSITIONS if s == state) or "none (the state is terminal)"
+        allowed = ", ".join(a for (s, a) in moves if s == state) or "none (the state is terminal)"
         raise DomainError("INVALID_TRANSITION", f"Cannot {action} a {label} in state {state}; allowed from "
                           f"{state}: {allowed}.", "state")
     return target
@@ -279,6 +322,24 @@ async def transition_credential(ctx: ServiceContext, kind: Kind, record_id: str,
         record.updated_by = ctx.actor
         record.version += 1
     return ValidationOutcome(record, problems)
+
+
+async def terminate_appointment(ctx: ServiceContext, record_id: str, reason: str,
+                                on: date | None) -> AppointmentRecord:
+    """End a validated appointment with a reason and a date (today when none): final, it never qualifies again."""
+    ctx.require(*ADMINS)
+    if reason not in TERMINATION_REASONS:
+        raise DomainError("INVALID_TERMINATION_REASON", f"Termination reason {reason!r} is not allowed; use one of "
+                          f"{', '.join(TERMINATION_REASONS)}.", "reason")
+    async with transaction(ctx.sessions) as session:
+        record = await _load(ctx, session, KINDS["appointment"], "appointment", record_id)
+        record.state = transition(record.state, "terminate", "appointment")
+        record.termination_reason = reason
+        record.terminated_on = on or utcnow().date()
+        record.updated_at = utcnow()
+        record.updated_by = ctx.actor
+        record.version += 1
+    return record  # type: ignore[no-any-return]
 
 
 async def get_credential(ctx: ServiceContext, kind: Kind, record_id: str) -> Any:

@@ -349,7 +349,8 @@ def _registry_license_rows(ctx: ServiceContext, producer_id: str, held: list[Any
             "license_number": lic.license_number.strip(), "jurisdictions": [lic.state.strip().upper()],
             "products": [], "producer_codes": [], "lines_of_authority": loas, "residency": lic.residency,
             "license_class": lic.license_class, "effective_time": effective, "expiration_time": expiration,
-            "data": {}, "state": state, "state_reason": reason, "created_at": now, "created_by": ctx.actor,
+            "data": {}, "state": state, "state_reason": reason,
+            "search_text": (lic.license_number or "").strip().lower(), "created_at": now, "created_by": ctx.actor,
             "updated_at": now, "updated_by": ctx.actor, "version": 1})
     return created
 

@@ -51,6 +51,14 @@ def not_found(locator: str | None = None) -> NotFound:
     return NotFound("PRODUCER_NOT_FOUND", "No producer with that id is visible to you.", "id")
 
 
+def refuse_own_agency(ctx: ServiceContext, producer_id: str, what: str) -> None:
+    """An agency-scoped caller never changes the lifecycle or parent of its own agency (those above it are not
+    visible to it at all): it would lock itself out or leave its subtree."""
+    if not ctx.principal.tenant_wide and producer_id == ctx.principal.agency:
+        raise DomainError("NOT_ALLOWED", f"You cannot {what} your own agency ({producer_id}); a tenant admin "
+                          "can.", "id")
+
+
 def lineage(config: TenantConfig, category: str, type_name: str) -> list[str]:
     """The type and the types it extends, most specific first (used to dispatch plugins)."""
     types = getattr(config.producerManagement, category)
@@ -223,8 +231,10 @@ async def update_producer(ctx: ServiceContext, producer_id: str, changes: Produc
                 data.pop(key, None)
         record.data = _check_data(ctx.config, record.type, data)
         if changes.parent_id is not UNSET and changes.parent_id != record.parent_id:
+            refuse_own_agency(ctx, record.id, "move")
             await _set_parent(ctx, session, record, changes.parent_id)
         elif replace and changes.parent_id is UNSET and record.parent_id is not None:
+            refuse_own_agency(ctx, record.id, "move")
             await _set_parent(ctx, session, record, None)
         _apply_precommit(ctx, record)
         record.data = _check_data(ctx.config, record.type, record.data or {})
@@ -266,6 +276,7 @@ async def transition_producer(ctx: ServiceContext, producer_id: str, action: str
         record = await store.producer_for_update(session, ctx.scope, producer_id)
         if record is None:
             raise not_found(producer_id)
+        refuse_own_agency(ctx, record.id, action)
         target = lifecycle.transition(record.state, action, subject="producer")
         problems: list[Problem] = []
         if action == "validate":

@@ -6,13 +6,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import exists, func, or_
 from sqlmodel import col
 
 from app.context import ServiceContext
 from app.errors import DomainError
 from persistence import json_read
 from persistence import producers as store
+from persistence.licenses import AppointmentRecord, LicenseRecord
 from persistence.pagination import Page, count, keyset_page
 from persistence.producers import ProducerCodeRecord, ProducerRecord
 
@@ -87,12 +88,25 @@ def _producer_stmt(ctx: ServiceContext, flt: ProducerFilter) -> Any:
                               col(ProducerRecord.ancestry).contains([flt.subtree_of])))
     if flt.npn:
         stmt = stmt.where(col(ProducerRecord.npn) == flt.npn)
-    if flt.search:
-        terms = [t for t in flt.search.lower().split() if t][:8]
-        for term in terms:
-            escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            stmt = stmt.where(col(ProducerRecord.search_text).like(f"%{escaped}%"))
+    for pattern in _search_patterns(flt.search):
+        stmt = stmt.where(or_(col(ProducerRecord.search_text).like(pattern), *(
+            exists().where(table.tenant_id == ProducerRecord.tenant_id, table.producer_id == ProducerRecord.id,
+                           or_(func.lower(number).like(pattern), table.search_text.like(pattern)))
+            for table, number in _HELD)))
     return stmt
+
+
+# what a producer holds that its search also looks at: codes by value, licenses and appointments by number,
+# each with its type's searchable data (their search_text)
+_HELD: tuple[tuple[Any, Any], ...] = ((ProducerCodeRecord, ProducerCodeRecord.code),
+                                      (LicenseRecord, LicenseRecord.license_number),
+                                      (AppointmentRecord, AppointmentRecord.appointment_number))
+
+
+def _search_patterns(search: str | None) -> list[str]:
+    """LIKE patterns of the first eight words of a free-text search, lower-cased and escaped."""
+    terms = [t for t in (search or "").lower().split() if t][:8]
+    return ["%" + t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for t in terms]
 
 
 async def list_producers(ctx: ServiceContext, flt: ProducerFilter,
@@ -140,12 +154,16 @@ async def read_producer_document(ctx: ServiceContext, parts: tuple[tuple[str, An
 
 
 async def list_codes(ctx: ServiceContext, producer_id: str | None, states: list[str],
-                     page: PageRequest) -> tuple[Page, Callable[[], Awaitable[int]]]:
+                     page: PageRequest, search: str | None = None) -> tuple[Page, Callable[[], Awaitable[int]]]:
+    """A page of producer codes in the caller's scope; `search` matches the code and its searchable data."""
     stmt = store.codes_in_scope(ctx.scope)
     if producer_id is not None:
         stmt = stmt.where(col(ProducerCodeRecord.producer_id) == producer_id)
     if states:
         stmt = stmt.where(col(ProducerCodeRecord.state).in_(states))
+    for pattern in _search_patterns(search):
+        stmt = stmt.where(or_(func.lower(col(ProducerCodeRecord.code)).like(pattern),
+                              col(ProducerCodeRecord.search_text).like(pattern)))
     return await paged(ctx, stmt, ProducerCodeRecord.id, page)
 
 

@@ -16,6 +16,7 @@ from app.errors import DomainError, NotFound, Problem
 from app.producers import UNSET
 from app.queries import PageRequest, paged
 from app.rules import flags as flag_rules
+from app.rules import lifecycle
 from app.underwriting import CheckRequest, check_producers, decide
 from persistence import quotes as store
 from persistence.base import utcnow
@@ -63,11 +64,27 @@ async def usable_code(ctx: ServiceContext, session: AsyncSession, value: str, fi
     code = await scoped_code_by_value(session, ctx.scope, value)
     if code is None:
         raise DomainError("PRODUCER_CODE_NOT_FOUND", f"No producer code {value!r} is visible to you.", field)
+    if states == ("validated",):
+        await _refuse_removed(session, code, field)
     if code.state not in states:
         what = "must be validated" if states == ("validated",) else f"must be {', '.join(states)}"
         error = "PRODUCER_CODE_NOT_VALIDATED" if states == ("validated",) else "PRODUCER_CODE_NOT_USABLE"
         raise DomainError(error, f"The producer code {value} is {code.state}; it {what}.", field)
     return code
+
+
+async def _refuse_removed(session: AsyncSession, code: ProducerCodeRecord, field: str) -> None:
+    """No business through a code whose producer, or a producer above it, was removed (retired or discarded)."""
+    chain = {p.id: p for p in await store.producers_with_ancestors(session, code.tenant_id, [code.producer_id])}
+    owner = chain.get(code.producer_id)
+    if owner is None:
+        return
+    for producer_id in [owner.id, *reversed(owner.ancestry or [])]:
+        producer = chain.get(producer_id)
+        if producer is not None and lifecycle.is_terminal(producer.state):
+            whose = "its producer" if producer_id == owner.id else "a producer above its producer"
+            raise DomainError("PRODUCER_REMOVED", f"The producer code {code.code} cannot write business: {whose} "
+                              f"({producer.id}) is {producer.state}.", field)
 
 
 async def _apply(ctx: ServiceContext, session: AsyncSession, record: QuoteRecord, changes: QuoteChanges) -> None:

@@ -202,6 +202,12 @@ class OnboardingConfig(_Model):
     codeType: dict[str, str] = Field(default_factory=dict)
 
 
+class OffboardingConfig(_Model):
+    """How removing a producer treats the producers below it."""
+
+    agencyRemoval: Literal["cascade", "refuse"] = "cascade"
+
+
 def _default_jurisdictions() -> dict[str, Jurisdiction]:
     """A fresh mapping of the packaged reference jurisdictions (models are shared, immutable)."""
     return dict(_packaged_jurisdictions())
@@ -215,6 +221,7 @@ class TenantConfig(_Model):
     jurisdictions: dict[str, Jurisdiction] = Field(default_factory=_default_jurisdictions)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
     onboarding: OnboardingConfig = Field(default_factory=OnboardingConfig)
+    offboarding: OffboardingConfig = Field(default_factory=OffboardingConfig)
 
     @model_validator(mode="after")
     def _cross_check(self) -> TenantConfig:

@@ -69,7 +69,9 @@ def credential_of(record: Any) -> Credential:
         products=tuple(record.products or ()), producer_codes=tuple(record.producer_codes or ()),
         lines_of_authority=tuple(record.lines_of_authority or ()), effective_time=record.effective_time,
         expiration_time=record.expiration_time,
-        number=(record.license_number or "") if is_license else record.appointment_number)
+        number=(record.license_number or "") if is_license else record.appointment_number,
+        terminated_on=getattr(record, "terminated_on", None),
+        termination_reason=getattr(record, "termination_reason", None))
 
 
 def qualification(config: TenantConfig, producer_id: str, credentials: Sequence[Any], *, product: str,

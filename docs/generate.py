@@ -37,6 +37,10 @@ NOTES: dict[str, str] = {
     "TenantConfig.jurisdictions": "Per 2-letter code: the states, district and territories with their lines "
                                   "of authority and license fees (onboarding states and the estimated cost).",
     "TenantConfig.plugins": "Python classes called before a producer or code is saved, and to validate it.",
+    "TenantConfig.offboarding": "What removing a producer (`removeProducers`) does to the producers below it.",
+    "OffboardingConfig.agencyRemoval": "`cascade` removes the whole subtree with it (each descendant retired, or "
+                                       "discarded when draft, with its codes and appointments); `refuse` refuses "
+                                       "the removal (`HAS_ACTIVE_DESCENDANTS`) while active producers are below.",
     "ProducerManagement.producers": "Producer types by name (for example Agency, Agent).",
     "ProducerManagement.producerCodes": "Producer code types by name (for example AgencyCode, AgentCode).",
     "ProducerManagement.producerLicenses": "License types by name (for example StateLicense).",
@@ -138,7 +142,7 @@ BROKEN: list[tuple[str, Any]] = [
 MODELS: list[type[BaseModel]] = [tc.TenantConfig, tc.ProducerManagement, tc.EntityType, tc.ProducerType,
                                  tc.ProducerCodeType, tc.DataField, tc.NumberingPlan, tc.UnderwritingFlagConfig,
                                  tc.ProductConfig, tc.Jurisdiction, tc.LineOfAuthority, tc.PluginsConfig,
-                                 tc.OnboardingConfig]
+                                 tc.OnboardingConfig, tc.OffboardingConfig]
 WHERE = {
     "TenantConfig": "the top level of the file",
     "ProducerManagement": "`producerManagement`",
@@ -153,6 +157,7 @@ WHERE = {
     "LineOfAuthority": "each entry of a jurisdiction's `linesOfAuthority`",
     "PluginsConfig": "`plugins`",
     "OnboardingConfig": "`onboarding`",
+    "OffboardingConfig": "`offboarding`",
 }
 
 

@@ -1,4 +1,5 @@
-"""The audit log: rows written by database triggers (migration 0005) on every change, and the reads over them."""
+"""The audit log: rows written by database triggers (migrations 0005, 0006, 0009) on every change, and the reads
+over them."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from persistence.base import jsonb, timestamp
 from persistence.producers import ProducerRecord, Scope
 
 EVENTS_CHANNEL = "producer_events"
-ENTITIES = ("producer", "producer_code", "license", "appointment")
-EVENTS = ("created", "updated", "validated", "suspended", "unsuspended", "retired", "discarded")
+ENTITIES = ("producer", "producer_code", "license", "appointment", "quote", "policy", "policy_transaction",
+            "underwriting_flag", "onboarding")
+EVENTS = ("created", "updated", "validated", "suspended", "unsuspended", "retired", "discarded", "terminated",
+          "underwritten", "issued", "declined", "rejected", "added", "cleared", "finished", "cancelled")
 
 
 class AuditEventRecord(SQLModel, table=True):

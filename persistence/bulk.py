@@ -179,11 +179,14 @@ async def copy_values(session: AsyncSession, model: Any, rows: Sequence[dict[str
         return
     table: Any = model.__table__
     columns = list(table.columns)
-    keys = [c.key for c in columns]
     json_keys = [c.key for c in columns if isinstance(c.type, JSONB)]
+    # a missing NOT NULL text column with a literal server default (a search text) gets that default
+    missing = {c.key: c.server_default.arg if c.server_default is not None and isinstance(c.type, Text)
+               and not c.nullable and isinstance(getattr(c.server_default, "arg", None), str) else None
+               for c in columns}
     records = []
     for row in rows:
-        values = dict.fromkeys(keys)
+        values = dict(missing)
         values.update(row)
         for key in json_keys:
             if values[key] is not None:

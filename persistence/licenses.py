@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Text, select
+from sqlalchemy import Column, Date, DateTime, Index, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 from sqlmodel import Field, SQLModel
@@ -17,6 +17,10 @@ from persistence.producers import ProducerRecord, Scope
 
 def _when() -> Any:
     return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+def _search_text() -> Any:
+    return Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class LicenseRecord(SQLModel, table=True):
@@ -42,6 +46,7 @@ class LicenseRecord(SQLModel, table=True):
     data: dict[str, Any] = jsonb()
     state: str = Field(default="draft", max_length=20)
     state_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    search_text: str = _search_text()
     validation_result: dict[str, Any] | None = jsonb(default=None)
     created_at: datetime = timestamp()
     created_by: str = Field(default="system", max_length=200)
@@ -73,6 +78,9 @@ class AppointmentRecord(SQLModel, table=True):
     expiration_time: datetime | None = _when()
     data: dict[str, Any] = jsonb()
     state: str = Field(default="draft", max_length=20)
+    search_text: str = _search_text()
+    termination_reason: str | None = Field(default=None, max_length=40)
+    terminated_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     validation_result: dict[str, Any] | None = jsonb(default=None)
     created_at: datetime = timestamp()
     created_by: str = Field(default="system", max_length=200)
@@ -113,3 +121,19 @@ async def by_producer_ids(session: AsyncSession, table: Any, tenant_id: str,
     if states:
         stmt = stmt.where(table.state.in_(list(states)))
     return list((await session.execute(stmt.order_by(table.id))).scalars())
+
+
+async def license_number_clash(session: AsyncSession, tenant_id: str, producer_id: str, number: str,
+                               jurisdictions: Sequence[str], exclude_id: str | None) -> LicenseRecord | None:
+    """Another live license of the producer with this number sharing a jurisdiction (or both naming none)."""
+    table: Any = LicenseRecord
+    stmt = select(LicenseRecord).where(
+        table.tenant_id == tenant_id, table.producer_id == producer_id, table.state != "discarded",
+        func.upper(table.license_number) == number.upper())
+    if exclude_id is not None:
+        stmt = stmt.where(table.id != exclude_id)
+    if jurisdictions:
+        stmt = stmt.where(table.jurisdictions.overlap(list(jurisdictions)))
+    else:
+        stmt = stmt.where(func.cardinality(table.jurisdictions) == 0)
+    return (await session.execute(stmt.limit(1))).scalars().first()

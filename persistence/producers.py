@@ -71,6 +71,7 @@ class ProducerCodeRecord(SQLModel, table=True):
     code: str | None = Field(default=None, max_length=100)
     state: str = Field(default="draft", max_length=20)
     data: dict[str, Any] = jsonb()
+    search_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     validation_result: dict[str, Any] | None = jsonb(default=None)
     created_at: datetime = timestamp()
     created_by: str = Field(default="system", max_length=200)

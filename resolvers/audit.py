@@ -22,14 +22,15 @@ Entities = Annotated[list[Annotated["AuditEntity", strawberry.lazy("schema.audit
 Events = Annotated[list[Annotated["AuditAction", strawberry.lazy("schema.audit")]] | None,
                    strawberry.argument(description="Only these changes; all when omitted.")]
 EntityId = Annotated[strawberry.ID | None, strawberry.argument(
-    description="Only the events of this object: a producer, producer code, license or appointment (global id "
-                "or locator).")]
+    description="Only the events of this object: a producer, producer code, license, appointment, quote, policy, "
+                "policy transaction, onboarding (global id or locator) or underwriting flag (its id).")]
 Since = Annotated[datetime | None, strawberry.argument(description="Only events at or after this time.")]
 First = Annotated[int | None, strawberry.argument(description="Page size counted from the start (or `after`).")]
 After = Annotated[str | None, strawberry.argument(description="Cursor: return events after this one.")]
 
 TYPE_NAMES = {"producer": "Producer", "producer_code": "ProducerCode", "license": "License",
-              "appointment": "Appointment"}
+              "appointment": "Appointment", "quote": "Quote", "policy": "Policy",
+              "policy_transaction": "PolicyTransaction", "onboarding": "Onboarding"}  # a flag's id is its locator
 
 
 def _locator(value: object) -> str | None:
@@ -70,7 +71,16 @@ def name(root: AuditEventRecord) -> str:
 
 
 def entity_global_id(root: AuditEventRecord) -> strawberry.ID:
-    return strawberry.ID(global_id(TYPE_NAMES[root.entity], root.entity_id))
+    type_name = TYPE_NAMES.get(root.entity)
+    return strawberry.ID(global_id(type_name, root.entity_id) if type_name else root.entity_id)
+
+
+def before(root: AuditEventRecord) -> Any:
+    return service.api_view(root.before)
+
+
+def after(root: AuditEventRecord) -> Any:
+    return service.api_view(root.after)
 
 
 def producer_global_id(root: AuditEventRecord) -> strawberry.ID | None:

@@ -52,7 +52,7 @@ from resolvers.pagination import CURSOR_PREFIX, decode_cursor, page_request
 
 RECORDS = {"Producer": "producers", "ProducerCode": "producer_codes", "License": "licenses",
            "Appointment": "appointments"}
-PLAIN_SCALARS = frozenset({"String", "ID", "Int", "Boolean", "JSON"})
+PLAIN_SCALARS = frozenset({"String", "ID", "Int", "Boolean", "JSON", "Date"})
 ROOTS = ("producers", "producer", "node")
 
 

@@ -1,6 +1,6 @@
 """License and appointment fields: thin calls into app.licenses, loaders batched over producers."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -19,6 +19,7 @@ from resolvers.payloads import Payload, failed, json_object, ok, payload
 if TYPE_CHECKING:
     from schema.licenses import (
         AppointmentInput,
+        AppointmentTerminationReason,
         CreateAppointmentInput,
         CreateLicenseInput,
         LicenseInput,
@@ -32,6 +33,9 @@ UpdateLicenseArg = Annotated["UpdateLicenseInput", strawberry.lazy("schema.licen
 CreateAppointmentArg = Annotated["CreateAppointmentInput", strawberry.lazy("schema.licenses")]
 UpdateAppointmentArg = Annotated["UpdateAppointmentInput", strawberry.lazy("schema.licenses")]
 LicenseArg = Annotated["LicenseInput", strawberry.lazy("schema.licenses")]
+ReasonArg = Annotated["AppointmentTerminationReason", strawberry.lazy("schema.licenses"),
+                      strawberry.argument(description="Why the appointment ends.")]
+OnArg = Annotated[date | None, strawberry.argument(description="The termination date; today (UTC) when omitted.")]
 AppointmentArg = Annotated["AppointmentInput", strawberry.lazy("schema.licenses")]
 
 TYPE_NAMES = {"license": "License", "appointment": "Appointment"}
@@ -229,3 +233,9 @@ async def validate_appointment(info: Ctx, id: IdArg) -> Payload:
 async def discard_appointment(info: Ctx, id: IdArg) -> Payload:
     return await _transition(info, "appointment", id, "discard")
 
+
+
+@payload
+async def terminate_appointment(info: Ctx, id: IdArg, reason: ReasonArg, date: OnArg = None) -> Payload:
+    record = await service.terminate_appointment(info.context.svc, locator(id, "appointment"), str(reason.value), date)
+    return ok(appointment=record)

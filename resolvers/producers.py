@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from schema.producers import (
         CreateProducerCodeInput,
         CreateProducerInput,
+        ProducerCodeFilterInput,
         ProducerFilterInput,
         UpdateProducerCodeInput,
         UpdateProducerInput,
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 Ctx = Info[GraphQLContext, None]
 ProducerFilterArg = Annotated[Annotated["ProducerFilterInput", strawberry.lazy("schema.producers")] | None,
                              strawberry.argument(description="Narrow the list: states, types, parent, subtree, text.")]
+CodeFilterArg = Annotated[Annotated["ProducerCodeFilterInput", strawberry.lazy("schema.producers")] | None,
+                          strawberry.argument(description="Narrow the list: states, producer, text.")]
 CreateProducerArg = Annotated["CreateProducerInput", strawberry.lazy("schema.producers"),
                               strawberry.argument(description="The producer's type, fields and data.")]
 UpdateProducerArg = Annotated["UpdateProducerInput", strawberry.lazy("schema.producers"),
@@ -139,6 +142,20 @@ async def producer_code(info: Ctx, id: CodeId) -> Any:
     except DomainError:
         return None
     return await info.context.load.code.load(locator)
+
+
+async def producer_codes(info: Ctx, first: First = None, after: After = None, last: Last = None,
+                         before: Before = None, filter: CodeFilterArg = None) -> ConnectionData:
+    try:
+        producer_id = producer_locator(filter.producer_id, "filter.producerId") \
+            if filter is not None and filter.producer_id else None
+    except DomainError:
+        return connection(queries.Page([], False, False), 0)  # a producer the caller cannot see has no codes
+    states = [s.value for s in (filter.states or [])] if filter is not None else []
+    result, total = await queries.list_codes(info.context.svc, producer_id, states,
+                                             page_request(first, after, last, before),
+                                             search=filter.search if filter is not None else None)
+    return connection(result, total)
 
 
 async def producer_code_by_code(info: Ctx, code: CodeValue) -> Any:

@@ -21,6 +21,13 @@ class AuditEntity(Enum):
     PRODUCER_CODE = "producer_code"
     LICENSE = "license"
     APPOINTMENT = "appointment"
+    QUOTE = strawberry.enum_value("quote", description="A quote.")
+    POLICY = strawberry.enum_value("policy", description="A policy.")
+    POLICY_TRANSACTION = strawberry.enum_value("policy_transaction", description="A policy transaction (issuance, "
+                                                                                 "change, renewal).")
+    UNDERWRITING_FLAG = strawberry.enum_value("underwriting_flag", description="An underwriting flag on a quote or "
+                                                                               "a policy transaction.")
+    ONBOARDING = strawberry.enum_value("onboarding", description="A producer's onboarding (the wizard).")
 
 
 @strawberry.enum(description="What happened to the object.")
@@ -32,10 +39,20 @@ class AuditAction(Enum):
     UNSUSPENDED = "unsuspended"
     RETIRED = "retired"
     DISCARDED = "discarded"
+    TERMINATED = strawberry.enum_value("terminated", description="An appointment was terminated.")
+    UNDERWRITTEN = strawberry.enum_value("underwritten", description="A quote was underwritten.")
+    ISSUED = strawberry.enum_value("issued", description="A quote, a policy or a policy transaction was issued.")
+    DECLINED = strawberry.enum_value("declined", description="A quote was declined.")
+    REJECTED = strawberry.enum_value("rejected", description="A quote was rejected.")
+    ADDED = strawberry.enum_value("added", description="An underwriting flag was added.")
+    CLEARED = strawberry.enum_value("cleared", description="An underwriting flag was cleared.")
+    FINISHED = strawberry.enum_value("finished", description="An onboarding was finished.")
+    CANCELLED = strawberry.enum_value("cancelled", description="An onboarding was cancelled (its producer removed).")
 
 
-@strawberry.type(description="One change of a producer, producer code, license or appointment: who, when, what, "
-                             "and the object before and after (SSNs only as their last four digits).")
+@strawberry.type(description="One change of a producer, producer code, license, appointment, quote, policy, policy "
+                             "transaction, underwriting flag or onboarding: who, when, what, and the object before "
+                             "and after with the API's field names (SSNs only as their last four digits).")
 class AuditEvent:
     @classmethod
     def is_type_of(cls, obj: Any, info: Any) -> bool:
@@ -46,7 +63,8 @@ class AuditEvent:
         return strawberry.ID(str(self.id))
 
     name: str = strawberry.field(resolver=r.name, description="The event's name as in an events feed: "
-                                 "`producer.created`, `producerCode.retired`, `license.discarded`...")
+                                 "`producer.created`, `producerCode.retired`, `quote.underwritten`, `policy.issued`, "
+                                 "`policyTransaction.issued`, `underwritingFlag.cleared`, `onboarding.finished`...")
     entity: AuditEntity = strawberry.field(description="The kind of object that changed.")
     event: AuditAction = strawberry.field(description="What happened to it.")
     entity_id: strawberry.ID = strawberry.field(resolver=r.entity_global_id,
@@ -58,27 +76,32 @@ class AuditEvent:
 
     producer_id: strawberry.ID | None = strawberry.field(
         resolver=r.producer_global_id, description="Global id of the producer the object belongs to (itself for a "
-                                                   "producer).")
+                                                   "producer; through its producer code for quotes, policies, "
+                                                   "transactions and flags; null when it has none).")
     actor: str | None = strawberry.field(description="Subject of the caller who made the change.")
     request_id: str | None = strawberry.field(
         description="Id of the request that made it (`bulk:<job id>` for bulk onboarding).")
     at: datetime = strawberry.field(description="When the change was made (its transaction's start).")
-    before: JSON | None = strawberry.field(description="The object before the change; null when created.")
-    after: JSON = strawberry.field(description="The object after the change.")
+    before: JSON | None = strawberry.field(
+        resolver=r.before, description="The object before the change, with the API's field names (camelCase, its "
+                                       "ULID as `locator`); null when created.")
+    after: JSON = strawberry.field(resolver=r.after, description="The object after the change, with the API's field "
+                                                                 "names.")
 
 
 @strawberry.type
 class AuditQuery:
     audit_events: Connection[AuditEvent] = strawberry.field(  # type: ignore[assignment]
         resolver=r.audit_events, permission_classes=[TENANT_ADMIN],
-        description="The tenant's audit log, oldest first: every change of producers, codes, licenses and "
-                    "appointments.")
+        description="The tenant's audit log, oldest first: every change of producers, codes, licenses, "
+                    "appointments, quotes, policies, policy transactions, underwriting flags and onboardings.")
 
 
 @strawberry.type
 class AuditSubscription:
-    @strawberry.subscription(description="Changes of producers, codes, licenses and appointments in your scope, live, "
-                                         "from the moment you subscribe; each event once, in commit order.",
+    @strawberry.subscription(description="Changes of producers, codes, licenses, appointments, and of the quotes, "
+                                         "policies, transactions, flags and onboardings of producers in your scope, "
+                                         "live, from the moment you subscribe; each event once, in commit order.",
                              permission_classes=[EVERYONE])
     async def producer_events(self, info: strawberry.Info, entities: r.Entities = None,
                               events: r.Events = None) -> AsyncGenerator[AuditEvent, None]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
@@ -31,6 +31,24 @@ class CredentialState(Enum):
     VALIDATED = "validated"
     DISCARDED = "discarded"
     APPLIED = "applied"
+
+
+@strawberry.enum(description="State of an appointment: a license's states, and terminated.")
+class AppointmentState(Enum):
+    DRAFT = strawberry.enum_value("draft", description="Being prepared; does not qualify yet.")
+    VALIDATED = strawberry.enum_value("validated", description="Checked and in force; may qualify.")
+    DISCARDED = strawberry.enum_value("discarded", description="Withdrawn (final).")
+    TERMINATED = strawberry.enum_value("terminated", description="Ended with a reason and a date (final); a "
+                                       "terminated appointment never qualifies.")
+
+
+@strawberry.enum(description="Why an appointment was terminated.")
+class AppointmentTerminationReason(Enum):
+    OFFBOARDED = strawberry.enum_value("offboarded", description="The producer was removed (offboarding).")
+    FOR_CAUSE = strawberry.enum_value("for_cause", description="The carrier ended it for cause.")
+    WITHOUT_CAUSE = strawberry.enum_value("without_cause", description="The carrier ended it without cause.")
+    VOLUNTARY = strawberry.enum_value("voluntary", description="The producer asked to end it.")
+    OTHER = strawberry.enum_value("other", description="Any other reason.")
 
 
 @strawberry.enum(description="Whether the producer resides in the licensing jurisdiction.")
@@ -108,7 +126,10 @@ class Appointment(relay.Node):
     effective_time: datetime | None = strawberry.field(description="Start of validity; null means open.")
     expiration_time: datetime | None = strawberry.field(description="End of validity (exclusive); null means open.")
     data: JSON = strawberry.field(description="Extension data, as configured for the appointment type.")
-    state: CredentialState = strawberry.field(description="draft, validated or discarded.")
+    state: AppointmentState = strawberry.field(description="draft, validated, discarded or terminated.")
+    termination_reason: AppointmentTerminationReason | None = strawberry.field(
+        description="Why the appointment was terminated; null unless terminated.")
+    terminated_on: date | None = strawberry.field(description="The date it was terminated; null unless terminated.")
     created_at: datetime = strawberry.field(description="When the appointment was created.")
     updated_at: datetime = strawberry.field(description="When the appointment last changed.")
     producer: Producer | None = strawberry.field(
@@ -263,3 +284,6 @@ class LicenseMutation:
                                                  ADMINS)
     validate_appointment: AppointmentPayload = _q(r.validate_appointment, "Validate a draft appointment.", ADMINS)
     discard_appointment: AppointmentPayload = _q(r.discard_appointment, "Discard an appointment (final).", ADMINS)
+    terminate_appointment: AppointmentPayload = _q(
+        r.terminate_appointment, "Terminate a validated appointment with a reason and a date (final); it never "
+        "qualifies again.", ADMINS)

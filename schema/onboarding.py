@@ -55,6 +55,9 @@ class RemovalResult(Enum):
     REMOVED = "REMOVED"
     NOT_FOUND = "NOT_FOUND"
     NOT_ALLOWED = "NOT_ALLOWED"
+    HAS_ACTIVE_DESCENDANTS = strawberry.enum_value(
+        "HAS_ACTIVE_DESCENDANTS", description="Refused: active producers are below it and the tenant's "
+        "configuration (offboarding.agencyRemoval: refuse) does not remove a subtree; see activeDescendants.")
 
 
 @strawberry.type(description="An amount of money: a decimal string (two decimals) and an ISO 4217 currency.")
@@ -245,9 +248,15 @@ class OnboardingPayload:
 @strawberry.type(description="What happened to one producer of a removeProducers request.")
 class ProducerRemoval:
     id: strawberry.ID = strawberry.field(description="The id as requested.")
-    result: RemovalResult = strawberry.field(description="Removed, not found (or not visible), or not allowed.")
+    result: RemovalResult = strawberry.field(description="Removed, not found (or not visible), not allowed, or "
+                                                         "refused for its active descendants.")
     message: str = strawberry.field(description="Why, when not removed.")
     producer: Producer | None = strawberry.field(description="The producer after removal; null when not found.")
+    descendants: list[Producer] = strawberry.field(
+        description="The producers below it removed with it (retired, or discarded when draft, with their codes "
+                    "and appointments), not counting those requested themselves.")
+    active_descendants: list[Producer] = strawberry.field(
+        description="With HAS_ACTIVE_DESCENDANTS: the active producers below that keep it from being removed.")
 
 
 @strawberry.type(description="Result of removeProducers: one entry per requested id, in request order.")
@@ -290,4 +299,6 @@ class OnboardingMutation:
                              "not licensed in, a producer code, and the producer and code validated (as the "
                              "tenant's onboarding configuration says).")
     remove_producers: RemoveProducersPayload = _f(
-        r.remove_producers, "Offboard producers: each is retired (discarded when draft) with its producer codes.")
+        r.remove_producers, "Offboard producers: each is retired (discarded when draft) with its producer codes, "
+                            "its appointments are terminated, and so is its whole subtree (or, when the tenant "
+                            "refuses subtree removal, it is refused while active producers are below).")

@@ -141,8 +141,18 @@ class ProducerFilterInput:
     agency_id: strawberry.ID | None = strawberry.field(
         default=None, description="Only this producer and its subtree (an agency's producers).")
     search: str | None = strawberry.field(
-        default=None, description="Free text over names, NPN, email and searchable data; every word must match.")
+        default=None, description="Free text over names, NPN, email and searchable data, and over the producer's "
+                                  "codes, license and appointment numbers and their searchable data; every word "
+                                  "must match.")
     npn: str | None = strawberry.field(default=None, description="Exact National Producer Number.")
+
+
+@strawberry.input(description="Narrow a list of producer codes.")
+class ProducerCodeFilterInput:
+    states: list[LifecycleState] | None = strawberry.field(default=None, description="Only these states.")
+    producer_id: strawberry.ID | None = strawberry.field(default=None, description="Only the codes of this producer.")
+    search: str | None = strawberry.field(
+        default=None, description="Free text over the code and its searchable data; every word must match.")
 
 
 @strawberry.input(description="A new producer (also the whole producer for replaceProducer).")
@@ -223,6 +233,9 @@ class ProducerQuery:
     producer_code: ProducerCode | None = _q(r.producer_code, "A producer code by global id or locator.", EVERYONE)
     producer_code_by_code: ProducerCode | None = _q(
         r.producer_code_by_code, "A producer code by its code value; null when not visible.", EVERYONE)
+    producer_codes: Connection[ProducerCode] = _q(
+        r.producer_codes, "Producer codes visible to you (as producerCode scopes them), oldest first, "
+        "keyset-paginated.", EVERYONE)
 
 
 @strawberry.type

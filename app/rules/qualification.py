@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
 CredentialKind = Literal["license", "appointment"]
@@ -23,7 +23,7 @@ class Credential:
 
     locator: str
     kind: CredentialKind
-    state: str  # draft | validated | discarded
+    state: str  # draft | validated | discarded, and terminated for an appointment
     producer_id: str
     jurisdictions: tuple[str, ...]
     products: tuple[str, ...]
@@ -32,6 +32,8 @@ class Credential:
     effective_time: datetime | None
     expiration_time: datetime | None
     number: str | None = None
+    terminated_on: date | None = None
+    termination_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,11 @@ def credential_failures(cred: Credential, req: QualificationRequest) -> list[Rea
     def fail(code: str, message: str) -> None:
         out.append(Reason(code, message, cred.locator))
 
-    if cred.state != "validated":
+    if cred.state == "terminated":
+        when = f" on {cred.terminated_on.isoformat()}" if cred.terminated_on else ""
+        why = f" ({cred.termination_reason})" if cred.termination_reason else ""
+        fail("TERMINATED", f"{who} was terminated{when}{why}; a terminated {cred.kind} never qualifies.")
+    elif cred.state != "validated":
         fail("NOT_VALIDATED", f"{who} is {cred.state}; only a validated {cred.kind} qualifies.")
     if cred.producer_id != req.producer_id:
         fail("OTHER_PRODUCER", f"{who} belongs to another producer, not to the producer of code "

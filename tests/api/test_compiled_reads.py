@@ -199,7 +199,8 @@ async def test_following_cursors_reads_the_same_compiled(gql, resolved, world):
 @pytest.mark.parametrize("flt", [
     {"states": ["VALIDATED"]}, {"types": ["Agent"]}, {"rootOnly": True}, {"search": "rivera"},
     {"npn": "1234567"}, {"states": ["DRAFT", "SUSPENDED"], "types": ["Agent", "Agency"]},
-], ids=lambda f: "-".join(f))
+    {"search": "hand-1"}, {"search": "L-2"}, {"search": "ap-1 rivera"}, {"search": "hand-1 rivera"},
+], ids=lambda f: "-".join(f"{k}={v}" for k, v in f.items()))
 @pytest.mark.parametrize("caller", CALLERS)
 async def test_filters_read_the_same_compiled(gql, resolved, world, flt, caller):
     await same_answer(gql, resolved, FILTERED, {"filter": flt}, world[caller])

@@ -1,5 +1,6 @@
-"""The audit log: every change of producers, codes, licenses and appointments, who and when, before and after,
-written by the database so nothing bypasses it, never with a full SSN, for tenant admins only."""
+"""The audit log: every change of producers, codes, licenses and appointments, quotes, policies, transactions,
+flags and onboardings, who and when, before and after with the API's field names, written by the database so
+nothing bypasses it, never with a full SSN, for tenant admins only."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typing import Any
 
 from tests.api.helpers import create_code, create_producer, transition_mutation
 from tests.api.registry_helpers import agency, entry_with, load_registry, onboarded
+from tests.api.test_offboarding import validated_onboarding
+from tests.api.test_policies import change
+from tests.api.test_quotes_underwriting import ISSUE, chain, quote, underwrite
 
 AUDIT = """query($entityId: ID, $first: Int, $after: String, $entity: [AuditEntity!], $event: [AuditAction!]) {
   auditEvents(entityId: $entityId, first: $first, after: $after, entity: $entity, event: $event) {
@@ -47,7 +51,7 @@ async def test_each_change_of_a_producer_is_one_event_named_after_its_lifecycle_
     assert {e["entityId"] for e in events} == {producer["id"]} == {e["producerId"] for e in events}
     assert events[0]["before"] is None and events[0]["after"]["state"] == "draft"
     renamed = events[4]
-    assert (renamed["before"]["last_name"], renamed["after"]["last_name"]) == ("Rivera", "Rivera-Cruz")
+    assert (renamed["before"]["lastName"], renamed["after"]["lastName"]) == ("Rivera", "Rivera-Cruz")
     assert (events[2]["before"]["state"], events[2]["after"]["state"]) == ("validated", "suspended")
 
 
@@ -65,7 +69,7 @@ async def test_a_failed_validation_records_its_result_and_a_refused_transition_r
     assert refused["suspendProducer"]["userErrors"][0]["code"] == "INVALID_TRANSITION"
     events = (await audit(gql, tenant.admin, entityId=producer["id"]))["nodes"]
     assert len(events) == before + 1 and events[-1]["event"] == "UPDATED"
-    assert events[-1]["after"]["validation_result"]["valid"] is False
+    assert events[-1]["after"]["validationResult"]["valid"] is False
 
 
 async def test_codes_are_audited_and_a_move_names_both_producers(gql, new_tenant):
@@ -80,7 +84,7 @@ async def test_codes_are_audited_and_a_move_names_both_producers(gql, new_tenant
     events = (await audit(gql, tenant.admin, entityId=code["id"]))["nodes"]
 
     assert [e["name"] for e in events] == ["producerCode.created", "producerCode.updated", "producerCode.discarded"]
-    assert events[1]["before"]["producer_id"] == first["locator"] and events[1]["producerId"] == second["id"]
+    assert events[1]["before"]["producerId"] == first["locator"] and events[1]["producerId"] == second["id"]
 
 
 async def test_onboarding_audits_the_producer_and_its_licenses_without_the_full_ssn(app, gql, new_tenant, tmp_path):
@@ -96,10 +100,11 @@ async def test_onboarding_audits_the_producer_and_its_licenses_without_the_full_
     log = await audit(gql, tenant.admin)
     mine = [e for e in log["nodes"] if e["producerId"] == onboarding["producer"]["id"]]
     assert sorted(e["name"] for e in mine if e["event"] == "CREATED") == [
-        "license.created", "license.created", "producer.created"]
+        "license.created", "license.created", "onboarding.created", "producer.created"]
     created = next(e for e in mine if e["name"] == "producer.created")
-    assert created["after"]["ssn_last4"] == "5678" and created["actor"] == "agency-admin"
-    assert not {"ssn_hash", "ssn_ciphertext", "search_text"} & set(created["after"])
+    assert created["after"]["ssnLastFour"] == "5678" and created["actor"] == "agency-admin"
+    assert not {"ssn_hash", "ssn_ciphertext", "search_text", "ssnHash", "ssnCiphertext", "searchText"} & set(
+        created["after"])
     text = json.dumps(log)
     assert SSN not in text and SSN.replace("-", "") not in text
 
@@ -146,3 +151,76 @@ async def test_a_malformed_entity_id_or_cursor_is_handled(gql, new_tenant):
     assert (await audit(gql, tenant.admin, entityId="not-an-id"))["nodes"] == []
     body = await gql(AUDIT, {"first": 1, "after": "bm9wZQ=="}, token=tenant.admin)
     assert body["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"
+
+
+# ---- business: quotes, policies, transactions, flags and onboardings --------------------------------
+
+BUSINESS = ["QUOTE", "POLICY", "POLICY_TRANSACTION", "UNDERWRITING_FLAG"]
+ADD_FLAG = """mutation($quoteId: ID) { addUnderwritingFlags(quoteId: $quoteId, flags: [{level: INFO, tag: "Check"}]) {
+  flags { id } userErrors { code } } }"""
+CLEAR_FLAG = "mutation($ids: [ID!]!) { clearUnderwritingFlags(ids: $ids) { userErrors { code } } }"
+
+
+async def test_quotes_policies_transactions_and_flags_are_audited_with_who_and_api_field_names(gql, new_tenant):
+    # given an underwriter "uma" and an agent with a validated code
+    tenant = await new_tenant()
+    uma = gql.token(tenant.id, "UNDERWRITER", subject="uma")
+    agent = (await chain(gql, tenant.admin, "AU-1", depth=2))[-1]
+    # when uma quotes, flags and clears, underwrites and issues, then changes the policy
+    q = await quote(gql, uma, "AU-1")
+    flag = (await gql.ok(ADD_FLAG, {"quoteId": q["id"]}, token=uma))["addUnderwritingFlags"]["flags"][0]
+    await gql.ok(CLEAR_FLAG, {"ids": [flag["id"]]}, token=uma)
+    assert (await underwrite(gql, uma, q["id"]))["userErrors"] == []
+    policy = (await gql.ok(ISSUE, {"id": q["id"]}, token=uma))["issueQuote"]["policy"]
+    await change(gql, uma, policy["id"], "2026-03-01T00:00:00Z", setProducerCodeOfRecord="AU-1")
+    # then each step is one event, by uma, about the agent behind the code
+    events = (await audit(gql, tenant.admin, entity=BUSINESS))["nodes"]
+    assert [e["name"] for e in events] == [
+        "quote.created", "underwritingFlag.added", "underwritingFlag.cleared", "quote.underwritten",
+        "policy.issued", "policyTransaction.issued", "quote.issued", "policyTransaction.created",
+        "policyTransaction.issued"]
+    assert {e["actor"] for e in events} == {"uma"} and {e["producerId"] for e in events} == {agent["id"]}
+    # and before/after carry the API's field names, not the table's columns
+    underwritten = events[3]
+    assert (underwritten["before"]["state"], underwritten["after"]["state"]) == ("draft", "underwritten")
+    assert underwritten["after"]["producerCode"] == "AU-1" and underwritten["after"]["locator"] == underwritten["locator"]
+    assert underwritten["entityId"] == q["id"]
+    for event in events:
+        for document in (event["before"] or {}, event["after"]):
+            assert not {"tenant_id", "tenantId", "version", "ancestry", "producer_code", "id"} & set(document), event
+
+
+async def test_onboardings_are_audited_created_finished_and_cancelled(app, gql, new_tenant, tmp_path):
+    tenant = await new_tenant()
+    acme = await agency(gql, tenant.admin)
+    await load_registry(app, tenant.id, [entry_with("1001", SSN, "Rivera", ("CA", "0A12345", ["Life"])),
+                                         entry_with("1002", "212-34-5679", "Baker", ("GA", "GA-1", ["Life"]))],
+                        tmp_path)
+    admin = gql.token(tenant.id, "AGENCY_ADMIN", agency=acme["locator"])
+    finished = await validated_onboarding(gql, admin, "1001")
+    dropped = await onboarded(gql, admin, npn="1002")
+    await gql.ok("mutation($ids: [ID!]!) { removeProducers(ids: $ids) { results { result } } }",
+                 {"ids": [dropped["producer"]["id"]]}, token=tenant.admin)
+
+    events = (await audit(gql, tenant.admin, entity=["ONBOARDING"]))["nodes"]
+    by_onboarding = {e["entityId"]: [x["name"] for x in events if x["entityId"] == e["entityId"]
+                                     and x["event"] != "UPDATED"] for e in events}
+
+    assert by_onboarding[finished["id"]] == ["onboarding.created", "onboarding.finished"]
+    assert by_onboarding[dropped["id"]] == ["onboarding.created", "onboarding.cancelled"]
+    assert {e["producerId"] for e in events} == {finished["producer"]["id"], dropped["producer"]["id"]}
+    assert all("status" in e["after"] and "tenant_id" not in e["after"] for e in events)
+    assert {e["after"]["agencyId"] for e in events} == {acme["locator"]}
+
+
+async def test_quote_events_belong_to_the_producer_of_their_code(gql, new_tenant):
+    tenant = await new_tenant()
+    mine = await chain(gql, tenant.admin, "MY-1", depth=2)
+    await chain(gql, tenant.admin, "OT-1", depth=2)
+    await quote(gql, tenant.admin, "MY-1")
+    await quote(gql, tenant.admin, "OT-1")
+
+    log = (await audit(gql, tenant.admin, entity=["QUOTE"]))["nodes"]
+
+    assert sorted(e["after"]["producerCode"] for e in log) == ["MY-1", "OT-1"]
+    assert {e["producerId"] for e in log if e["after"]["producerCode"] == "MY-1"} == {mine[-1]["id"]}

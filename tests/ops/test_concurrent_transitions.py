@@ -66,6 +66,6 @@ async def test_concurrent_moves_of_a_code_leave_it_on_one_producer_with_one_even
     assert len(holders) == 1
     moves = [e for e in (await audit(gql, tenant.admin, entityId=code["id"]))["nodes"] if e["event"] == "UPDATED"]
     assert successes >= 1 and len(moves) == successes
-    assert_chain(moves, "producer_id")
-    assert moves[0]["before"]["producer_id"] == holder["locator"]
+    assert_chain(moves, "producerId")
+    assert moves[0]["before"]["producerId"] == holder["locator"]
     assert moves[-1]["producerId"] == holders[0]

@@ -13,6 +13,7 @@ from httpx_ws.transport import ASGIWebSocketTransport
 
 from tests.api.helpers import create_code, create_producer, transition_mutation
 from tests.api.registry_helpers import agency
+from tests.api.test_quotes_underwriting import chain, quote
 
 EVENTS = """subscription($entities: [AuditEntity!], $events: [AuditAction!]) {
   producerEvents(entities: $entities, events: $events) { id name entity event entityId producerId actor after } }"""
@@ -108,3 +109,19 @@ async def test_concurrent_changes_each_arrive_exactly_once(app, gql, new_tenant)
             extra = None
     assert sorted(e["entityId"] for e in received) == sorted(p["id"] for p in created)
     assert extra is None
+
+
+async def test_an_agency_scoped_subscriber_gets_the_quotes_of_its_producers_only(app, gql, new_tenant):
+    # given two agencies, each with a validated agent and code, and a reader of the first agency subscribed
+    tenant = await new_tenant()
+    mine = await chain(gql, tenant.admin, "EV-1", depth=2)
+    await chain(gql, tenant.admin, "EV-2", depth=2)
+    reader = gql.token(tenant.id, "READ_ONLY", agency=mine[0]["locator"])
+    async with subscribed(app, reader, entities=["QUOTE"]) as subscriber:
+        # when quotes are made on the other agency's code, then on its own
+        await quote(gql, tenant.admin, "EV-2")
+        await quote(gql, tenant.admin, "EV-1")
+        first = await subscriber.next()
+    # then the first event it gets is its own agent's quote, with the API's field names
+    assert first["name"] == "quote.created" and first["producerId"] == mine[-1]["id"]
+    assert first["after"]["producerCode"] == "EV-1"

@@ -4,11 +4,13 @@ is covered the day it is added."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+from graphql import get_named_type
 from httpx_ws import WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 from strawberry import relay
@@ -18,7 +20,7 @@ from app.auth import Role
 from app.tenant_config import default_config_dict
 from schema.api import build_schema
 from schema.permissions import RolePermission
-from tests.api.helpers import create_code, create_producer
+from tests.api.helpers import create_code, create_producer, transition_mutation
 from tests.security.operations import Operation, call, codes, operations, rows, touching
 
 SCHEMA = build_schema()
@@ -214,3 +216,105 @@ async def test_each_role_may_subscribe_or_not_as_declared(app, world, operation:
         else:
             assert message["type"] in ("error", "next"), (role, message)
             assert "FORBIDDEN" in message_codes(message), (role, message)
+
+
+# ---- the caller's own agency: no lifecycle or parent change by an agency-scoped caller -------------
+
+LIFECYCLE = [op for op in HTTP_OPERATIONS
+             if re.fullmatch(r"(validate|suspend|unsuspend|retire|discard)(Producer|ProducerCode)", op.name)]
+# every mutation that can move a producer or a producer code, with the input that moves the own agency's
+PARENT_CHANGES: dict[str, tuple[str, str]] = {
+    "updateProducer": ("agency", '{parentId: null}'),
+    "replaceProducer": ("agency", '{type: "Agency", organizationName: "Own Agency"}'),
+    "updateProducerCode": ("code", '{producerId: "%(agent)s"}'),
+    "replaceProducerCode": ("code", '{type: "AgencyCode", producerId: "%(agent)s", code: "OWN-1"}'),
+}
+
+
+@dataclass
+class OwnAgency:
+    admin: str  # TENANT_ADMIN
+    token: str  # AGENCY_ADMIN of `agency`
+    top: str  # the agency above it
+    agency: str
+    code: str  # a validated code of the agency
+    agent: str  # a producer inside it
+
+
+@pytest.fixture(scope="module")
+async def own(app: Any, gql: Any) -> OwnAgency:
+    tenant = await tenants.create_tenant(app.state.sessions, "matrix-own", default_config_dict())
+    admin = gql.token(tenant.id, "TENANT_ADMIN")
+    top = await create_producer(gql, admin, type="Agency", organizationName="Top Agency")
+    agency = await create_producer(gql, admin, type="Agency", parent=top["id"], organizationName="Own Agency")
+    agent = await create_producer(gql, admin, parent=agency["id"], lastName="Inside")
+    code = await create_code(gql, admin, agency["id"], type="AgencyCode", code="OWN-0")
+    for action, subject, target in (("validate", "Producer", top), ("validate", "Producer", agency),
+                                    ("validate", "ProducerCode", code)):
+        await gql.ok(transition_mutation(action, subject), {"id": target["id"]}, token=admin)
+    return OwnAgency(admin, gql.token(tenant.id, "AGENCY_ADMIN", agency=agency["locator"]), top["id"],
+                     agency["id"], code["id"], agent["id"])
+
+
+async def own_states(gql: Any, own: OwnAgency) -> tuple[Any, ...]:
+    data = await gql.ok("""query($a: ID!, $t: ID!, $c: ID!) { a: producer(id: $a) { state parent { id } }
+        t: producer(id: $t) { state } c: producerCode(id: $c) { state producer { id } } }""",
+                        {"a": own.agency, "t": own.top, "c": own.code}, token=own.admin)
+    return data["a"], data["t"], data["c"]
+
+
+def test_the_own_agency_checks_cover_every_lifecycle_and_move_mutation():
+    names = {op.name for op in HTTP_OPERATIONS}
+    assert len(LIFECYCLE) == 10
+    movers = {op.name for op in HTTP_OPERATIONS if op.kind == "mutation" and not op.name.startswith("create")
+              and any(n in ("parentId", "producerId") for n in _input_fields(op))}
+    assert movers <= set(PARENT_CHANGES) and set(PARENT_CHANGES) <= names
+
+
+def _input_fields(op: Operation) -> set[str]:
+    fields: set[str] = set()
+    for arg in op.field.args.values():
+        named = get_named_type(arg.type)
+        fields |= set(getattr(named, "fields", {}) or {})
+    return fields
+
+
+@pytest.mark.parametrize("operation", LIFECYCLE, ids=str)
+async def test_an_agency_admin_cannot_change_the_lifecycle_of_its_own_agency_or_above(gql, own, operation):
+    # given the own agency, its validated code and the agency above it
+    before = await own_states(gql, own)
+    subject = "producerCode" if operation.name.endswith("Code") else "producer"
+    target = own.code if subject == "producerCode" else own.agency
+    mutation = f"mutation($id: ID!) {{ {operation.name}(id: $id) {{ {subject} {{ id }} userErrors {{ code }} }} }}"
+
+    # when its agency admin acts on the own agency (or its code), then on the agency above
+    mine = (await gql.ok(mutation, {"id": target}, token=own.token))[operation.name]
+    above = (await gql.ok(mutation, {"id": own.top}, token=own.token))[operation.name] \
+        if subject == "producer" else {"userErrors": [{"code": "PRODUCER_NOT_FOUND"}]}
+
+    # then: NOT_ALLOWED for its own, not found above, and nothing changed
+    assert [e["code"] for e in mine["userErrors"]] == ["NOT_ALLOWED"], mine
+    assert [e["code"] for e in above["userErrors"]] == ["PRODUCER_NOT_FOUND"], above
+    assert await own_states(gql, own) == before
+
+
+@pytest.mark.parametrize("name", sorted(PARENT_CHANGES))
+async def test_an_agency_admin_cannot_move_its_own_agency_or_its_codes(gql, own, name):
+    before = await own_states(gql, own)
+    kind, value = PARENT_CHANGES[name]
+    target = own.agency if kind == "agency" else own.code
+    field = "producer" if kind == "agency" else "producerCode"
+    mutation = (f'mutation($id: ID!) {{ {name}(id: $id, input: {value % {"agent": own.agent}}) '
+                f'{{ {field} {{ id }} userErrors {{ code }} }} }}')
+
+    result = (await gql.ok(mutation, {"id": target}, token=own.token))[name]
+
+    assert [e["code"] for e in result["userErrors"]] == ["NOT_ALLOWED"], result
+    assert await own_states(gql, own) == before
+
+
+async def test_an_agency_admin_cannot_remove_its_own_agency_or_above(gql, own):
+    data = await gql.ok("""mutation($ids: [ID!]!) { removeProducers(ids: $ids) { results { result } } }""",
+                        {"ids": [own.agency, own.top]}, token=own.token)
+
+    assert [r["result"] for r in data["removeProducers"]["results"]] == ["NOT_ALLOWED", "NOT_FOUND"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -136,6 +136,19 @@ def test_credentials_of_the_other_kind_are_ignored() -> None:
 def test_appointment_requirement_is_met_by_an_appointment() -> None:
     result = qualify("appointment", [a_license(state="draft"), an_appointment()], a_request())
     assert result.qualified and result.qualifying == ("APP1",)
+
+
+def test_a_terminated_appointment_never_qualifies_even_when_every_other_clause_matches() -> None:
+    # given an appointment matching every clause, terminated at offboarding
+    terminated = an_appointment(state="terminated", terminated_on=date(2025, 5, 1), termination_reason="offboarded")
+
+    # when the appointment requirement is checked
+    result = qualify("appointment", [terminated], a_request())
+
+    # then it does not qualify, and the reason names the termination (not a generic state)
+    assert not result.qualified
+    assert codes(result.reasons) == ["TERMINATED"]
+    assert "2025-05-01" in result.reasons[0].message and "offboarded" in result.reasons[0].message
 
 
 def test_producer_without_licenses_gets_no_license() -> None:

@@ -160,7 +160,8 @@ def test_unknown_key_is_refused_with_the_allowed_keys() -> None:
 def test_unknown_top_level_key_is_refused() -> None:
     raw = minimal()
     raw["product"] = {}
-    assert refusal(raw) == ["product: unknown key; allowed keys: producerManagement, products, jurisdictions, plugins, onboarding"]
+    assert refusal(raw) == ["product: unknown key; allowed keys: producerManagement, products, jurisdictions, plugins, "
+                            "onboarding, offboarding"]
 
 
 def test_enum_field_without_values_is_refused() -> None:
