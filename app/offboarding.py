@@ -87,6 +87,7 @@ async def remove_producers(ctx: ServiceContext, ids: list[str]) -> list[Removal]
                 "a producer with active producers below).", active_descendants=blocking)
         going = [p for p in removable if p not in refused]  # their subtrees end (under refuse: all requested)
         await store.end_appointments(session, ctx.tenant_id, going, "offboarded", now.date(), ctx.actor, now)
+        await store.withdraw_licenses(session, ctx.tenant_id, going, ctx.actor, now)
         await store.cancel_onboardings(session, ctx.tenant_id, going, ctx.actor, now)
         ended = {p.id: p for p in await store.end_producers(session, ctx.tenant_id, going, ctx.actor, now)}
         requested = set(wanted)

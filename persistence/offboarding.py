@@ -14,7 +14,7 @@ from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from persistence.licenses import AppointmentRecord
+from persistence.licenses import AppointmentRecord, LicenseRecord
 from persistence.onboarding import OnboardingRecord
 from persistence.producers import ProducerCodeRecord, ProducerRecord, Scope
 
@@ -98,6 +98,22 @@ async def end_appointments(session: AsyncSession, tenant_id: str, roots: Sequenc
                 termination_reason=case((terminated, reason), else_=None),
                 terminated_on=case((terminated, on), else_=None),
                 updated_at=now, updated_by=actor, version=col(AppointmentRecord.version) + 1)
+        .execution_options(synchronize_session=False))
+
+
+async def withdraw_licenses(session: AsyncSession, tenant_id: str, roots: Sequence[str], actor: str,
+                            now: datetime) -> None:
+    """License applications and draft licenses in the subtrees of `roots` end discarded, saying why; validated
+    licenses stay as the state issued them (the producer's retirement stops them qualifying)."""
+    if not roots:
+        return
+    await session.execute(
+        update(LicenseRecord)
+        .where(col(LicenseRecord.tenant_id) == tenant_id,
+               col(LicenseRecord.producer_id).in_(_subtree(tenant_id, roots)),
+               col(LicenseRecord.state).in_(("draft", "applied")))
+        .values(state="discarded", state_reason="Withdrawn: the producer was offboarded.", updated_at=now,
+                updated_by=actor, version=col(LicenseRecord.version) + 1)
         .execution_options(synchronize_session=False))
 
 

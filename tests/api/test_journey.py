@@ -114,3 +114,43 @@ async def test_producers_of_a_completed_bulk_job_write_business_without_a_flag(a
     for code in codes:
         result = await quote_underwritten_with(gql, underwriter, code)
         assert result["quote"]["state"] == "UNDERWRITTEN" and result["quote"]["flags"] == [], result
+
+
+REMOVE = """mutation($ids: [ID!]!) { removeProducers(ids: $ids) { results { result producer { state } } } }"""
+AFTER_REMOVAL = """query($id: ID!) { producer(id: $id) { state
+  codes(first: 10) { nodes { state } }
+  licenses(first: 10) { nodes { jurisdictions state stateReason } } } }"""
+
+
+async def test_an_offboarded_producer_loses_its_applications_and_can_no_longer_quote(app, gql, new_tenant, tmp_path):
+    # given a producer onboarded by NPN and finished with a CA license and an NV application, quoting in CA
+    tenant = await new_tenant()
+    acme = await agency(gql, tenant.admin)
+    await load_registry(app, tenant.id, [entry_with("4301", "233-45-6804", "Okafor", PERSONAL_AUTO_IN_CA)], tmp_path)
+    admin = gql.token(tenant.id, "AGENCY_ADMIN", agency=acme["locator"])
+    onboarding = await onboarded(gql, admin, npn="4301", email="chi.okafor@example.com")
+    for name, args in (("updateOnboardingDetails", ""),
+                       ("setOnboardingPayment",
+                        ", input: {newLicensePaidBy: AGENCY, renewalPaidBy: PRODUCER, autoRenewal: true}"),
+                       ("assignOnboardingStates", ', states: [{jurisdiction: "NV", linesOfAuthority: ["Property"]}]'),
+                       ("reviewOnboarding", "")):
+        await wizard_step(gql, admin, name, onboarding["id"], args)
+    done = (await gql.ok(FINISH, {"id": onboarding["id"]}, token=admin))["finishOnboarding"]["onboarding"]
+    code = done["producerCode"]["code"]
+    underwriter = gql.token(tenant.id, "UNDERWRITER")
+    assert (await quote_underwritten_with(gql, underwriter, code))["quote"]["state"] == "UNDERWRITTEN"
+
+    # when the agency admin removes it
+    removed = (await gql.ok(REMOVE, {"ids": [done["producer"]["id"]]}, token=admin))["removeProducers"]["results"]
+
+    # then it is retired with its code, its application is withdrawn (saying why), its license kept as issued
+    assert [(r["result"], r["producer"]["state"]) for r in removed] == [("REMOVED", "RETIRED")]
+    producer = (await gql.ok(AFTER_REMOVAL, {"id": done["producer"]["id"]}, token=admin))["producer"]
+    assert [c["state"] for c in producer["codes"]["nodes"]] == ["RETIRED"]
+    assert sorted((n["jurisdictions"][0], n["state"], n["stateReason"]) for n in producer["licenses"]["nodes"]) == [
+        ("CA", "VALIDATED", None), ("NV", "DISCARDED", "Withdrawn: the producer was offboarded.")]
+    # and its code can no longer be put on a quote
+    refused = await gql.ok(CREATE_QUOTE, {"input": {"product": "PersonalAuto", "jurisdiction": "CA",
+                                                    "effectiveTime": "2027-01-01T00:00:00Z", "producerCode": code}},
+                           token=underwriter)
+    assert [e["code"] for e in refused["createQuote"]["userErrors"]] == ["PRODUCER_REMOVED"]
