@@ -528,7 +528,8 @@ def _error_text(row: BulkRowRecord) -> str:
 
 
 async def failed_rows_report(ctx: ServiceContext, job_id: str, fmt: str) -> bytes:
-    """The invalid and failed rows as CSV or XLSX, with an Error column; SSNs masked."""
+    """The invalid and failed rows as CSV or XLSX, with an Error column; SSNs masked. Admins only."""
+    ctx.require(*ADMINS)
     job = await get_job(ctx, job_id)
     async with ctx.sessions() as session:
         rows = await store.rows_with_status(session, job.id, ["INVALID", "FAILED"])

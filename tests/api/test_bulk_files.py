@@ -28,8 +28,9 @@ async def test_sample_files_are_downloadable_from_the_urls_given(gql, http, new_
     tenant = await new_tenant()
     urls = (await gql.ok("{ bulkOnboardingSampleFiles { csvUrl xlsxUrl } }",
                          token=tenant.admin))["bulkOnboardingSampleFiles"]
-    as_csv = await http.get(urls["csvUrl"])
-    as_xlsx = await http.get(urls["xlsxUrl"])
+    auth = {"Authorization": f"Bearer {tenant.admin}"}
+    as_csv = await http.get(urls["csvUrl"], headers=auth)
+    as_xlsx = await http.get(urls["xlsxUrl"], headers=auth)
     assert as_csv.status_code == 200
     assert as_csv.content.decode("utf-8-sig").splitlines()[0] == ",".join(HEADER)
     sheet = load_workbook(io.BytesIO(as_xlsx.content)).active
