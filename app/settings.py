@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "producer-graph-development-secret-change-me"
@@ -45,6 +46,10 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(
         default_factory=list, description="Browser origins (scheme://host[:port]) allowed to open the WebSocket, "
         "besides the server's own; JSON list in the environment.")
+    public_base_url: str | None = Field(
+        default=None, description="scheme://host[:port][/prefix] clients reach the server at, for the download "
+        "URLs the API returns (failedRowsReportUrl, sample files); unset, they are paths relative to the server. "
+        "Never taken from the request's Host header.")
     parser_cache_size: int = 1000
     compiled_reads: bool = Field(
         default=True, description="Answer the queries the read path supports (pages of producers with their "
@@ -69,6 +74,16 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute_base_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+            raise ValueError("PUBLIC_BASE_URL must be http(s)://host[:port][/prefix], without query or fragment")
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:
