@@ -24,6 +24,7 @@ from app.runtime.request_log import new_request_id
 from app.settings import Settings
 from persistence.db import audit_context
 from resolvers.context import GraphQLContext
+from resolvers.revocation import stop_watching, watch_revocation
 
 
 def request_id_of(scope: MutableMapping[str, Any]) -> str:
@@ -94,7 +95,10 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """As Strawberry's, but HTTP refusals are JSON errors with `extensions.code`, not plain text."""
         if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                stop_watching(scope)
             return
         request = Request(scope=scope, receive=receive)
         try:
@@ -137,6 +141,8 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
                                                context.request_id))
         except AuthError as exc:
             raise ConnectionRejectionError({"code": exc.code, "message": exc.message}) from exc
+        if isinstance(context.request, WebSocket):
+            watch_revocation(context.request, principal)  # closed with 4403 once its scope is revoked
         return None
 
     async def render_graphql_ide(self, request: Request) -> Response:
