@@ -43,6 +43,10 @@ class Settings(BaseSettings):
         default=None, description="When set, /metrics requires `Authorization: Bearer <metrics_token>`.")
     max_query_cost: int = Field(default=5000, description="Highest cost of one operation (see schema/cost.py).")
     max_directives: int = Field(default=50, description="Most directives one document may use.")
+    max_list_length: int = Field(
+        default=1000, ge=1, description="Most items of any one list argument (ids to fetch or remove, flags, row "
+        "numbers...), literal or in variables; a longer one is refused with LIST_TOO_LONG before anything runs. "
+        "Each item also costs 1 in the query cost.")
     allowed_origins: list[str] = Field(
         default_factory=list, description="Browser origins (scheme://host[:port]) allowed to open the WebSocket, "
         "besides the server's own; JSON list in the environment.")

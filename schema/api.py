@@ -77,7 +77,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
         _rules_built_once(MaxAliasesLimiter(max_alias_count=settings.max_aliases)),
         partial(MaxDirectivesLimiter, max_directives=settings.max_directives),  # after ValidationCache
-        partial(QueryCost, limit=settings.max_query_cost),  # factories: per-request state
+        # factories: per-request state
+        partial(QueryCost, limit=settings.max_query_cost, max_list_length=settings.max_list_length),
         NulCharacterGuard,
     ]
     if settings.production:
