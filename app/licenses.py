@@ -293,11 +293,15 @@ async def credentials_of_producers(ctx: ServiceContext, kind: Kind, producer_ids
         return await store.by_producer_ids(session, KINDS[kind].table, ctx.tenant_id, producer_ids)
 
 
+MAX_WINDOW_DAYS = 36_500  # a hundred years
+
+
 async def list_expiring(ctx: ServiceContext, within_days: int, states: list[str],
                         page: PageRequest) -> tuple[Page, Callable[[], Awaitable[int]]]:
     """Licenses in scope expiring from now to `within_days` days ahead (renewal dashboards)."""
-    if within_days < 0:
-        raise DomainError("INVALID_WINDOW", "`expiringWithin` is a number of days, zero or more.", "expiringWithin")
+    if not 0 <= within_days <= MAX_WINDOW_DAYS:  # past ~10,000 years the date arithmetic overflows
+        raise DomainError("INVALID_WINDOW", f"`expiringWithin` is a number of days from 0 to {MAX_WINDOW_DAYS}.",
+                          "expiringWithin")
     now = utcnow()
     stmt = store.in_scope(LicenseRecord, ctx.scope).where(
         col(LicenseRecord.expiration_time).is_not(None), col(LicenseRecord.expiration_time) >= now,

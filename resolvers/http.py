@@ -55,6 +55,14 @@ def wants_graphql_ide(request: Request) -> bool:
     return request.method == "GET" and "text/html" in request.headers.get("accept", "") and not request.query_params
 
 
+class CodedHTTPException(HTTPException):
+    """An HTTP refusal with its own `extensions.code`."""
+
+    def __init__(self, status_code: int, reason: str, code: str) -> None:
+        super().__init__(status_code, reason)
+        self.code = code
+
+
 class AuthHTTPException(HTTPException):
     """A 401 that keeps the authentication error's code."""
 
@@ -79,6 +87,23 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
     def __init__(self, schema: Any, settings: Settings, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
         self.settings = settings
+
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson, strict: valid UTF-8, no lone surrogates, at most 1024 levels deep (JSONDecodeError otherwise)."""
+        return orjson.loads(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A request body: a JSON object (or a batch of them) in valid UTF-8; anything else is a typed 400."""
+        try:
+            value = self.decode_json(data)
+        except json.JSONDecodeError as exc:
+            detail = ("it is nested more than 1024 levels deep" if "depth" in str(exc)
+                      else "send UTF-8 JSON without lone surrogates (\\ud800-\\udfff unpaired)")
+            raise CodedHTTPException(400, f"The request body is not valid JSON: {detail}.", "INVALID_JSON") from exc
+        if isinstance(value, dict) or (isinstance(value, list) and value and all(isinstance(v, dict) for v in value)):
+            return value
+        raise CodedHTTPException(400, 'The request body must be a JSON object: {"query": "...", "variables": {...}}.',
+                                 "BAD_REQUEST")
 
     def encode_json(self, data: object) -> str:
         """Text, not bytes: WebSocket clients expect text frames (HTTP responses use `create_response`)."""
