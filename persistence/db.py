@@ -15,6 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from persistence import lengths  # noqa: F401  (registers the length check on every flush)
+
 log = logging.getLogger(__name__)
 
 _embedded: dict[str, Any] = {}
