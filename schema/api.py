@@ -32,6 +32,7 @@ from schema.onboarding import OnboardingMutation, OnboardingQuery
 from schema.permissions import EVERYONE
 from schema.producers import ProducerMutation, ProducerQuery
 from schema.quotes import QuoteMutation, QuoteQuery
+from schema.scalars import SCALARS
 from schema.telemetry import Telemetry
 
 
@@ -86,7 +87,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     if settings.compiled_reads:
         extensions.append(CompiledReads)  # last: after the limits and the cost check
     schema = ShapedSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
-                          config=StrawberryConfig(auto_camel_case=True))
+                          config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS))
     schema.hide_suggestions = settings.production
     use_lean_resolvers(schema)
     return schema

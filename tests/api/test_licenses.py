@@ -191,3 +191,21 @@ async def test_agency_scoped_callers_see_only_their_subtree(gql, new_tenant):
     body = await gql("mutation($id: ID!) { underwriteQuote(id: $id) { userErrors { code } } }",
                      {"id": my_quote["id"]}, token=agency_admin)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_time_without_an_offset_is_read_as_utc(gql, new_tenant):
+    from tests.api.helpers import create_producer
+
+    # given a license whose effective time has no offset and whose expiration time has one
+    tenant = await new_tenant()
+    producer = await create_producer(gql, tenant.admin)
+    body = await gql("""mutation($input: CreateLicenseInput!) { createLicense(input: $input) {
+        license { effectiveTime expirationTime } userErrors { code } } }""", {"input": {
+        "type": "StateLicense", "producerId": producer["id"], "licenseNumber": "NAIVE-1", "jurisdictions": ["CA"],
+        "linesOfAuthority": ["Property"], "effectiveTime": "2026-06-01T00:00:00",
+        "expirationTime": "2027-06-01T00:00:00Z"}}, token=tenant.admin)
+    # then it is created, both times in UTC, instead of failing to compare them
+    assert not body.get("errors"), body
+    license = body["data"]["createLicense"]["license"]
+    assert license["effectiveTime"].startswith("2026-06-01T00:00:00") and license["effectiveTime"].endswith("+00:00")
+    assert license["expirationTime"].startswith("2027-06-01T00:00:00")
