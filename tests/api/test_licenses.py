@@ -209,3 +209,37 @@ async def test_a_time_without_an_offset_is_read_as_utc(gql, new_tenant):
     license = body["data"]["createLicense"]["license"]
     assert license["effectiveTime"].startswith("2026-06-01T00:00:00") and license["effectiveTime"].endswith("+00:00")
     assert license["expirationTime"].startswith("2027-06-01T00:00:00")
+
+
+LICENSE_FIELDS = "license { id state jurisdictions linesOfAuthority } userErrors { code field }"
+
+
+async def test_an_empty_jurisdictions_list_covers_every_jurisdiction_on_create_update_and_validate(gql, new_tenant):
+    # given a license created with no jurisdictions (it covers every one)
+    tenant = await new_tenant()
+    agent = await create_producer(gql, tenant.admin)
+    created = await gql.ok(f"mutation($input: CreateLicenseInput!) {{ createLicense(input: $input) {{ {LICENSE_FIELDS} }} }}",
+                           create(agent["id"], jurisdictions=[]), token=tenant.admin)
+    assert created["createLicense"]["userErrors"] == []
+    lid = created["createLicense"]["license"]["id"]
+    # when it is validated, then updated to name a jurisdiction and back to none
+    validated = await gql.ok(f"mutation($id: ID!) {{ validateLicense(id: $id) {{ {LICENSE_FIELDS} }} }}", {"id": lid},
+                             token=tenant.admin)
+    update = f"mutation($id: ID!, $input: UpdateLicenseInput!) {{ updateLicense(id: $id, input: $input) {{ {LICENSE_FIELDS} }} }}"
+    named = await gql.ok(update, {"id": lid, "input": {"jurisdictions": ["ca"]}}, token=tenant.admin)
+    emptied = await gql.ok(update, {"id": lid, "input": {"jurisdictions": []}}, token=tenant.admin)
+    # then each step is accepted alike, and the license stays validated
+    assert validated["validateLicense"]["userErrors"] == []
+    assert validated["validateLicense"]["license"]["state"] == "VALIDATED"
+    assert named["updateLicense"]["license"]["jurisdictions"] == ["CA"]
+    assert emptied["updateLicense"]["userErrors"] == []
+    assert emptied["updateLicense"]["license"] == {"id": lid, "state": "VALIDATED", "jurisdictions": [],
+                                                   "linesOfAuthority": ["Property"]}
+
+
+async def test_lines_of_authority_are_stored_in_the_configured_spelling(gql, new_tenant):
+    tenant = await new_tenant()
+    agent = await create_producer(gql, tenant.admin)
+    created = await gql.ok(f"mutation($input: CreateLicenseInput!) {{ createLicense(input: $input) {{ {LICENSE_FIELDS} }} }}",
+                           create(agent["id"], linesOfAuthority=["property", "CASUALTY"]), token=tenant.admin)
+    assert created["createLicense"]["license"]["linesOfAuthority"] == ["Property", "Casualty"]
