@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(
         default_factory=list, description="Browser origins (scheme://host[:port]) allowed to open the WebSocket, "
         "besides the server's own; JSON list in the environment.")
+    worker_healthcheck_timeout_seconds: int = Field(
+        default=30, ge=1, description="With `serve --workers N`: a worker that does not answer the supervisor's "
+        "health check within this many seconds is killed and replaced, dropping its requests in flight. A starved "
+        "CPU delays healthy workers: keep it well above the longest stall to expect (uvicorn's own default is 5).")
     public_base_url: str | None = Field(
         default=None, description="scheme://host[:port][/prefix] clients reach the server at, for the download "
         "URLs the API returns (failedRowsReportUrl, sample files); unset, they are paths relative to the server. "

@@ -22,8 +22,7 @@ def _url() -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from app.runtime import supervisor
     from app.runtime.logs import configure_logging
     from persistence.migrate import upgrade
 
@@ -34,8 +33,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
     os.environ["DATABASE_URL"] = url  # workers join the same (embedded) database
-    uvicorn.run("app.runtime.server:create_production_app", factory=True, host=args.host or settings.host,
-                port=args.port or settings.port, workers=args.workers, log_config=None, proxy_headers=True)
+    supervisor.serve("app.runtime.server:create_production_app", host=args.host or settings.host,
+                     port=args.port or settings.port, workers=args.workers,
+                     healthcheck_timeout=settings.worker_healthcheck_timeout_seconds, log_config=None,
+                     proxy_headers=True)
     return 0
 
 
