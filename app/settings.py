@@ -43,6 +43,9 @@ class Settings(BaseSettings):
         default=None, description="When set, /metrics requires `Authorization: Bearer <metrics_token>`.")
     max_query_cost: int = Field(default=5000, description="Highest cost of one operation (see schema/cost.py).")
     max_directives: int = Field(default=50, description="Most directives one document may use.")
+    max_request_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="Largest JSON request body (query and variables) of /graphql; a "
+        "larger one gets 413 REQUEST_TOO_LARGE before it is parsed. File uploads (multipart) have BULK_MAX_BYTES.")
     max_list_length: int = Field(
         default=1000, ge=1, description="Most items of any one list argument (ids to fetch or remove, flags, row "
         "numbers...), literal or in variables; a longer one is refused with LIST_TOO_LONG before anything runs. "

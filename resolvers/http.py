@@ -47,7 +47,8 @@ async def service_context(settings: Settings, sessions: async_sessionmaker[Async
     return ServiceContext(principal, settings, sessions, loaded.config, loaded.plugins, request_id)
 
 
-HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
+              413: "REQUEST_TOO_LARGE"}
 
 
 def wants_graphql_ide(request: Request) -> bool:
@@ -92,8 +93,21 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         """orjson, strict: valid UTF-8, no lone surrogates, at most 1024 levels deep (JSONDecodeError otherwise)."""
         return orjson.loads(data)
 
+    def refuse_oversized(self, request: Request) -> None:
+        """A JSON body announced larger than MAX_REQUEST_BYTES is refused before it is read (uploads are not JSON)."""
+        limit = self.settings.max_request_bytes
+        length = request.headers.get("content-length", "")
+        if (length.isdigit() and int(length) > limit
+                and "multipart/form-data" not in request.headers.get("content-type", "")):
+            raise CodedHTTPException(413, f"The request body is {length} bytes; at most {limit} are allowed "
+                                          "(MAX_REQUEST_BYTES). Upload files as multipart.", "REQUEST_TOO_LARGE")
+
     def parse_json(self, data: str | bytes) -> Any:
         """A request body: a JSON object (or a batch of them) in valid UTF-8; anything else is a typed 400."""
+        limit = self.settings.max_request_bytes
+        if len(data) > limit:  # parsing is CPU work on the event loop: bounded before it starts
+            raise CodedHTTPException(413, f"The request body is {len(data)} bytes; at most {limit} are allowed "
+                                          "(MAX_REQUEST_BYTES). Upload files as multipart.", "REQUEST_TOO_LARGE")
         try:
             value = self.decode_json(data)
         except json.JSONDecodeError as exc:
@@ -127,6 +141,7 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
             return
         request = Request(scope=scope, receive=receive)
         try:
+            self.refuse_oversized(request)
             if wants_graphql_ide(request):  # served before authentication: the IDE page holds no data
                 if not self.graphql_ide:
                     raise HTTPException(404, "Not Found")

@@ -63,3 +63,13 @@ async def test_a_lone_surrogate_in_the_document_is_a_parse_error(server, new_ten
     response = await client.post("/graphql", json={"query": '{ producers(first: 1, search: "\\ud800") { totalCount } }'},
                                  headers={"Authorization": f"Bearer {token(tenant.id)}"})
     assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["GRAPHQL_PARSE_FAILED"]
+
+
+async def test_a_body_larger_than_the_limit_is_refused_before_it_is_parsed(server, new_tenant):
+    client, token = server
+    tenant = await new_tenant()
+    body = b'{"query": "{ __typename }", "variables": {"x": "' + b"y" * (300 * 1024) + b'"}}'
+    response = await client.post("/graphql", content=body, headers={"Authorization": f"Bearer {token(tenant.id)}",
+                                                                   "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
