@@ -9,6 +9,8 @@ from enum import StrEnum
 import jwt
 
 from app.settings import Settings
+from persistence.lengths import column_limits
+from persistence.producers import ProducerRecord
 
 
 class Role(StrEnum):
@@ -62,6 +64,10 @@ def _verification_key(settings: Settings) -> str:
     return settings.signing_secret
 
 
+# the subject is recorded as the author of every change (created_by, updated_by, audit actor): its column's limit
+MAX_SUBJECT_LENGTH = column_limits(ProducerRecord)["created_by"]
+
+
 def decode_token(token: str, settings: Settings) -> Principal:
     """Verify a bearer token and turn its claims into a Principal."""
     options = {"require": ["exp", "sub", "tenant"]}
@@ -84,8 +90,12 @@ def decode_token(token: str, settings: Settings) -> Principal:
     except jwt.InvalidTokenError as exc:
         raise AuthError("INVALID_TOKEN", "The bearer token is malformed or not valid.") from exc
     raw_roles = claims.get("roles") or []
-    if isinstance(raw_roles, str):
-        raw_roles = [raw_roles]
+    if not isinstance(raw_roles, list) or not all(isinstance(r, str) for r in raw_roles):
+        raise AuthError("INVALID_TOKEN", "The bearer token's 'roles' claim must be a list of role names.")
+    subject = claims["sub"]
+    if not isinstance(subject, str) or not subject or len(subject) > MAX_SUBJECT_LENGTH:
+        raise AuthError("INVALID_TOKEN", f"The bearer token's 'sub' claim must be text of 1 to {MAX_SUBJECT_LENGTH} "
+                                         "characters.")
     try:
         roles = frozenset(Role(r) for r in raw_roles)
     except ValueError as exc:
@@ -97,7 +107,7 @@ def decode_token(token: str, settings: Settings) -> Principal:
     if roles & AGENCY_SCOPED and not agency:
         raise AuthError("INVALID_TOKEN", "Agency-scoped roles need an 'agency' claim (a producer locator).")
     email = claims.get("email")
-    return Principal(str(claims["sub"]), str(claims["tenant"]), roles, str(agency) if agency else None,
+    return Principal(subject, str(claims["tenant"]), roles, str(agency) if agency else None,
                      email.strip() if isinstance(email, str) and email.strip() else None)
 
 

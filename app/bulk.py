@@ -36,6 +36,7 @@ from persistence import producers as producer_store
 from persistence.base import new_locator, utcnow
 from persistence.bulk import PROGRESS_CHANNEL, TERMINAL_JOB_STATES, WORK_CHANNEL, BulkJobRecord, BulkRowRecord
 from persistence.db import transaction
+from persistence.lengths import column_limits
 from persistence.notify import NotifyHub
 from persistence.pagination import Page, count, keyset_page
 
@@ -281,10 +282,11 @@ async def _load_file(ctx: ServiceContext, session: AsyncSession, job: BulkJobRec
         job.file_format = await asyncio.to_thread(sniff_format, path, bounds)
         rows: Iterator[RawRow] = await asyncio.to_thread(iter_bulk_rows, path, bounds)
         tracker = DuplicateTracker()
+        row_limits = column_limits(BulkRowRecord)
 
         def next_chunk() -> list[tuple[Any, ...]]:
             now = utcnow()
-            return [_record(job.id, tracker.track(validate_row(raw)), ssn_vault, now)
+            return [_record(job.id, tracker.track(validate_row(raw, row_limits)), ssn_vault, now)
                     for raw in itertools.islice(rows, CHUNK_ROWS)]
 
         # the next chunk is parsed and validated (in a thread) while PostgreSQL takes the previous one
@@ -507,7 +509,7 @@ async def update_row(ctx: ServiceContext, job_id: str, row_number: int, changes:
             "gender": changes.gender if changes.gender is not None else row.gender,
             "first_name": row.first_name,
         })
-        checked = validate_row(raw)
+        checked = validate_row(raw, column_limits(BulkRowRecord))
         digest = ssn_vault.lookup_hash(checked.ssn) if checked.ssn else None
         checked.problems.extend(await _duplicates_in_job(session, job.id, row_number, checked, digest))
         row.last_name, row.npn, row.email, row.gender = checked.last_name, checked.npn, checked.email, checked.gender
@@ -552,7 +554,8 @@ def _error_text(row: BulkRowRecord) -> str:
 
 
 async def failed_rows_report(ctx: ServiceContext, job_id: str, fmt: str) -> bytes:
-    """The invalid and failed rows as CSV or XLSX, with an Error column; SSNs masked."""
+    """The invalid and failed rows as CSV or XLSX, with an Error column; SSNs masked. Admins only."""
+    ctx.require(*ADMINS)
     job = await get_job(ctx, job_id)
     async with ctx.sessions() as session:
         rows = await store.rows_with_status(session, job.id, ["INVALID", "FAILED"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.pii import redact_ssns
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -13,12 +15,16 @@ class Problem:
     message: str
     field: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", redact_ssns(self.message))  # messages may quote input: never an SSN
+
 
 class DomainError(Exception):
     """A refusal the caller can act on; carries one or more problems."""
 
     def __init__(self, code: str, message: str, field: str | None = None,
                  problems: list[Problem] | None = None) -> None:
+        message = redact_ssns(message)  # messages may quote input: never an SSN
         super().__init__(message)
         self.code = code
         self.message = message

@@ -83,19 +83,21 @@ def _clean_list(values: list[str] | None, *, upper: bool = False) -> list[str]:
     return out
 
 
-def check_jurisdictions(config: TenantConfig, jurisdictions: list[str], lines_of_authority: list[str]) -> None:
-    """Jurisdictions must be configured; each line of authority must exist in one of them (or any, when none)."""
+def check_jurisdictions(config: TenantConfig, jurisdictions: list[str], lines_of_authority: list[str]) -> list[str]:
+    """Jurisdictions must be configured; each line of authority must exist in one of them (or any, when none).
+    The lines of authority come back in the configured spelling, whatever case they were typed in."""
     unknown = [j for j in jurisdictions if j not in config.jurisdictions]
     if unknown:
         raise DomainError("UNKNOWN_JURISDICTION", f"Unknown jurisdiction {', '.join(unknown)}; use the tenant's "
                           "configured jurisdiction codes such as CA or NY.", "jurisdictions")
     pool = [config.jurisdictions[j] for j in jurisdictions] or list(config.jurisdictions.values())
-    offered = {loa.casefold() for j in pool for loa in j.linesOfAuthority}
+    offered = {loa.casefold(): loa for j in pool for loa in j.linesOfAuthority}
     missing = [loa for loa in lines_of_authority if loa.casefold() not in offered]
     if missing:
         where = ", ".join(jurisdictions) or "any jurisdiction"
         raise DomainError("UNKNOWN_LINE_OF_AUTHORITY", f"Line of authority {', '.join(missing)} is not offered "
                           f"in {where}.", "linesOfAuthority")
+    return list(dict.fromkeys(offered[loa.casefold()] for loa in lines_of_authority))
 
 
 def _check_window(effective: datetime | None, expiration: datetime | None) -> None:
@@ -131,7 +133,7 @@ async def add_license(session: AsyncSession, tenant_id: str, producer_id: str, *
     jurisdictions = _clean_list(jurisdictions, upper=True)
     lines_of_authority = _clean_list(lines_of_authority)
     if config is not None:
-        check_jurisdictions(config, jurisdictions, lines_of_authority)
+        lines_of_authority = check_jurisdictions(config, jurisdictions, lines_of_authority)
     _check_window(effective_time, expiration_time)
     record = LicenseRecord(tenant_id=tenant_id, producer_id=producer_id, type=type,
                            license_number=license_number.strip() if license_number else None,
@@ -170,7 +172,7 @@ def _apply(ctx: ServiceContext, info: KindInfo, record: Any, changes: Credential
         record.license_ids = _clean_list(pick("license_ids", []))
     _check_residency(record.residency)
     _check_window(record.effective_time, record.expiration_time)
-    check_jurisdictions(ctx.config, record.jurisdictions, record.lines_of_authority)
+    record.lines_of_authority = check_jurisdictions(ctx.config, record.jurisdictions, record.lines_of_authority)
     check_products(ctx.config, record.products)
     if replace:
         data = dict(changes.data or {})
@@ -307,9 +309,6 @@ async def transition_credential(ctx: ServiceContext, kind: Kind, record_id: str,
         problems: list[Problem] = []
         if action == "validate":
             _, problems = _check_data(ctx, info, record.type, record.data or {}, required=True)
-            if not record.jurisdictions:
-                problems.append(Problem("JURISDICTION_REQUIRED", f"A validated {info.label} names at least one "
-                                        "jurisdiction.", "jurisdictions"))
             if not getattr(record, info.number_attr):
                 problems.append(Problem("NUMBER_REQUIRED", f"A validated {info.label} has its {info.label} number; "
                                         "set it first.", f"{info.label}Number"))
@@ -361,11 +360,15 @@ async def credentials_of_producers(ctx: ServiceContext, kind: Kind, producer_ids
         return await store.by_producer_ids(session, KINDS[kind].table, ctx.tenant_id, producer_ids)
 
 
+MAX_WINDOW_DAYS = 36_500  # a hundred years
+
+
 async def list_expiring(ctx: ServiceContext, within_days: int, states: list[str],
                         page: PageRequest) -> tuple[Page, Callable[[], Awaitable[int]]]:
     """Licenses in scope expiring from now to `within_days` days ahead (renewal dashboards)."""
-    if within_days < 0:
-        raise DomainError("INVALID_WINDOW", "`expiringWithin` is a number of days, zero or more.", "expiringWithin")
+    if not 0 <= within_days <= MAX_WINDOW_DAYS:  # past ~10,000 years the date arithmetic overflows
+        raise DomainError("INVALID_WINDOW", f"`expiringWithin` is a number of days from 0 to {MAX_WINDOW_DAYS}.",
+                          "expiringWithin")
     now = utcnow()
     stmt = store.in_scope(LicenseRecord, ctx.scope).where(
         col(LicenseRecord.expiration_time).is_not(None), col(LicenseRecord.expiration_time) >= now,

@@ -43,10 +43,25 @@ class Settings(BaseSettings):
         default=None, description="When set, /metrics requires `Authorization: Bearer <metrics_token>`.")
     max_query_cost: int = Field(default=5000, description="Highest cost of one operation (see schema/cost.py).")
     max_directives: int = Field(default=50, description="Most directives one document may use.")
+    max_request_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="Largest JSON request body (query and variables) of /graphql; a "
+        "larger one gets 413 REQUEST_TOO_LARGE before it is parsed. File uploads (multipart) have BULK_MAX_BYTES.")
+    max_list_length: int = Field(
+        default=1000, ge=1, description="Most items of any one list argument (ids to fetch or remove, flags, row "
+        "numbers...), literal or in variables; a longer one is refused with LIST_TOO_LONG before anything runs. "
+        "Each item also costs 1 in the query cost.")
     allowed_origins: list[str] = Field(
         default_factory=list, description="Browser origins (scheme://host[:port]) of other sites allowed to call the "
         "API: CORS for HTTP (preflights answered before authentication) and the WebSocket handshake; the server's "
         "own origin needs no entry, `*` allows any. JSON list in the environment.")
+    worker_healthcheck_timeout_seconds: int = Field(
+        default=30, ge=1, description="With `serve --workers N`: a worker that does not answer the supervisor's "
+        "health check within this many seconds is killed and replaced, dropping its requests in flight. A starved "
+        "CPU delays healthy workers: keep it well above the longest stall to expect (uvicorn's own default is 5).")
+    public_base_url: str | None = Field(
+        default=None, description="scheme://host[:port][/prefix] clients reach the server at, for the download "
+        "URLs the API returns (failedRowsReportUrl, sample files); unset, they are paths relative to the server. "
+        "Never taken from the request's Host header.")
     parser_cache_size: int = 1000
     compiled_reads: bool = Field(
         default=True, description="Answer the queries the read path supports (pages of producers with their "
@@ -89,6 +104,16 @@ class Settings(BaseSettings):
     @classmethod
     def _origins_as_browsers_send_them(cls, origins: list[str]) -> list[str]:
         return [normalized_origin(origin) for origin in origins]
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute_base_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+            raise ValueError("PUBLIC_BASE_URL must be http(s)://host[:port][/prefix], without query or fragment")
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:

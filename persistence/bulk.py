@@ -386,3 +386,13 @@ async def release_leases(session: AsyncSession, owner: str) -> list[str]:
                                            WHERE lease_owner = :owner AND status = 'PROCESSING'
                                            RETURNING job_id"""), {"owner": owner})
     return sorted({row[0] for row in result})
+
+
+async def release_rows(session: AsyncSession, owner: str, job_id: str, row_numbers: Sequence[int]) -> int:
+    """Hand these rows back to the queue untouched when `owner` still holds them; how many went back."""
+    result = await session.execute(text("""UPDATE bulk_rows SET status = 'PENDING', lease_owner = NULL,
+                                           lease_expires_at = NULL, updated_at = now()
+                                           WHERE job_id = :job_id AND row_number = ANY(:numbers)
+                                             AND lease_owner = :owner AND status = 'PROCESSING'"""),
+                                   {"owner": owner, "job_id": job_id, "numbers": list(row_numbers)})
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

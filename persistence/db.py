@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -16,6 +16,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from persistence import lengths  # noqa: F401  (registers the length check on every flush)
 
 log = logging.getLogger(__name__)
 
@@ -144,13 +146,16 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 _UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03"}  # admin_shutdown, crash_shutdown, cannot_connect_now
+# Faults that say nothing about the statement: a retry later can succeed. Class 08 (connection exceptions) is
+# matched by prefix; the rest are admin/crash shutdown, cannot connect now, idle session timeout,
+# serialization failure, deadlock and too many connections.
+_TRANSIENT_SQLSTATES = {"57P01", "57P02", "57P03", "57P05", "40001", "40P01", "53300"}
+_CLOSED_CONNECTION = ("connection is closed", "connection was closed", "connection lost", "connection reset",
+                      "underlying connection is closed")
 
 
-def database_unavailable(exc: BaseException) -> bool:
-    """True when `exc` (or what caused it) says the database cannot be reached, rather than refusing a statement."""
-    import asyncpg
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and everything that caused it (`__cause__`, `__context__`, SQLAlchemy's `orig`), once each."""
     seen: set[int] = set()
     pending: list[BaseException | None] = [exc]
     while pending:
@@ -158,16 +163,49 @@ def database_unavailable(exc: BaseException) -> bool:
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, (OSError, asyncpg.ConnectionDoesNotExistError, asyncpg.CannotConnectNowError,
-                                asyncpg.PostgresConnectionError, asyncpg.InterfaceError, InterfaceError)):
-            return True
-        if isinstance(current, DBAPIError) and current.connection_invalidated:
-            return True
-        if getattr(current, "sqlstate", None) in _UNAVAILABLE_SQLSTATES:
-            return True
-        if isinstance(current, OperationalError) and "connect" in str(current).lower():
-            return True
+        yield current
         pending.extend([current.__cause__, current.__context__, getattr(current, "orig", None)])
+
+
+def _connection_lost(current: BaseException) -> bool:
+    """One exception (not its causes) says the connection to the database is gone or cannot be made."""
+    import asyncpg
+    from sqlalchemy.exc import OperationalError
+
+    if isinstance(current, (OSError, asyncpg.ConnectionDoesNotExistError, asyncpg.CannotConnectNowError,
+                            asyncpg.PostgresConnectionError)):
+        return True
+    if isinstance(current, DBAPIError) and current.connection_invalidated:
+        return True
+    sqlstate = getattr(current, "sqlstate", None)
+    if sqlstate in _UNAVAILABLE_SQLSTATES or (isinstance(sqlstate, str) and sqlstate.startswith("08")):
+        return True
+    # asyncpg's InterfaceError is also the driver refusing a statement (too many bind parameters, a bad
+    # argument): only the ones about a closed connection are an outage
+    if isinstance(current, asyncpg.InterfaceError) and not isinstance(current, asyncpg.DataError):
+        return any(words in str(current).lower() for words in _CLOSED_CONNECTION)
+    return isinstance(current, OperationalError) and "connect" in str(current).lower()
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) says the database cannot be reached, rather than refusing a statement."""
+    return any(_connection_lost(current) for current in _causes(exc))
+
+
+def transient_fault(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) is a fault of the moment, not of the work: the connection lost, the
+    server starting up or shutting down, a serialization failure or deadlock, too many connections.
+    The same work retried later can succeed; it must not be recorded as failed."""
+    import asyncpg
+
+    for current in _causes(exc):
+        if isinstance(current, ConcurrentChange) or _connection_lost(current):
+            return True
+        if isinstance(current, (asyncpg.TooManyConnectionsError, asyncpg.SerializationError,
+                                asyncpg.DeadlockDetectedError)):
+            return True
+        if getattr(current, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+            return True
     return False
 
 

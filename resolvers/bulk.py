@@ -37,8 +37,8 @@ def job_loader(info: Ctx) -> Any:
 
 
 def _base_url(info: Ctx) -> str:
-    request = info.context.request
-    return str(request.base_url).rstrip("/") if request is not None else ""
+    """PUBLIC_BASE_URL, or nothing (URLs relative to the server): never the request's Host header."""
+    return info.context.svc.settings.public_base_url or ""
 
 
 # ---- queries -------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -29,6 +30,7 @@ from app.runtime.request_log import new_request_id
 from app.settings import Settings
 from persistence.db import audit_context
 from resolvers.context import GraphQLContext
+from resolvers.revocation import stop_watching, watch_revocation
 
 
 def request_id_of(scope: MutableMapping[str, Any]) -> str:
@@ -51,12 +53,21 @@ async def service_context(settings: Settings, sessions: async_sessionmaker[Async
     return ServiceContext(principal, settings, sessions, loaded.config, loaded.plugins, request_id)
 
 
-HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
+              413: "REQUEST_TOO_LARGE"}
 
 
 def wants_graphql_ide(request: Request) -> bool:
     """A browser opening /graphql: GET, accepting HTML, no query."""
     return request.method == "GET" and "text/html" in request.headers.get("accept", "") and not request.query_params
+
+
+class CodedHTTPException(HTTPException):
+    """An HTTP refusal with its own `extensions.code`."""
+
+    def __init__(self, status_code: int, reason: str, code: str) -> None:
+        super().__init__(status_code, reason)
+        self.code = code
 
 
 class AuthHTTPException(HTTPException):
@@ -65,14 +76,6 @@ class AuthHTTPException(HTTPException):
     def __init__(self, error: AuthError) -> None:
         super().__init__(401, error.message)
         self.code = error.code
-
-
-class CodedHTTPException(HTTPException):
-    """A refusal before execution with a stable `extensions.code`."""
-
-    def __init__(self, status_code: int, reason: str, code: str) -> None:
-        super().__init__(status_code, reason)
-        self.code = code
 
 
 def http_error(exc: HTTPException, request_id: str) -> Response:
@@ -92,6 +95,36 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         super().__init__(schema, **kwargs)
         self.settings = settings
 
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson, strict: valid UTF-8, no lone surrogates, at most 1024 levels deep (JSONDecodeError otherwise)."""
+        return orjson.loads(data)
+
+    def refuse_oversized(self, request: Request) -> None:
+        """A JSON body announced larger than MAX_REQUEST_BYTES is refused before it is read (uploads are not JSON)."""
+        limit = self.settings.max_request_bytes
+        length = request.headers.get("content-length", "")
+        if (length.isdigit() and int(length) > limit
+                and "multipart/form-data" not in request.headers.get("content-type", "")):
+            raise CodedHTTPException(413, f"The request body is {length} bytes; at most {limit} are allowed "
+                                          "(MAX_REQUEST_BYTES). Upload files as multipart.", "REQUEST_TOO_LARGE")
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A request body: a JSON object (or a batch of them) in valid UTF-8; anything else is a typed 400."""
+        limit = self.settings.max_request_bytes
+        if len(data) > limit:  # parsing is CPU work on the event loop: bounded before it starts
+            raise CodedHTTPException(413, f"The request body is {len(data)} bytes; at most {limit} are allowed "
+                                          "(MAX_REQUEST_BYTES). Upload files as multipart.", "REQUEST_TOO_LARGE")
+        try:
+            value = self.decode_json(data)
+        except json.JSONDecodeError as exc:
+            detail = ("it is nested more than 1024 levels deep" if "depth" in str(exc)
+                      else "send UTF-8 JSON without lone surrogates (\\ud800-\\udfff unpaired)")
+            raise CodedHTTPException(400, f"The request body is not valid JSON: {detail}.", "INVALID_JSON") from exc
+        if isinstance(value, dict) or (isinstance(value, list) and value and all(isinstance(v, dict) for v in value)):
+            return value
+        raise CodedHTTPException(400, 'The request body must be a JSON object: {"query": "...", "variables": {...}}.',
+                                 "BAD_REQUEST")
+
     def encode_json(self, data: object) -> str:
         """Text, not bytes: WebSocket clients expect text frames (HTTP responses use `create_response`)."""
         return orjson.dumps(data).decode()
@@ -107,10 +140,14 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """As Strawberry's, but HTTP refusals are JSON errors with `extensions.code`, not plain text."""
         if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                stop_watching(scope)
             return
         request = Request(scope=scope, receive=receive)
         try:
+            self.refuse_oversized(request)
             if wants_graphql_ide(request):  # served before authentication: the IDE page holds no data
                 if not self.graphql_ide:
                     raise HTTPException(404, "Not Found")
@@ -193,6 +230,8 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
                                                context.request_id))
         except AuthError as exc:
             raise ConnectionRejectionError({"code": exc.code, "message": exc.message}) from exc
+        if isinstance(context.request, WebSocket):
+            watch_revocation(context.request, principal)  # closed with 4403 once its scope is revoked
         return None
 
     async def render_graphql_ide(self, request: Request) -> Response:

@@ -9,6 +9,7 @@ from typing import Any, ParamSpec
 
 from app.errors import DomainError, Forbidden, Problem
 from persistence.db import ConcurrentChange
+from persistence.lengths import ValueTooLong
 
 P = ParamSpec("P")
 
@@ -49,6 +50,8 @@ def payload(fn: Callable[P, Awaitable[Payload]]) -> Callable[P, Awaitable[Payloa
             raise
         except DomainError as exc:
             return failed(exc.problems)
+        except ValueTooLong as exc:
+            return failed([Problem("VALUE_TOO_LONG", exc.message, exc.field)])
         except ConcurrentChange:
             return failed([Problem("CONCURRENT_CHANGE", "Another request changed the same objects at the same "
                                    "time; nothing was saved. Retry the mutation.")])

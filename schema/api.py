@@ -33,6 +33,7 @@ from schema.onboarding import OnboardingMutation, OnboardingQuery
 from schema.permissions import EVERYONE
 from schema.producers import ProducerMutation, ProducerQuery
 from schema.quotes import QuoteMutation, QuoteQuery
+from schema.scalars import SCALARS
 from schema.telemetry import Telemetry
 
 
@@ -90,7 +91,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
         _rules_built_once(MaxAliasesLimiter(max_alias_count=settings.max_aliases)),
         partial(MaxDirectivesLimiter, max_directives=settings.max_directives),  # after ValidationCache
-        partial(QueryCost, limit=settings.max_query_cost),  # factories: per-request state
+        # factories: per-request state
+        partial(QueryCost, limit=settings.max_query_cost, max_list_length=settings.max_list_length),
         NulCharacterGuard,
     ]
     if settings.production:
@@ -98,7 +100,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     if settings.compiled_reads:
         extensions.append(CompiledReads)  # last: after the limits and the cost check
     schema = ShapedSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
-                          config=StrawberryConfig(auto_camel_case=True))
+                          config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS))
     schema.hide_suggestions = settings.production
     use_lean_resolvers(schema)
     return schema

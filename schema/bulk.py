@@ -76,7 +76,8 @@ class BulkPayment:
     auto_renewal: bool = strawberry.field(description="Whether licenses renew automatically.")
 
 
-@strawberry.type(description="Where to download the sample upload files.")
+@strawberry.type(description="Where to download the sample upload files (send the bearer token): absolute under "
+                             "PUBLIC_BASE_URL, or paths relative to the server when none is configured.")
 class BulkOnboardingSampleFiles:
     csv_url: str = strawberry.field(description="The CSV sample (UTF-8 with BOM).")
     xlsx_url: str = strawberry.field(description="The Excel sample, NPN and SSN columns formatted as text.")
@@ -168,7 +169,9 @@ class BulkOnboardingJob(relay.Node):
         resolver=r.rows, description="The file's rows in order, optionally only some statuses or row numbers.")
     failed_rows_report_url: str = strawberry.field(
         resolver=r.failed_rows_report_url,
-        description="Download URL of the invalid and failed rows with an Error column (send the bearer token).")
+        description="Download URL of the invalid and failed rows with an Error column (send the bearer token): "
+                    "absolute under the server's configured PUBLIC_BASE_URL, or a path relative to the server "
+                    "when none is configured.")
 
 
 @strawberry.input(description="Payment setup for every producer of a bulk job.")

@@ -2,8 +2,10 @@
 
 Scalars and enums cost 0, every object 1. A connection costs 1 plus its page size (`first`, else `last`,
 else the default page of 20) times the cost of one item (`edges { node }` or `nodes`), so nested
-connections multiply. Over the limit the operation is refused with QUERY_TOO_COSTLY; every response
-carries `extensions.cost = {requested, limit}`.
+connections multiply. Every item of a list argument (`nodes(ids:)`, `removeProducers(ids:)`, lists inside
+input objects, literal or from variables) costs 1 more, and a list longer than `max_list_length` is refused
+with LIST_TOO_LONG. Over the limit the operation is refused with QUERY_TOO_COSTLY; both refusals come before
+any resolver runs. Every response carries `extensions.cost = {requested, limit}`.
 """
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    VariableNode,
     get_named_type,
     value_from_ast,
 )
@@ -30,6 +35,7 @@ from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from strawberry.extensions import SchemaExtension
 
 COST_CODE = "QUERY_TOO_COSTLY"
+LIST_CODE = "LIST_TOO_LONG"
 DEFAULT_PAGE_SIZE = 20
 PAGE_ARGUMENTS = ("first", "last")
 ITEM_FIELDS = ("edges", "nodes")
@@ -47,6 +53,9 @@ class CostCalculator:
         self.variables = variables or {}
         self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         self.operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        self._defaults: dict[str, Any] = {}
+        self.longest_list = 0  # items of the longest list argument seen
+        self.longest_list_argument = ""
 
     def operation_cost(self, operation_name: str | None) -> int:
         operation = self._operation(operation_name)
@@ -88,6 +97,37 @@ class CostCalculator:
         name = node.name.value
         if name == "__typename":
             return 0
+        return self.list_items(node) + self._field_cost(node, name, parent, seen)
+
+    def list_items(self, node: FieldNode) -> int:
+        """The items of every list in the field's arguments (nested ones included), noting the longest."""
+        total = 0
+        for argument in node.arguments or ():
+            pending: list[Any] = [argument.value]
+            while pending:  # iterative: a value nested thousands deep must not exhaust the stack
+                value = pending.pop()
+                if isinstance(value, VariableNode):
+                    name = value.name.value
+                    value = self.variables[name] if name in self.variables else self._defaults.get(name)
+                if isinstance(value, ListValueNode):
+                    items: Any = value.values
+                elif isinstance(value, list | tuple):
+                    items = value
+                elif isinstance(value, ObjectValueNode):
+                    pending.extend(f.value for f in value.fields)
+                    continue
+                elif isinstance(value, dict):
+                    pending.extend(value.values())
+                    continue
+                else:
+                    continue
+                total += len(items)
+                if len(items) > self.longest_list:
+                    self.longest_list, self.longest_list_argument = len(items), f"{node.name.value}({argument.name.value}:)"
+                pending.extend(items)
+        return total
+
+    def _field_cost(self, node: FieldNode, name: str, parent: Any, seen: frozenset[str]) -> int:
         if name == "__schema":
             definition: Any = SchemaMetaFieldDef
         elif name == "__type":
@@ -154,20 +194,29 @@ class CostCalculator:
 class QueryCost(SchemaExtension):
     """Refuses operations costlier than `limit` before they execute; reports the cost of every one."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, max_list_length: int = 1000) -> None:
         super().__init__()
         self.limit = limit
+        self.max_list_length = max_list_length
         self.requested = 0
+        self.longest_list = 0
+        self.longest_list_argument = ""
 
     def on_validate(self) -> Iterator[None]:
         yield
         context = self.execution_context
         if context.graphql_document is not None:
-            self.requested = CostCalculator(context.schema._schema, context.graphql_document,
-                                            context.variables).operation_cost(context.operation_name)
+            calculator = CostCalculator(context.schema._schema, context.graphql_document, context.variables)
+            self.requested = calculator.operation_cost(context.operation_name)
+            self.longest_list, self.longest_list_argument = calculator.longest_list, calculator.longest_list_argument
 
     def on_execute(self) -> Iterator[None]:
         """Runs after validation passed, before any resolver: the refusal aborts the operation."""
+        if self.longest_list > self.max_list_length:
+            raise GraphQLError(
+                f"The list argument {self.longest_list_argument} has {self.longest_list} items; at most "
+                f"{self.max_list_length} are allowed in one request. Send the rest in further requests.",
+                extensions={"code": LIST_CODE, "limit": self.max_list_length, "length": self.longest_list})
         if self.requested > self.limit:
             raise GraphQLError(
                 f"This query would cost {self.requested}, more than the limit of {self.limit}. "

@@ -15,6 +15,7 @@ from app.auth import AuthError
 from app.errors import DomainError
 from app.pii import redact_ssns
 from persistence.db import database_unavailable
+from persistence.lengths import ValueTooLong
 
 log = logging.getLogger("producer_graph.errors")
 DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
@@ -43,6 +44,9 @@ def _shape(error: GraphQLError, request_id: str, hide_suggestions: bool = False)
         extensions.setdefault("code", original.code)
         if original.field:
             extensions.setdefault("field", original.field)
+        message = original.message
+    elif isinstance(original, ValueTooLong):
+        extensions.update(code="VALUE_TOO_LONG", field=original.field, limit=original.limit)
         message = original.message
     elif isinstance(original, AuthError):
         extensions["code"] = original.code

@@ -6,6 +6,7 @@ Pure: takes the raw cell values read by `app.bulk_file` and returns normalised v
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,8 @@ class ValidatedRow:
 
 def _checked(problems: list[Problem], normalize: Any, value: object, **kwargs: Any) -> Any:
     """Run one normaliser, turning its DomainError into a collected problem and a None value."""
+    if value is _TOO_LONG:
+        return None
     try:
         return normalize(value, **kwargs)
     except DomainError as err:
@@ -62,10 +65,20 @@ def _first_name(value: object) -> str | None:
     return name or None
 
 
-def validate_row(raw: RawRow) -> ValidatedRow:
-    """Normalise and check every field of a raw row; all problems of the row are collected."""
-    values = raw.values
+def validate_row(raw: RawRow, max_lengths: Mapping[str, int] | None = None) -> ValidatedRow:
+    """Normalise and check every field of a raw row; all problems of the row are collected.
+
+    `max_lengths` (value key -> most characters, from the row table's columns) refuses a value too long to store
+    as VALUE_TOO_LONG on its row alone."""
+    values = dict(raw.values)
     problems: list[Problem] = []
+    for key, limit in (max_lengths or {}).items():
+        value = values.get(key)
+        if isinstance(value, str) and len(value.strip()) > limit:
+            name = _FIELD_NAMES.get(key, key)
+            problems.append(Problem("VALUE_TOO_LONG", f"{name} is {len(value.strip())} characters long; at most "
+                                                      f"{limit} are allowed.", name))
+            values[key] = _TOO_LONG
     return ValidatedRow(
         row_number=raw.row_number,
         last_name=_checked(problems, normalize_last_name, values.get("last_name")),
@@ -73,9 +86,13 @@ def validate_row(raw: RawRow) -> ValidatedRow:
         email=_checked(problems, normalize_email, values.get("email")),
         ssn=_checked(problems, normalize_ssn, values.get("ssn")),
         gender=_checked(problems, normalize_gender, values.get("gender"), required=True),
-        first_name=_first_name(values.get("first_name")),
+        first_name=None if values.get("first_name") is _TOO_LONG else _first_name(values.get("first_name")),
         problems=problems,
     )
+
+
+_FIELD_NAMES = {"last_name": "lastName", "first_name": "firstName", "npn": "npn", "email": "email", "gender": "gender"}
+_TOO_LONG = object()  # a value already refused as too long: not checked again
 
 
 class DuplicateTracker:

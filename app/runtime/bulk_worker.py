@@ -5,6 +5,10 @@ together with the rows' new states (so a crash never onboards a row twice; a uni
 backstop); a batch that fails goes again row by row, each row in its own transaction. It refreshes the
 job's counters (throttled while the job runs) and announces progress with NOTIFY. Rows leased by a process that
 died come back once their lease expires; a graceful stop hands its leases back at once.
+
+A transient fault (the connection lost, the server starting up or shutting down, a serialization failure or
+deadlock, too many connections) is nobody's row's fault: the rows in hand go back to the queue untouched and
+the lane backs off (exponential, with jitter, capped) before it claims again. Only a row's own error fails it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import socket
 import time
 import uuid
@@ -31,7 +36,7 @@ from persistence import bulk as store
 from persistence import onboarding as onboarding_store
 from persistence.base import utcnow
 from persistence.bulk import PROGRESS_CHANNEL, WORK_CHANNEL, BulkJobRecord, BulkRowRecord
-from persistence.db import AuditStamp, audit_context, transaction
+from persistence.db import AuditStamp, audit_context, transaction, transient_fault
 from persistence.notify import NotifyHub, Signal
 
 log = logging.getLogger("producer_graph.bulk_worker")
@@ -49,6 +54,18 @@ class WorkerTuning:
     poll_seconds: float = 0.2
     sweep_seconds: float = 2.0
     stop_grace_seconds: float = 10.0
+    backoff_seconds: float = 0.25  # the first wait after a transient fault; doubled per fault in a row
+    backoff_max_seconds: float = 8.0
+
+
+class TransientFault(Exception):
+    """The database failed for a moment (not because of a row): the rows in hand were given back."""
+
+
+def backoff_delay(faults: int, tuning: WorkerTuning, rand: random.Random | None = None) -> float:
+    """The wait after `faults` transient faults in a row: exponential, capped, with full jitter in its upper half."""
+    ceiling = min(tuning.backoff_max_seconds, tuning.backoff_seconds * 2 ** max(0, faults - 1))
+    return ceiling * (0.5 + 0.5 * (rand or random).random())
 
 
 @dataclass
@@ -73,6 +90,7 @@ class BulkWorker:
         self._heartbeat: asyncio.Task[None] | None = None
         self._last_sweep = 0.0
         self._recounted: dict[str, float] = {}
+        self._give_back: dict[str, set[int]] = {}  # rows a transient fault left leased to us; released first
 
     @staticmethod
     def pool_size(tuning: WorkerTuning | None = None) -> int:
@@ -116,21 +134,37 @@ class BulkWorker:
 
     async def _lane(self, signal: Signal | None) -> None:
         """Claim and onboard until stopped; lanes overlap one's claim and recount with another's batches."""
+        faults = 0
         while not self._stopping.is_set():
             try:
-                if await self.run_once():
+                await self._release_given_back()
+                claimed = await self.run_once()
+                faults = 0
+                if claimed:
                     continue
                 await self._sweep()
-            except Exception:
-                log.exception("bulk worker iteration failed")
-                await asyncio.sleep(1)
+            except Exception as exc:
+                if not isinstance(exc, TransientFault) and not transient_fault(exc):
+                    log.exception("bulk worker iteration failed")
+                    await asyncio.sleep(1)
+                    continue
+                faults += 1
+                delay = backoff_delay(faults, self.tuning)
+                log.warning("bulk worker: the database failed for a moment; rows in hand given back, backing off",
+                            extra={"faults_in_a_row": faults, "retry_in_seconds": round(delay, 2),
+                                   "error": type(exc).__name__})
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+                continue
             if signal is not None:
                 await signal.wait(self.tuning.poll_seconds)
             else:
                 await asyncio.sleep(self.tuning.poll_seconds)
 
     async def run_once(self) -> int:
-        """Claim rows and onboard them in batches (row by row for a batch that fails); the rows claimed."""
+        """Claim rows and onboard them in batches (row by row for a batch that fails); the rows claimed.
+
+        On a transient fault every claimed row not yet finished is given back and TransientFault raised."""
         async with transaction(self.sessions) as session:
             claimed = await store.claim_rows(session, self.owner, self.tuning.batch_size, self.tuning.lease_seconds)
         if not claimed:
@@ -138,20 +172,55 @@ class BulkWorker:
         by_job: dict[str, list[int]] = {}
         for job_id, number in claimed:
             by_job.setdefault(job_id, []).append(number)
+        try:
+            await self._onboard_claimed(by_job)
+        except Exception as exc:
+            if not isinstance(exc, TransientFault) and not transient_fault(exc):
+                raise
+            for job_id, numbers in by_job.items():
+                self._hand_back(job_id, numbers)  # rows already finished are not touched by the release
+            if isinstance(exc, TransientFault):
+                raise
+            raise TransientFault("bulk rows given back") from exc
+        return len(claimed)
+
+    async def _onboard_claimed(self, by_job: dict[str, list[int]]) -> None:
         runs = {job_id: await self._job_run(job_id) for job_id in sorted(by_job)}
         size = max(1, self.tuning.batch_rows)
         batches = [(job_id, numbers[i:i + size]) for job_id, numbers in by_job.items()
                    for i in range(0, len(numbers), size)]
         limit = asyncio.Semaphore(max(1, self.tuning.batches_in_flight))
+        faults: list[Exception] = []
 
         async def one(job_id: str, numbers: list[int]) -> None:
             async with limit:
-                if not self._stopping.is_set():
+                if faults or self._stopping.is_set():
+                    return  # after a fault the batches left are given back by the caller
+                try:
                     await self._process_batch(runs[job_id], numbers)
+                except Exception as exc:
+                    faults.append(exc)
 
         await asyncio.gather(*(one(job_id, numbers) for job_id, numbers in batches))
+        if faults:
+            raise faults[0]
         await self._finish_batch(list(runs))
-        return len(claimed)
+
+    def _hand_back(self, job_id: str, numbers: Sequence[int]) -> None:
+        """Remember rows to give back to the queue untouched; `_release_given_back` releases them."""
+        self._give_back.setdefault(job_id, set()).update(numbers)
+
+    async def _release_given_back(self) -> None:
+        """Release the rows a transient fault left leased to this process, so that any process can take them."""
+        while self._give_back:
+            job_id, numbers = self._give_back.popitem()
+            try:
+                async with transaction(self.sessions) as session:
+                    await store.release_rows(session, self.owner, job_id, sorted(numbers))
+                    await store.notify(session, WORK_CHANNEL, job_id)
+            except BaseException:
+                self._give_back.setdefault(job_id, set()).update(numbers)
+                raise
 
     async def _process_batch(self, run: _JobRun, numbers: list[int]) -> None:
         """Onboard the rows and record their outcomes in one transaction; on any error, row by row."""
@@ -175,19 +244,27 @@ class BulkWorker:
                 await store.mark_rows(session, job.id, results)
             for result in results:
                 metrics.bulk_row_processed("failed" if result.error_code else "succeeded")
-        except Exception:
+        except Exception as exc:
+            if transient_fault(exc):
+                raise TransientFault(f"a bulk batch of job {job.id} met a transient fault") from exc
             log.warning("bulk batch failed; onboarding its rows one by one", exc_info=True,
                         extra={"job_id": job.id, "rows": len(numbers)})
             singles = numbers
         if singles:
             limit = asyncio.Semaphore(self.tuning.concurrency)
+            fault: list[BaseException] = []
 
             async def one(number: int) -> None:
                 async with limit:
-                    if not self._stopping.is_set():
-                        await self._process_row(run, number)
+                    if not fault and not self._stopping.is_set():  # after a fault the rest go back untouched
+                        try:
+                            await self._process_row(run, number)
+                        except TransientFault as exc:
+                            fault.append(exc)
 
             await asyncio.gather(*(one(number) for number in singles))
+            if fault:
+                raise fault[0]
 
     async def _job_run(self, job_id: str) -> _JobRun:
         async with self.sessions() as session:
@@ -222,7 +299,9 @@ class BulkWorker:
             metrics.bulk_row_processed("succeeded")
         except DomainError as exc:
             await self._record_refusal(job.id, row_number, exc)
-        except Exception:
+        except Exception as exc:
+            if transient_fault(exc):
+                raise TransientFault(f"bulk row {row_number} of job {job.id} met a transient fault") from exc
             log.exception("bulk row failed unexpectedly", extra={"job_id": job.id, "row_number": row_number})
             await self._record_refusal(job.id, row_number, None)
 
@@ -242,7 +321,9 @@ class BulkWorker:
                     _fail(row, "INTERNAL_ERROR", "The row could not be onboarded because of an internal error; "
                                                  "retry it.")
             metrics.bulk_row_processed("succeeded" if done is not None else "failed")
-        except Exception:
+        except Exception as exc:
+            if transient_fault(exc):
+                raise TransientFault(f"bulk row {row_number} of job {job_id} met a transient fault") from exc
             log.exception("could not record a bulk row failure; the lease will expire and the row be retried",
                           extra={"job_id": job_id, "row_number": row_number})
 

@@ -34,8 +34,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import os
     import signal
 
-    import uvicorn
-
+    from app.runtime import supervisor
     from app.runtime.logs import configure_logging
     from persistence.db import stop_embedded
     from persistence.migrate import upgrade
@@ -47,9 +46,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         url = _url()
         upgrade(url)  # once, before the workers start
         os.environ["DATABASE_URL"] = url  # workers join the same (embedded) database
-        uvicorn.run("app.runtime.server:create_production_app", factory=True, host=args.host or settings.host,
-                    port=args.port or settings.port, workers=args.workers, log_config=None, access_log=False,
-                    proxy_headers=True)
+        supervisor.serve("app.runtime.server:create_production_app", host=args.host or settings.host,
+                         port=args.port or settings.port, workers=args.workers,
+                         healthcheck_timeout=settings.worker_healthcheck_timeout_seconds, log_config=None,
+                         access_log=False, proxy_headers=True)
     except KeyboardInterrupt:
         pass
     finally:

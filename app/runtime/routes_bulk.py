@@ -1,4 +1,8 @@
-"""HTTP routes of bulk onboarding: sample files, failed-rows reports, and CSRF protection for uploads."""
+"""HTTP routes of bulk onboarding: sample files, failed-rows reports, and CSRF protection for uploads.
+
+Each route mirrors a GraphQL field (`MIRRORS`) and is authorized as that field is: a valid bearer token, a
+tenant that exists, an agency that was not removed, and one of the field's roles.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import bulk
-from app.auth import AuthError, principal_from_header
+from app import bulk, offboarding
+from app.auth import AuthError, Role, principal_from_header
 from app.bulk_file import write_sample_csv, write_sample_xlsx
+from app.context import ADMINS, ServiceContext
 from app.errors import DomainError
 
 SAMPLE_CSV_PATH = "/bulk-onboarding/sample.csv"
@@ -18,6 +23,10 @@ SAMPLE_XLSX_PATH = "/bulk-onboarding/sample.xlsx"
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "x-requested-with")
+FAILED_ROWS_PATH = "/bulk-onboarding/jobs/{job_id}/failed-rows.{format:str}"
+# route -> the GraphQL query field whose data it serves, and whose roles it requires (tests check both agree)
+MIRRORS = {SAMPLE_CSV_PATH: "bulkOnboardingSampleFiles", SAMPLE_XLSX_PATH: "bulkOnboardingSampleFiles",
+           FAILED_ROWS_PATH: "bulkOnboardingJob"}
 
 
 def failed_rows_path(job_id: str, fmt: str) -> str:
@@ -34,11 +43,35 @@ def _attachment(content: bytes, media_type: str, filename: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
 
+async def authorized(request: Request, roles: tuple[Role, ...]) -> ServiceContext | Response:
+    """The caller's service context, or the refusal the GraphQL endpoint would give: 401 for a missing or bad
+    token, an unknown tenant or a removed agency; 403 FORBIDDEN without one of `roles`."""
+    settings, sessions = request.app.state.settings, request.app.state.sessions
+    try:
+        principal = principal_from_header(request.headers.get("authorization"), settings)
+        ctx = await bulk.context_for(settings, sessions, principal)
+        if ctx is None:
+            raise AuthError("INVALID_TOKEN", "The bearer token names a tenant that does not exist.")
+        await offboarding.ensure_agency_active(sessions, principal)
+    except AuthError as exc:
+        return _error(401, exc.code, exc.message)
+    if not principal.has(*roles):
+        return _error(403, "FORBIDDEN", f"This download needs one of the roles: "
+                                        f"{', '.join(sorted(r.value for r in roles))}.")
+    return ctx
+
+
 async def sample_csv(request: Request) -> Response:
+    refusal = await authorized(request, ADMINS)
+    if isinstance(refusal, Response):
+        return refusal
     return _attachment(write_sample_csv(), CSV_TYPE, "bulk-onboarding-sample.csv")
 
 
 async def sample_xlsx(request: Request) -> Response:
+    refusal = await authorized(request, ADMINS)
+    if isinstance(refusal, Response):
+        return refusal
     return _attachment(write_sample_xlsx(), XLSX_TYPE, "bulk-onboarding-sample.xlsx")
 
 
@@ -47,13 +80,9 @@ async def failed_rows(request: Request) -> Response:
     fmt = request.path_params["format"]
     if fmt not in ("csv", "xlsx"):
         return _error(404, "NOT_FOUND", "Reports come as failed-rows.csv or failed-rows.xlsx.")
-    try:
-        principal = principal_from_header(request.headers.get("authorization"), request.app.state.settings)
-    except AuthError as exc:
-        return _error(401, exc.code, exc.message)
-    ctx = await bulk.context_for(request.app.state.settings, request.app.state.sessions, principal)
-    if ctx is None:
-        return _error(401, "INVALID_TOKEN", "The bearer token names a tenant that does not exist.")
+    ctx = await authorized(request, ADMINS)
+    if isinstance(ctx, Response):
+        return ctx
     try:
         content = await bulk.failed_rows_report(ctx, request.path_params["job_id"], fmt)
     except DomainError as exc:
@@ -66,7 +95,7 @@ async def failed_rows(request: Request) -> Response:
 routes = [
     Route(SAMPLE_CSV_PATH, sample_csv, methods=["GET"]),
     Route(SAMPLE_XLSX_PATH, sample_xlsx, methods=["GET"]),
-    Route("/bulk-onboarding/jobs/{job_id}/failed-rows.{format:str}", failed_rows, methods=["GET"]),
+    Route(FAILED_ROWS_PATH, failed_rows, methods=["GET"]),
 ]
 
 

@@ -73,6 +73,28 @@ async def test_a_token_without_a_tenant_claim_is_refused(gql, settings):
     assert "tenant" in response.json()["errors"][0]["message"]
 
 
+@pytest.mark.parametrize("roles", ["TENANT_ADMIN", {"TENANT_ADMIN": True}, 7, [["TENANT_ADMIN"]], [None]],
+                         ids=["a string", "an object", "a number", "nested lists", "a null"])
+async def test_a_roles_claim_that_is_not_a_list_of_strings_is_refused(gql, settings, new_tenant, roles):
+    tenant = await new_tenant()
+    token = jwt.encode({"sub": "x", "tenant": tenant.id, "roles": roles, "exp": 4102444800},
+                       settings.signing_secret, algorithm="HS256")
+    response = await gql.post(QUERY, token=token)
+    assert_refused(response, "INVALID_TOKEN")
+    assert "roles" in response.json()["errors"][0]["message"]
+
+
+async def test_a_subject_longer_than_the_author_columns_is_refused(gql, new_tenant):
+    # given a token whose subject could not be recorded as the author of a change
+    tenant = await new_tenant()
+    token = gql.token(tenant.id, "TENANT_ADMIN", subject="s" * 201)
+    # when it is used for a mutation; then it is refused as a token, not as an internal error
+    response = await gql.post('mutation { createProducer(input: {type: "Agent", lastName: "Long"}) { producer { id } } }',
+                              token=token)
+    assert_refused(response, "INVALID_TOKEN")
+    assert "200" in response.json()["errors"][0]["message"]
+
+
 async def test_a_token_for_a_tenant_that_does_not_exist_is_refused(gql):
     token = gql.token("01ARZ3NDEKTSV4RRFFQ69G5FAV", "TENANT_ADMIN")
     response = await gql.post(QUERY, token=token)

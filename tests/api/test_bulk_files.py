@@ -6,12 +6,17 @@ import io
 import zipfile
 from typing import Any
 
+import httpx
 import pytest
 from openpyxl import load_workbook
 
+from app import tenants
+from app.auth import mint_token
 from app.bulk_file import BulkLimits, iter_bulk_rows
+from app.tenant_config import default_config_dict
 from tests.api.bulk_helpers import HEADER, csv_file, post_upload, upload, xlsx_file
 from tests.api.registry_helpers import agency
+from tests.conftest import settings_for_test
 
 
 @pytest.fixture
@@ -28,8 +33,9 @@ async def test_sample_files_are_downloadable_from_the_urls_given(gql, http, new_
     tenant = await new_tenant()
     urls = (await gql.ok("{ bulkOnboardingSampleFiles { csvUrl xlsxUrl } }",
                          token=tenant.admin))["bulkOnboardingSampleFiles"]
-    as_csv = await http.get(urls["csvUrl"])
-    as_xlsx = await http.get(urls["xlsxUrl"])
+    auth = {"Authorization": f"Bearer {tenant.admin}"}
+    as_csv = await http.get(urls["csvUrl"], headers=auth)
+    as_xlsx = await http.get(urls["xlsxUrl"], headers=auth)
     assert as_csv.status_code == 200
     assert as_csv.content.decode("utf-8-sig").splitlines()[0] == ",".join(HEADER)
     sheet = load_workbook(io.BytesIO(as_xlsx.content)).active
@@ -126,3 +132,43 @@ def test_the_sample_xlsx_parses_as_one_valid_row(tmp_path):
     path = tmp_path / "sample.xlsx"
     path.write_bytes(write_sample_xlsx())
     assert len(list(iter_bulk_rows(path, BulkLimits()))) == 1
+
+
+SAMPLES = "{ bulkOnboardingSampleFiles { csvUrl xlsxUrl } }"
+
+
+async def test_download_urls_never_come_from_the_requests_host_header(gql, http, new_tenant):
+    # given a server without PUBLIC_BASE_URL; when a request forges its Host header
+    tenant = await new_tenant()
+    response = await http.post("/graphql", json={"query": SAMPLES},
+                               headers={"Authorization": f"Bearer {tenant.admin}", "Host": "evil.example"})
+    # then the URLs are paths relative to the server, naming no host at all
+    urls = response.json()["data"]["bulkOnboardingSampleFiles"]
+    assert urls == {"csvUrl": "/bulk-onboarding/sample.csv", "xlsxUrl": "/bulk-onboarding/sample.xlsx"}
+
+
+async def test_download_urls_are_built_from_the_public_base_url(database_url):
+    from app.runtime.server import create_app
+
+    # given a server configured with its public address
+    settings = settings_for_test(public_base_url="https://producers.example.com/api/")
+    application = create_app(settings, database_url=database_url, migrate=False)
+    async with application.router.lifespan_context(application):
+        loaded = await tenants.create_tenant(application.state.sessions, "public-url", default_config_dict())
+        token = mint_token(settings, tenant_id=loaded.id, roles=["TENANT_ADMIN"])
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
+                                     base_url="http://testserver") as client:
+            # when a request arrives with a forged Host header
+            response = await client.post("/graphql", json={"query": SAMPLES},
+                                         headers={"Authorization": f"Bearer {token}", "Host": "evil.example"})
+    # then the URLs are under the configured address
+    urls = response.json()["data"]["bulkOnboardingSampleFiles"]
+    assert urls["csvUrl"] == "https://producers.example.com/api/bulk-onboarding/sample.csv"
+    assert "evil" not in response.text
+
+
+def test_a_public_base_url_must_be_an_absolute_http_url():
+    with pytest.raises(ValueError):
+        settings_for_test(public_base_url="producers.example.com")
+    with pytest.raises(ValueError):
+        settings_for_test(public_base_url="https://producers.example.com/?next=evil")

@@ -191,3 +191,55 @@ async def test_agency_scoped_callers_see_only_their_subtree(gql, new_tenant):
     body = await gql("mutation($id: ID!) { underwriteQuote(id: $id) { userErrors { code } } }",
                      {"id": my_quote["id"]}, token=agency_admin)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_time_without_an_offset_is_read_as_utc(gql, new_tenant):
+    from tests.api.helpers import create_producer
+
+    # given a license whose effective time has no offset and whose expiration time has one
+    tenant = await new_tenant()
+    producer = await create_producer(gql, tenant.admin)
+    body = await gql("""mutation($input: CreateLicenseInput!) { createLicense(input: $input) {
+        license { effectiveTime expirationTime } userErrors { code } } }""", {"input": {
+        "type": "StateLicense", "producerId": producer["id"], "licenseNumber": "NAIVE-1", "jurisdictions": ["CA"],
+        "linesOfAuthority": ["Property"], "effectiveTime": "2026-06-01T00:00:00",
+        "expirationTime": "2027-06-01T00:00:00Z"}}, token=tenant.admin)
+    # then it is created, both times in UTC, instead of failing to compare them
+    assert not body.get("errors"), body
+    license = body["data"]["createLicense"]["license"]
+    assert license["effectiveTime"].startswith("2026-06-01T00:00:00") and license["effectiveTime"].endswith("+00:00")
+    assert license["expirationTime"].startswith("2027-06-01T00:00:00")
+
+
+LICENSE_FIELDS = "license { id state jurisdictions linesOfAuthority } userErrors { code field }"
+
+
+async def test_an_empty_jurisdictions_list_covers_every_jurisdiction_on_create_update_and_validate(gql, new_tenant):
+    # given a license created with no jurisdictions (it covers every one)
+    tenant = await new_tenant()
+    agent = await create_producer(gql, tenant.admin)
+    created = await gql.ok(f"mutation($input: CreateLicenseInput!) {{ createLicense(input: $input) {{ {LICENSE_FIELDS} }} }}",
+                           create(agent["id"], jurisdictions=[]), token=tenant.admin)
+    assert created["createLicense"]["userErrors"] == []
+    lid = created["createLicense"]["license"]["id"]
+    # when it is validated, then updated to name a jurisdiction and back to none
+    validated = await gql.ok(f"mutation($id: ID!) {{ validateLicense(id: $id) {{ {LICENSE_FIELDS} }} }}", {"id": lid},
+                             token=tenant.admin)
+    update = f"mutation($id: ID!, $input: UpdateLicenseInput!) {{ updateLicense(id: $id, input: $input) {{ {LICENSE_FIELDS} }} }}"
+    named = await gql.ok(update, {"id": lid, "input": {"jurisdictions": ["ca"]}}, token=tenant.admin)
+    emptied = await gql.ok(update, {"id": lid, "input": {"jurisdictions": []}}, token=tenant.admin)
+    # then each step is accepted alike, and the license stays validated
+    assert validated["validateLicense"]["userErrors"] == []
+    assert validated["validateLicense"]["license"]["state"] == "VALIDATED"
+    assert named["updateLicense"]["license"]["jurisdictions"] == ["CA"]
+    assert emptied["updateLicense"]["userErrors"] == []
+    assert emptied["updateLicense"]["license"] == {"id": lid, "state": "VALIDATED", "jurisdictions": [],
+                                                   "linesOfAuthority": ["Property"]}
+
+
+async def test_lines_of_authority_are_stored_in_the_configured_spelling(gql, new_tenant):
+    tenant = await new_tenant()
+    agent = await create_producer(gql, tenant.admin)
+    created = await gql.ok(f"mutation($input: CreateLicenseInput!) {{ createLicense(input: $input) {{ {LICENSE_FIELDS} }} }}",
+                           create(agent["id"], linesOfAuthority=["property", "CASUALTY"]), token=tenant.admin)
+    assert created["createLicense"]["license"]["linesOfAuthority"] == ["Property", "Casualty"]

@@ -109,3 +109,17 @@ def test_production_starts_with_an_ssn_key():
     settings = Settings(_env_file=None, env="production", jwt_secret="s" * 32, ssn_key=generate_key())  # type: ignore[call-arg]
 
     assert SsnVault.from_setting(settings.ssn_key_or_dev).lookup_hash(SSNS[0])
+
+
+async def test_an_error_message_never_echoes_input_that_looks_like_an_ssn(gql, new_tenant):
+    # given a type name that is an SSN; when a producer of that type is created
+    tenant = await new_tenant()
+    body = await gql("""mutation { createProducer(input: {type: "123-45-6789", lastName: "Doe"}) {
+        producer { id } userErrors { code message } } }""", token=tenant.admin)
+    # then the refusal is typed and its message masks the SSN
+    errors = body["data"]["createProducer"]["userErrors"]
+    assert [e["code"] for e in errors] == ["UNKNOWN_TYPE"]
+    assert "123-45-6789" not in errors[0]["message"] and "6789" in errors[0]["message"]
+    spaced = await gql('mutation { createProducer(input: {type: "123456789", lastName: "Doe"}) { userErrors { message } } }',
+                       token=tenant.admin)
+    assert "123456789" not in str(spaced)

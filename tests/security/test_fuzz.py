@@ -10,13 +10,17 @@ from typing import Any
 
 import asyncpg
 import graphql
+import orjson
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import mutations, nodes, queries
+from sqlmodel import SQLModel
 
 from app.rules.lifecycle import STATES
+from persistence import tables  # noqa: F401  (every table in the metadata)
 from persistence.db import sync_url
+from persistence.lengths import column_limits
 from schema.api import build_schema
 from tests.api.helpers import create_code, create_producer, transition_mutation
 from tests.api.registry_helpers import agency, entry_with, load_registry, onboarded
@@ -68,14 +72,21 @@ async def seed(app: Any, gql: Any, tmp_path_factory: Any) -> Seed:
     return Seed(tenant.id, admin, agency_admin, ids, [f"FZ-{i}" for i in range(3)])
 
 
+# one string just over each column limit of the tables: PostgreSQL would refuse it, the API must say why
+OVER_LONG = sorted({"x" * (limit + 1) for model in SQLModel.metadata.tables.values()
+                    for limit in column_limits(model).values()}, key=len)
+
+
 def scalars(seed: Seed) -> dict[str, st.SearchStrategy[Any]]:
-    """Custom scalars, and IDs and strings that sometimes name real objects."""
+    """Custom scalars, and IDs and strings that sometimes name real objects, or are too long for any column."""
     text = st.text(max_size=40)
     return {
         "ID": st.one_of(st.sampled_from(seed.ids), text).map(nodes.String),
         "String": st.one_of(st.sampled_from([*seed.codes, SSN, "CA", "Property", "Travel", "StateLicense",
-                                             "AgentCode", "Agent", "Agency"]), text).map(nodes.String),
-        "DateTime": st.one_of(st.datetimes().map(lambda d: d.isoformat() + "Z"), text).map(nodes.String),
+                                             "AgentCode", "Agent", "Agency"]), text,
+                            st.sampled_from(OVER_LONG)).map(nodes.String),
+        "DateTime": st.one_of(st.datetimes().map(lambda d: d.isoformat() + "Z"),
+                              st.datetimes().map(lambda d: d.isoformat()), text).map(nodes.String),
         "JSON": st.one_of(st.integers(), text, st.booleans()).map(
             lambda v: nodes.String(v) if isinstance(v, str) else
             nodes.Boolean(v) if isinstance(v, bool) else nodes.Int(v)),
@@ -133,6 +144,40 @@ async def test_generated_mutations_never_crash_or_leak(http, seed, role):
     fields = [name for name in SCHEMA.mutation_type.fields if name not in UPLOADS]
     documents = generate(mutations(SCHEMA, fields=fields, custom_scalars=scalars(seed), allow_x00=False), EXAMPLES)
     assert await send_all(http, documents, getattr(seed, role)) == []
+
+
+LIST_ARGUMENTS = [
+    ("query($v: [ID!]!) { nodes(ids: $v) { id } }", "an id"),
+    ("mutation($v: [ID!]!) { removeProducers(ids: $v) { userErrors { code } } }", "an id"),
+    ("mutation($v: [NewFlagInput!]!) { addUnderwritingFlags(flags: $v) { userErrors { code } } }",
+     {"level": "INFO", "tag": "t"}),
+    ("mutation($v: [Int!]!) { retryBulkOnboardingRows(jobId: \"x\", rowNumbers: $v) { userErrors { code } } }", 2),
+]
+
+
+async def send_raw(http: Any, body: bytes, token: str) -> str | None:
+    """A problem when the server answers `body` with a 5xx, an internal error or internals; else None."""
+    try:
+        response = await http.post("/graphql", content=body, headers={"Authorization": f"Bearer {token}",
+                                                                    "Content-Type": "application/json"})
+    except BaseException as exc:  # noqa: BLE001
+        return f"{type(exc).__name__} escaped for {body[:80]!r}"
+    if response.status_code >= 500 or "INTERNAL_SERVER_ERROR" in response.text or LEAKS.search(response.text):
+        return f"{response.status_code} {response.text[:200]} for {body[:80]!r}"
+    return None
+
+
+async def test_hostile_requests_never_crash_or_leak(http, seed):
+    from tests.security.test_malformed_requests import BODIES
+
+    bodies = [body for body, _ in BODIES.values()]
+    for document, item in LIST_ARGUMENTS:  # huge lists, just over the limit and far over it
+        for length in (1001, 30_000):
+            bodies.append(orjson.dumps({"query": document, "variables": {"v": [item] * length}}))
+    deep = "{" + "producers { nodes { " * 300 + "id" + " } }" * 300 + "}"
+    bodies += [orjson.dumps({"query": deep}), b'{"query": "{ producers(first: 1, search: \\"\\ud800\\") { totalCount } }"}']
+    problems = [p for body in bodies if (p := await send_raw(http, body, seed.admin)) is not None]
+    assert problems == []
 
 
 async def test_the_database_is_consistent_after_fuzzing(app, seed):

@@ -118,3 +118,43 @@ async def test_a_refused_document_still_reports_a_cost(gql, new_tenant):
     body = await gql("{ producers { noSuchField } }", token=tenant.admin)
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert body["extensions"]["cost"]["limit"] > 0
+
+
+NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+REMOVE = "mutation($ids: [ID!]!) { removeProducers(ids: $ids) { userErrors { code } } }"
+
+
+async def test_each_item_of_a_list_argument_costs_one(gql, new_tenant):
+    tenant = await new_tenant()
+    producer = await create_producer(gql, tenant.admin)
+    ids = [producer["id"]] * 50
+    body = await gql(NODES, {"ids": ids}, token=tenant.admin)
+    assert not body.get("errors")
+    # 50 items of the list, and 1 for the object field
+    assert body["extensions"]["cost"]["requested"] == 50 + 1
+    literal = await gql('{ nodes(ids: ["a", "b", "c"]) { id } }', token=tenant.admin)
+    assert literal["extensions"]["cost"]["requested"] == 3 + 1
+
+
+async def test_a_list_argument_over_the_maximum_length_is_refused_before_anything_runs(gql, new_tenant, settings):
+    tenant = await new_tenant()
+    producer = await create_producer(gql, tenant.admin)
+    too_many = [producer["id"]] * (settings.max_list_length + 1)
+    for query in (NODES, REMOVE):
+        # when a list one item longer than MAX_LIST_LENGTH is sent
+        body = await gql(query, {"ids": too_many}, token=tenant.admin)
+        # then the operation is refused with a typed code naming the limit, and nothing ran
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["LIST_TOO_LONG"], body
+        assert body["errors"][0]["extensions"]["limit"] == settings.max_list_length
+        assert body.get("data") is None
+    state = await gql.ok("query($id: ID!) { producer(id: $id) { state } }", {"id": producer["id"]},
+                         token=tenant.admin)
+    assert state["producer"]["state"] == "DRAFT"
+
+
+async def test_lists_inside_input_objects_count_too(gql, new_tenant, settings):
+    tenant = await new_tenant()
+    flags = [{"level": "INFO", "tag": "t", "note": "n"}] * (settings.max_list_length + 1)
+    body = await gql("mutation($flags: [NewFlagInput!]!) { addUnderwritingFlags(flags: $flags) { userErrors { code } } }",
+                     {"flags": flags}, token=tenant.admin)
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["LIST_TOO_LONG"], body
