@@ -216,7 +216,7 @@ async def test_a_row_that_cannot_be_finished_is_refused_with_the_reason_and_leav
 async def test_a_code_typed_in_by_hand_with_the_plans_next_value_is_skipped(app, gql, http, new_tenant):
     # given a job of three rows, and a producer code typed in by hand as the numbering plan's next value
     s = await bulk_setup(app, gql, new_tenant, count=3)
-    await create_code(gql, s.admin, s.agency_id, type="AgencyCode", code="PC-AGT-00002")
+    await create_code(gql, s.admin, s.agency_id, type="AgencyCode", code="PC-AGT-0000002")
     job = (await upload(http, s.admin, csv_file(file_rows(s.entries))))["job"]
 
     # when it runs (the batch's COPY meets the taken value and the rows go one by one)
@@ -229,4 +229,4 @@ async def test_a_code_typed_in_by_hand_with_the_plans_next_value_is_skipped(app,
         codes = (await session.execute(text(
             "SELECT c.code FROM producer_codes c JOIN producers p ON p.id = c.producer_id "
             "WHERE c.tenant_id = :t AND p.npn IS NOT NULL"), {"t": s.tenant_id})).scalars().all()
-    assert len(set(codes)) == 3 and "PC-AGT-00002" not in codes
+    assert len(set(codes)) == 3 and "PC-AGT-0000002" not in codes
