@@ -51,9 +51,9 @@ async def test_two_hundred_concurrent_creations_get_distinct_codes_in_the_plan_f
     assert all(r["userErrors"] == [] for r in results), [r["userErrors"] for r in results if r["userErrors"]][:3]
     codes = [r["producerCode"]["code"] for r in results]
     assert len(set(codes)) == 200
-    pattern = format_pattern("PC\\-{numberingString}-#####", "AGT")
+    pattern = format_pattern("PC\\-{numberingString}-#######", "AGT")
     assert all(pattern.match(code) for code in codes), codes[:5]
-    assert sorted(codes) == [f"PC-AGT-{n:05d}" for n in range(1, 201)]
+    assert sorted(codes) == [f"PC-AGT-{n:07d}" for n in range(1, 201)]
 
 
 async def test_each_code_type_is_numbered_from_its_own_plan(gql, new_tenant):
