@@ -263,6 +263,8 @@ class _Operation:
             if name == "producer":
                 locator = producers_r.producer_locator(raw)
             else:
+                if LOCATOR.match(raw.strip()):
+                    raise Unsupported("a bare locator: the resolver refuses it with INVALID_ID")
                 gid = relay.GlobalID.from_id(raw)
                 if gid.type_name != "Producer" or not LOCATOR.match(gid.node_id):
                     raise Unsupported("not a producer's id")

@@ -9,9 +9,10 @@ from typing import Annotated, Any
 import strawberry
 from strawberry import Info, relay
 
-from app.errors import NotFound
+from app.errors import DomainError, NotFound
 
 LOCATOR = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+INVALID_ID = "INVALID_ID"
 
 
 def locator_of(value: object, type_name: str, *, code: str, field: str = "id") -> str:
@@ -32,9 +33,21 @@ def global_id(type_name: str, locator: str) -> str:
     return str(relay.GlobalID(type_name, locator))
 
 
-async def node(info: Info[Any, Any],
-               id: Annotated[strawberry.ID, strawberry.argument(description="The global id of the object.")]) -> Any:
+def refuse_bare_locator(value: object, field: str = "id") -> None:
+    """`node`/`nodes` cannot tell a bare locator's type: refuse it (INVALID_ID) rather than answer null."""
+    if LOCATOR.match(str(value).strip()):
+        raise DomainError(INVALID_ID, "A bare locator does not say which type it names: send the object's "
+                          "global id (its `id` field), or use the field of its type, e.g. producer(id:).", field)
+
+
+async def node(info: Info[Any, Any], id: Annotated[strawberry.ID, strawberry.argument(
+        description="The global id of the object (a bare locator is refused with INVALID_ID).")]) -> Any:
     """Any object by its global id; None when malformed, of a type that is not a Node, or not visible."""
+    refuse_bare_locator(id)
+    return await _node(info, id)
+
+
+async def _node(info: Info[Any, Any], id: object) -> Any:
     try:
         gid = relay.GlobalID.from_id(str(id))
         node_type = gid.resolve_type(info)
@@ -47,6 +60,8 @@ async def node(info: Info[Any, Any],
 
 
 async def nodes(info: Info[Any, Any], ids: Annotated[list[strawberry.ID], strawberry.argument(
-        description="The global ids of the objects.")]) -> list[Any]:
+        description="The global ids of the objects (any bare locator is refused with INVALID_ID).")]) -> list[Any]:
     """Objects by global id, in order (one dataloader batch per type)."""
-    return list(await asyncio.gather(*(node(info, one) for one in ids)))
+    for index, one in enumerate(ids):
+        refuse_bare_locator(one, f"ids[{index}]")
+    return list(await asyncio.gather(*(_node(info, one) for one in ids)))

@@ -276,6 +276,12 @@ async def test_ids_that_name_no_producer_are_resolved_with_the_same_answer(gql, 
     await same_answer(gql, resolved, NODE, {"id": value}, world["admin"], compiled=False)
 
 
+@pytest.mark.parametrize("who", ["agent", "other"])
+async def test_a_bare_locator_in_node_is_refused_by_the_resolver_with_the_same_answer(gql, resolved, world, who):
+    body = await same_answer(gql, resolved, NODE, {"id": world[who]["locator"]}, world["admin"], compiled=False)
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["INVALID_ID"]
+
+
 async def test_a_node_of_another_type_is_resolved_with_the_same_answer(gql, resolved, world):
     codes = await gql.ok("query($id: ID!) { producer(id: $id) { codes { nodes { id } } } }",
                          {"id": world["agent"]["id"]}, token=world["admin"])
