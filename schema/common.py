@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
@@ -60,7 +61,8 @@ class ValidationItem:
 @strawberry.type(description="Outcome of the last validation request.")
 class ValidationResult:
     valid: bool = strawberry.field(description="True when validation passed.")
-    at: str | None = strawberry.field(description="When validation last ran (ISO 8601).")
+    at: datetime | None = strawberry.field(description="When validation last ran; null for a result stored without "
+                                                    "a time.")
     items: list[ValidationItem] = strawberry.field(description="Every problem found; empty when valid.")
 
 
@@ -69,7 +71,8 @@ def validation_result(raw: dict[str, Any] | None) -> ValidationResult | None:
         return None
     items = [ValidationItem(code=i.get("code", ""), message=i.get("message", ""), field=i.get("field"))
              for i in raw.get("items", [])]
-    return ValidationResult(valid=bool(raw.get("valid")), at=raw.get("at"), items=items)
+    at = raw.get("at")
+    return ValidationResult(valid=bool(raw.get("valid")), at=datetime.fromisoformat(at) if at else None, items=items)
 
 
 @strawberry.enum(description="Lifecycle state of a producer or producer code.")
