@@ -27,6 +27,14 @@ RowInputArg = Annotated["BulkOnboardingRowInput", strawberry.lazy("schema.bulk")
 RowStatusArg = Annotated["BulkOnboardingRowStatus", strawberry.lazy("schema.bulk")]
 FormatArg = Annotated["BulkReportFormat", strawberry.lazy("schema.bulk")]
 
+JobId = Annotated[strawberry.ID, strawberry.argument(description="Global id (or locator) of the bulk onboarding job.")]
+First = Annotated[int | None, strawberry.argument(description="Page size counted from the start (or `after`); "
+                                                              "capped by the server's maximum page size.")]
+After = Annotated[str | None, strawberry.argument(description="Return items after this cursor (an `endCursor` or "
+                                                              "`cursor` from an earlier page).")]
+FileArg = Annotated[Upload, strawberry.argument(description="The CSV or XLSX file (multipart upload field), one "
+                                                            "producer per row under the sample's header row.")]
+
 
 def job_locator(value: object, field: str = "jobId") -> str:
     return locator_of(value, "BulkOnboardingJob", code=service.JOB_NOT_FOUND, field=field)
@@ -43,7 +51,7 @@ def _base_url(info: Ctx) -> str:
 
 # ---- queries -------------------------------------------------------------------------------------
 
-async def bulk_onboarding_job(info: Ctx, id: strawberry.ID) -> Any:
+async def bulk_onboarding_job(info: Ctx, id: JobId) -> Any:
     try:
         locator = job_locator(id, "id")
     except DomainError:
@@ -51,7 +59,7 @@ async def bulk_onboarding_job(info: Ctx, id: strawberry.ID) -> Any:
     return await job_loader(info).load(locator)
 
 
-async def bulk_onboarding_jobs(info: Ctx, first: int | None = None, after: str | None = None) -> ConnectionData:
+async def bulk_onboarding_jobs(info: Ctx, first: First = None, after: After = None) -> ConnectionData:
     ctx = info.context.svc
     size = bounded(PageRequest(first=first), ctx.settings.max_page_size).first or 0
     page, total = await service.list_jobs(ctx, size, decode_cursor(after, "after"))
@@ -75,8 +83,12 @@ def progress(root: Any) -> service.Progress:
     return service.progress(root)
 
 
-async def rows(root: Any, info: Ctx, first: int | None = None, after: str | None = None,
-               statuses: list[RowStatusArg] | None = None, row_numbers: list[int] | None = None) -> ConnectionData:
+async def rows(root: Any, info: Ctx, first: First = None, after: After = None,
+               statuses: Annotated[list[RowStatusArg] | None, strawberry.argument(
+                   description="Only rows in one of these statuses; omit for every row.")] = None,
+               row_numbers: Annotated[list[int] | None, strawberry.argument(
+                   description="Only these spreadsheet row numbers (the header is row 1); omit for every row.")]
+               = None) -> ConnectionData:
     ctx = info.context.svc
     size = bounded(PageRequest(first=first), ctx.settings.max_page_size).first or 0
     after_key = decode_cursor(after, "after")
@@ -84,13 +96,14 @@ async def rows(root: Any, info: Ctx, first: int | None = None, after: str | None
         after_number = int(after_key) if after_key is not None else None
     except ValueError as exc:
         raise DomainError("INVALID_CURSOR", "`after` is not a cursor this API returned.", "after") from exc
-    page, total = await service.list_rows(ctx, root, statuses=[s.value for s in statuses or []] or None,
+    page, total = await service.list_rows(ctx, root, statuses=[str(s.value) for s in statuses or []] or None,
                                           row_numbers=row_numbers, first=size, after=after_number)
     return connection(page, total, key=lambda row: str(row.row_number))  # type: ignore[arg-type]
 
 
-def failed_rows_report_url(root: Any, info: Ctx, format: FormatArg) -> str:
-    return _base_url(info) + failed_rows_path(root.id, format.value)
+def failed_rows_report_url(root: Any, info: Ctx, format: Annotated[FormatArg, strawberry.argument(
+        description="The report's file format: CSV, or XLSX with NPN and SSN columns formatted as text.")]) -> str:
+    return _base_url(info) + failed_rows_path(root.id, str(format.value))
 
 
 async def agency(root: Any, info: Ctx) -> Any:
@@ -112,7 +125,10 @@ def row_problems(root: Any) -> list[Problem]:
 # ---- mutations -------------------------------------------------------------------------------------
 
 @payload
-async def upload_bulk_onboarding_file(info: Ctx, file: Upload, agency_id: strawberry.ID | None = None,
+async def upload_bulk_onboarding_file(info: Ctx, file: FileArg, agency_id: Annotated[
+                                          strawberry.ID | None, strawberry.argument(
+                                              description="Global id (or locator) of the agency every producer "
+                                                          "of the file joins; omit for none.")] = None,
                                       notify_email: Annotated[str | None, strawberry.argument(
                                           description="Where to send the completion email; default: your token's "
                                                       "`email` claim, else your subject when it is an address.")]
@@ -123,37 +139,43 @@ async def upload_bulk_onboarding_file(info: Ctx, file: Upload, agency_id: strawb
 
 
 @payload
-async def replace_bulk_onboarding_file(info: Ctx, job_id: strawberry.ID, file: Upload) -> Payload:
+async def replace_bulk_onboarding_file(info: Ctx, job_id: JobId, file: FileArg) -> Payload:
     return ok(job=await service.replace_file(info.context.svc, job_locator(job_id),
                                                  cast(service.UploadedFile, file)))
 
 
 @payload
-async def set_bulk_onboarding_payment(info: Ctx, job_id: strawberry.ID, input: PaymentArg) -> Payload:
+async def set_bulk_onboarding_payment(info: Ctx, job_id: JobId, input: Annotated[PaymentArg, strawberry.argument(
+        description="Who pays for new licenses and renewals, auto-renewal, and the states assigned to every "
+                    "producer.")]) -> Payload:
     states = [(s.jurisdiction, list(s.lines_of_authority)) for s in input.states or []]
-    job = await service.set_payment(info.context.svc, job_locator(job_id), input.new_license_paid_by.value,
-                                    input.renewal_paid_by.value, input.auto_renewal, states)
+    job = await service.set_payment(info.context.svc, job_locator(job_id), str(input.new_license_paid_by.value),
+                                    str(input.renewal_paid_by.value), input.auto_renewal, states)
     return ok(job=job)
 
 
 @payload
-async def start_bulk_onboarding(info: Ctx, job_id: strawberry.ID) -> Payload:
+async def start_bulk_onboarding(info: Ctx, job_id: JobId) -> Payload:
     return ok(job=await service.start(info.context.svc, job_locator(job_id)))
 
 
 @payload
-async def cancel_bulk_onboarding(info: Ctx, job_id: strawberry.ID) -> Payload:
+async def cancel_bulk_onboarding(info: Ctx, job_id: JobId) -> Payload:
     return ok(job=await service.cancel(info.context.svc, job_locator(job_id)))
 
 
 @payload
-async def retry_bulk_onboarding_rows(info: Ctx, job_id: strawberry.ID, row_numbers: list[int]) -> Payload:
+async def retry_bulk_onboarding_rows(info: Ctx, job_id: JobId, row_numbers: Annotated[
+        list[int], strawberry.argument(description="Spreadsheet row numbers (the header is row 1) of the failed "
+                                                   "or corrected rows to onboard again.")]) -> Payload:
     return ok(job=await service.retry_rows(info.context.svc, job_locator(job_id), row_numbers))
 
 
 @payload
-async def update_bulk_onboarding_row(info: Ctx, job_id: strawberry.ID, row_number: int,
-                                     input: RowInputArg) -> Payload:
+async def update_bulk_onboarding_row(info: Ctx, job_id: JobId, row_number: Annotated[
+        int, strawberry.argument(description="Spreadsheet row number of the row to correct (the header is row 1).")],
+                                     input: Annotated[RowInputArg, strawberry.argument(
+                                         description="The corrected values; omitted fields keep their value.")]) -> Payload:
     changes = service.RowChanges(last_name=input.last_name, npn=input.npn, email=input.email, ssn=input.ssn,
                                  gender=input.gender)
     locator = job_locator(job_id)

@@ -73,7 +73,7 @@ async def onboardings(info: Ctx, first: FirstArg = None, after: AfterArg = None,
                       before: BeforeArg = None,
                       status: Annotated[list[StatusArg] | None, _arg("Only onboardings in these statuses.")] = None,
                       ) -> ConnectionData:
-    statuses = [s.value for s in status or []]
+    statuses = [str(s.value) for s in status or []]
     result, total = await service.list_onboardings(info.context.svc, statuses,
                                                    page_request(first, after, last, before))
     for row in result.rows:
@@ -123,7 +123,7 @@ async def onboard_producer(info: Ctx, input: Annotated[OnboardArg, _arg("Who to 
     request = OnboardRequest(
         email=input.email, agency_id=producer_locator(input.agency_id, "agencyId") if input.agency_id else None,
         ssn=input.ssn, last_name=input.last_name, npn=input.npn, license_number=input.license_number,
-        state=input.state, gender=input.gender.value if input.gender else None,
+        state=input.state, gender=str(input.gender.value) if input.gender else None,
         payment=_payment(input.payment) if input.payment else None)
     record = await service.onboard_producer(info.context.svc, request)
     return ok(onboarding=record)

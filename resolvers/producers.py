@@ -151,7 +151,7 @@ async def producer_codes(info: Ctx, first: First = None, after: After = None, la
             if filter is not None and filter.producer_id else None
     except DomainError:
         return connection(queries.Page([], False, False), 0)  # a producer the caller cannot see has no codes
-    states = [s.value for s in (filter.states or [])] if filter is not None else []
+    states = [str(s.value) for s in (filter.states or [])] if filter is not None else []
     result, total = await queries.list_codes(info.context.svc, producer_id, states,
                                              page_request(first, after, last, before),
                                              search=filter.search if filter is not None else None)

@@ -228,7 +228,7 @@ async def issue_quote(info: Ctx, id: IdArg) -> Payload:
 @payload
 async def add_underwriting_flags(info: Ctx, flags: Annotated[FlagsArg, _arg("The flags to add.")], quote_id: QuoteIdOptArg = None,
                                  transaction_id: TransactionIdOptArg = None) -> Payload:
-    new = [NewFlag(f.level.value, f.tag, f.note) for f in flags]
+    new = [NewFlag(str(f.level.value), f.tag, f.note) for f in flags]
     records = await service.add_flags(
         info.context.svc, new, quote_id=quote_locator(quote_id, "quoteId") if quote_id else None,
         transaction_id=transaction_locator(transaction_id) if transaction_id else None)

@@ -17,10 +17,10 @@ from schema.permissions import EVERYONE, TENANT_ADMIN
 
 @strawberry.enum(description="The kind of object an audit event is about.")
 class AuditEntity(Enum):
-    PRODUCER = "producer"
-    PRODUCER_CODE = "producer_code"
-    LICENSE = "license"
-    APPOINTMENT = "appointment"
+    PRODUCER = strawberry.enum_value("producer", description="A producer (agent, agency or broker).")
+    PRODUCER_CODE = strawberry.enum_value("producer_code", description="A producer code.")
+    LICENSE = strawberry.enum_value("license", description="A state license of a producer.")
+    APPOINTMENT = strawberry.enum_value("appointment", description="A carrier appointment of a producer.")
     QUOTE = strawberry.enum_value("quote", description="A quote.")
     POLICY = strawberry.enum_value("policy", description="A policy.")
     POLICY_TRANSACTION = strawberry.enum_value("policy_transaction", description="A policy transaction (issuance, "
@@ -32,13 +32,16 @@ class AuditEntity(Enum):
 
 @strawberry.enum(description="What happened to the object.")
 class AuditAction(Enum):
-    CREATED = "created"
-    UPDATED = "updated"
-    VALIDATED = "validated"
-    SUSPENDED = "suspended"
-    UNSUSPENDED = "unsuspended"
-    RETIRED = "retired"
-    DISCARDED = "discarded"
+    CREATED = strawberry.enum_value("created", description="The object was created.")
+    UPDATED = strawberry.enum_value(
+        "updated", description="Some of the object's fields changed (see before and after).")
+    VALIDATED = strawberry.enum_value("validated", description="The object was validated: checked and now in force.")
+    SUSPENDED = strawberry.enum_value(
+        "suspended", description="The producer or code was suspended: kept, but it cannot write business.")
+    UNSUSPENDED = strawberry.enum_value(
+        "unsuspended", description="A suspension was lifted; the producer or code is validated again.")
+    RETIRED = strawberry.enum_value("retired", description="The producer or code was retired (final).")
+    DISCARDED = strawberry.enum_value("discarded", description="The object was discarded (final).")
     TERMINATED = strawberry.enum_value("terminated", description="An appointment was terminated.")
     UNDERWRITTEN = strawberry.enum_value("underwritten", description="A quote was underwritten.")
     ISSUED = strawberry.enum_value("issued", description="A quote, a policy or a policy transaction was issued.")

@@ -14,42 +14,42 @@ from persistence.bulk import BulkJobRecord
 from resolvers import bulk as r
 from resolvers.ids import global_id
 from schema.common import Connection, UserError
-from schema.onboarding import StateAssignment, StateAssignmentInput
+from schema.onboarding import Payer, StateAssignment, StateAssignmentInput
 from schema.permissions import ADMINS
 from schema.producers import Gender, Producer
 
 
 @strawberry.enum(description="Where a bulk onboarding job stands.")
 class BulkOnboardingJobStatus(Enum):
-    UPLOADED = "UPLOADED"
-    VALIDATED = "VALIDATED"
-    RUNNING = "RUNNING"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
+    UPLOADED = strawberry.enum_value(
+        "UPLOADED", description="The file is received; its rows are being read and validated.")
+    VALIDATED = strawberry.enum_value(
+        "VALIDATED", description="Every row is validated (see rows); set the payment details, then start the job.")
+    RUNNING = strawberry.enum_value("RUNNING", description="Valid rows are being onboarded in the background.")
+    COMPLETED = strawberry.enum_value(
+        "COMPLETED", description="Every row was handled (some may have failed; they can be retried).")
+    FAILED = strawberry.enum_value("FAILED", description="The job stopped on an error before every row was handled.")
+    CANCELLED = strawberry.enum_value(
+        "CANCELLED", description="Cancelled; rows not yet onboarded were skipped (final).")
 
 
 @strawberry.enum(description="Where one row of a bulk onboarding file stands.")
 class BulkOnboardingRowStatus(Enum):
-    INVALID = "INVALID"
-    VALID = "VALID"
-    PENDING = "PENDING"
-    PROCESSING = "PROCESSING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    SKIPPED = "SKIPPED"
+    INVALID = strawberry.enum_value(
+        "INVALID", description="The row has validation problems (see problems); it is not onboarded until corrected.")
+    VALID = strawberry.enum_value("VALID", description="The row passed validation and waits for the job to start.")
+    PENDING = strawberry.enum_value("PENDING", description="Queued for onboarding in the current run.")
+    PROCESSING = strawberry.enum_value("PROCESSING", description="Being onboarded right now.")
+    SUCCEEDED = strawberry.enum_value("SUCCEEDED", description="Onboarded: its producer exists (see producer).")
+    FAILED = strawberry.enum_value(
+        "FAILED", description="Onboarding failed (see error and errorCode); it can be corrected and retried.")
+    SKIPPED = strawberry.enum_value("SKIPPED", description="Not onboarded because the job was cancelled.")
 
 
 @strawberry.enum(description="File format of a downloadable report.")
 class BulkReportFormat(Enum):
-    CSV = "csv"
-    XLSX = "xlsx"
-
-
-@strawberry.enum(description="Who pays for a bulk-onboarded producer's licenses.")
-class BulkPayer(Enum):
-    AGENCY = "AGENCY"
-    PRODUCER = "PRODUCER"
+    CSV = strawberry.enum_value("csv", description="Comma-separated values, UTF-8.")
+    XLSX = strawberry.enum_value("xlsx", description="An Excel workbook.")
 
 
 @strawberry.type(description="Progress of a bulk onboarding job, as polled or streamed.")
@@ -71,8 +71,8 @@ class BulkOnboardingProgress:
 
 @strawberry.type(description="Payment setup applied to every producer of a bulk job.")
 class BulkPayment:
-    new_license_paid_by: BulkPayer = strawberry.field(description="Who pays for new licenses.")
-    renewal_paid_by: BulkPayer = strawberry.field(description="Who pays for renewals.")
+    new_license_paid_by: Payer = strawberry.field(description="Who pays for new licenses.")
+    renewal_paid_by: Payer = strawberry.field(description="Who pays for renewals.")
     auto_renewal: bool = strawberry.field(description="Whether licenses renew automatically.")
 
 
@@ -103,9 +103,9 @@ class BulkOnboardingRow:
 
 @strawberry.enum(description="Where the address of a bulk job's completion email came from.")
 class NotifyEmailSource(Enum):
-    UPLOAD = "UPLOAD"
-    EMAIL_CLAIM = "EMAIL_CLAIM"
-    SUBJECT = "SUBJECT"
+    UPLOAD = strawberry.enum_value("UPLOAD", description="Given as notifyEmail when the file was uploaded.")
+    EMAIL_CLAIM = strawberry.enum_value("EMAIL_CLAIM", description="The `email` claim of the uploader's token.")
+    SUBJECT = strawberry.enum_value("SUBJECT", description="The uploader's token subject, which is an email address.")
 
 
 @strawberry.type(description="An upload of producers to onboard in bulk: its report, payment and progress.")
@@ -143,8 +143,8 @@ class BulkOnboardingJob(relay.Node):
         raw: dict[str, Any] | None = self.payment  # type: ignore[assignment]
         if not raw:
             return None
-        return BulkPayment(new_license_paid_by=BulkPayer(raw["new_license_paid_by"]),
-                           renewal_paid_by=BulkPayer(raw["renewal_paid_by"]), auto_renewal=bool(raw["auto_renewal"]))
+        return BulkPayment(new_license_paid_by=Payer(raw["new_license_paid_by"]),
+                           renewal_paid_by=Payer(raw["renewal_paid_by"]), auto_renewal=bool(raw["auto_renewal"]))
 
     @strawberry.field(description="The states and lines of authority every producer of the job is assigned when "
                                   "its row is finished; empty: no new state.")
@@ -176,8 +176,8 @@ class BulkOnboardingJob(relay.Node):
 
 @strawberry.input(description="Payment setup for every producer of a bulk job.")
 class BulkPaymentInput:
-    new_license_paid_by: BulkPayer = strawberry.field(description="Who pays for new licenses.")
-    renewal_paid_by: BulkPayer = strawberry.field(description="Who pays for renewals.")
+    new_license_paid_by: Payer = strawberry.field(description="Who pays for new licenses.")
+    renewal_paid_by: Payer = strawberry.field(description="Who pays for renewals.")
     auto_renewal: bool = strawberry.field(description="Whether licenses renew automatically.")
     states: list[StateAssignmentInput] | None = strawberry.field(
         default=None, description="States and territories, each once with its lines of authority, assigned to every "

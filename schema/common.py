@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
@@ -60,7 +61,8 @@ class ValidationItem:
 @strawberry.type(description="Outcome of the last validation request.")
 class ValidationResult:
     valid: bool = strawberry.field(description="True when validation passed.")
-    at: str | None = strawberry.field(description="When validation last ran (ISO 8601).")
+    at: datetime | None = strawberry.field(description="When validation last ran; null for a result stored without "
+                                                    "a time.")
     items: list[ValidationItem] = strawberry.field(description="Every problem found; empty when valid.")
 
 
@@ -69,31 +71,34 @@ def validation_result(raw: dict[str, Any] | None) -> ValidationResult | None:
         return None
     items = [ValidationItem(code=i.get("code", ""), message=i.get("message", ""), field=i.get("field"))
              for i in raw.get("items", [])]
-    return ValidationResult(valid=bool(raw.get("valid")), at=raw.get("at"), items=items)
+    at = raw.get("at")
+    return ValidationResult(valid=bool(raw.get("valid")), at=datetime.fromisoformat(at) if at else None, items=items)
 
 
 @strawberry.enum(description="Lifecycle state of a producer or producer code.")
 class LifecycleState(Enum):
-    DRAFT = "draft"
-    VALIDATED = "validated"
-    SUSPENDED = "suspended"
-    RETIRED = "retired"
-    DISCARDED = "discarded"
+    DRAFT = strawberry.enum_value("draft", description="Being prepared; cannot write business yet.")
+    VALIDATED = strawberry.enum_value("validated", description="Checked and active; may write business.")
+    SUSPENDED = strawberry.enum_value(
+        "suspended", description="Temporarily stopped; cannot write business until unsuspended.")
+    RETIRED = strawberry.enum_value("retired", description="No longer active (final); kept for history.")
+    DISCARDED = strawberry.enum_value("discarded", description="Withdrawn before or instead of use (final).")
 
 
 @strawberry.enum(description="Whether a producer is a person or an organization.")
 class ProducerKind(Enum):
-    INDIVIDUAL = "individual"
-    ORGANIZATION = "organization"
+    INDIVIDUAL = strawberry.enum_value("individual", description="A person (an agent): has a first and last name.")
+    ORGANIZATION = strawberry.enum_value(
+        "organization", description="An organization (an agency, MGA or broker firm): has an organization name.")
 
 
 @strawberry.enum(description="A lifecycle action.")
 class LifecycleAction(Enum):
-    VALIDATE = "validate"
-    SUSPEND = "suspend"
-    UNSUSPEND = "unsuspend"
-    RETIRE = "retire"
-    DISCARD = "discard"
+    VALIDATE = strawberry.enum_value("validate", description="Make it validated (active).")
+    SUSPEND = strawberry.enum_value("suspend", description="Suspend it.")
+    UNSUSPEND = strawberry.enum_value("unsuspend", description="Lift its suspension.")
+    RETIRE = strawberry.enum_value("retire", description="Retire it (final).")
+    DISCARD = strawberry.enum_value("discard", description="Discard it (final).")
 
 
 __all__ = ["JSON", "Connection", "Edge", "LifecycleAction", "LifecycleState", "PageInfo", "ProducerKind",

@@ -27,10 +27,12 @@ def _is(record_type: type) -> Any:
 
 @strawberry.enum(description="State of a license or appointment.")
 class CredentialState(Enum):
-    DRAFT = "draft"
-    VALIDATED = "validated"
-    DISCARDED = "discarded"
-    APPLIED = "applied"
+    DRAFT = strawberry.enum_value("draft", description="Being prepared; does not qualify yet.")
+    VALIDATED = strawberry.enum_value("validated", description="Checked and in force; may qualify.")
+    DISCARDED = strawberry.enum_value("discarded", description="Withdrawn (final).")
+    APPLIED = strawberry.enum_value(
+        "applied", description="Applied for (e.g. during onboarding), no number issued yet; does not qualify until the "
+        "jurisdiction's number is set and it is validated.")
 
 
 @strawberry.enum(description="State of an appointment: a license's states, and terminated.")
@@ -53,8 +55,10 @@ class AppointmentTerminationReason(Enum):
 
 @strawberry.enum(description="Whether the producer resides in the licensing jurisdiction.")
 class Residency(Enum):
-    RESIDENT = "resident"
-    NON_RESIDENT = "non-resident"
+    RESIDENT = strawberry.enum_value(
+        "resident", description="The producer lives in the jurisdiction (a resident license).")
+    NON_RESIDENT = strawberry.enum_value(
+        "non-resident", description="The producer lives elsewhere (a non-resident license).")
 
 
 

@@ -21,40 +21,42 @@ if TYPE_CHECKING:
 
 @strawberry.enum(description="Where an onboarding stands.")
 class OnboardingStatus(Enum):
-    IN_PROGRESS = "IN_PROGRESS"
-    COMPLETED = "COMPLETED"
-    CANCELLED = "CANCELLED"
+    IN_PROGRESS = strawberry.enum_value("IN_PROGRESS", description="The wizard is under way; its producer is a draft.")
+    COMPLETED = strawberry.enum_value("COMPLETED", description="Finished: the producer is onboarded.")
+    CANCELLED = strawberry.enum_value("CANCELLED", description="Cancelled: the producer was removed (final).")
 
 
 @strawberry.enum(description="The next wizard step still to be done (steps may be revisited in any order).")
 class OnboardingStep(Enum):
-    DETAILS = "DETAILS"
-    PAYMENT = "PAYMENT"
-    STATES = "STATES"
-    REVIEW = "REVIEW"
-    FINISH = "FINISH"
-    DONE = "DONE"
+    DETAILS = strawberry.enum_value("DETAILS", description="Enter or confirm the producer's details.")
+    PAYMENT = strawberry.enum_value("PAYMENT", description="Choose who pays for licenses and renewals.")
+    STATES = strawberry.enum_value("STATES", description="Choose the states and lines of authority.")
+    REVIEW = strawberry.enum_value("REVIEW", description="Review what will be created and its fees.")
+    FINISH = strawberry.enum_value("FINISH", description="Finish the onboarding (everything is ready).")
+    DONE = strawberry.enum_value("DONE", description="Nothing left: the onboarding is finished.")
 
 
-@strawberry.enum(description="Who pays a license fee.")
+@strawberry.enum(description="Who pays a license fee: in the onboarding wizard and in a bulk onboarding job alike.")
 class Payer(Enum):
-    AGENCY = "AGENCY"
-    PRODUCER = "PRODUCER"
+    AGENCY = strawberry.enum_value("AGENCY", description="The agency pays.")
+    PRODUCER = strawberry.enum_value("PRODUCER", description="The producer pays.")
 
 
 @strawberry.enum(description="How the producer was found in the producer registry.")
 class Identification(Enum):
-    SSN = "SSN"
-    NPN = "NPN"
-    LICENSE = "LICENSE"
-    NPN_VERIFIED_BY_SSN = "NPN_VERIFIED_BY_SSN"
+    SSN = strawberry.enum_value("SSN", description="By SSN and last name.")
+    NPN = strawberry.enum_value("NPN", description="By National Producer Number.")
+    LICENSE = strawberry.enum_value("LICENSE", description="By license number and state.")
+    NPN_VERIFIED_BY_SSN = strawberry.enum_value(
+        "NPN_VERIFIED_BY_SSN", description="By National Producer Number, confirmed by the SSN given with it.")
 
 
 @strawberry.enum(description="What happened to one producer of a removeProducers request.")
 class RemovalResult(Enum):
-    REMOVED = "REMOVED"
-    NOT_FOUND = "NOT_FOUND"
-    NOT_ALLOWED = "NOT_ALLOWED"
+    REMOVED = strawberry.enum_value("REMOVED", description="Removed: it is retired and its appointments terminated.")
+    NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="No producer with that id is visible to you.")
+    NOT_ALLOWED = strawberry.enum_value(
+        "NOT_ALLOWED", description="Refused: you may not remove this producer, or its state does not allow it.")
     HAS_ACTIVE_DESCENDANTS = strawberry.enum_value(
         "HAS_ACTIVE_DESCENDANTS", description="Refused: active producers are below it and the tenant's "
         "configuration (offboarding.agencyRemoval: refuse) does not remove a subtree; see activeDescendants.")

@@ -30,9 +30,9 @@ def _is(record_type: type) -> Any:
 
 @strawberry.enum(description="A producer's gender as recorded in the producer registry.")
 class Gender(Enum):
-    MALE = "MALE"
-    FEMALE = "FEMALE"
-    NON_BINARY = "NON_BINARY"
+    MALE = strawberry.enum_value("MALE", description="Male (M in bulk files).")
+    FEMALE = strawberry.enum_value("FEMALE", description="Female (F in bulk files).")
+    NON_BINARY = strawberry.enum_value("NON_BINARY", description="Non-binary (X in bulk files).")
 
 
 @strawberry.type(description="An agent, agency or broker authorized to write business, in a hierarchy.")

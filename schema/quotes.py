@@ -25,33 +25,35 @@ def _is(record_type: type) -> Any:
 
 @strawberry.enum(description="Where a quote is: draft -> underwritten -> issued, or declined / rejected by flags.")
 class QuoteState(Enum):
-    DRAFT = "draft"
-    UNDERWRITTEN = "underwritten"
-    ISSUED = "issued"
-    DECLINED = "declined"
-    REJECTED = "rejected"
+    DRAFT = strawberry.enum_value("draft", description="Being prepared; not underwritten yet.")
+    UNDERWRITTEN = strawberry.enum_value(
+        "underwritten", description="Underwritten without a holding flag; can be issued.")
+    ISSUED = strawberry.enum_value("issued", description="Issued as a policy (final).")
+    DECLINED = strawberry.enum_value(
+        "declined", description="Held by a decline flag; can proceed once the flag is cleared.")
+    REJECTED = strawberry.enum_value("rejected", description="Rejected by a reject flag (final).")
 
 
 @strawberry.enum(description="Underwriting flag level: info never blocks; block and decline hold until cleared; "
                              "reject is permanent.")
 class FlagLevel(Enum):
-    INFO = "info"
-    BLOCK = "block"
-    DECLINE = "decline"
-    REJECT = "reject"
+    INFO = strawberry.enum_value("info", description="For information only; never blocks.")
+    BLOCK = strawberry.enum_value("block", description="Blocks issuance until cleared.")
+    DECLINE = strawberry.enum_value("decline", description="Declines the quote until cleared.")
+    REJECT = strawberry.enum_value("reject", description="Rejects the quote permanently; cannot be cleared.")
 
 
 @strawberry.enum(description="Kind of policy transaction.")
 class TransactionKind(Enum):
-    ISSUANCE = "issuance"
-    CHANGE = "change"
-    RENEWAL = "renewal"
+    ISSUANCE = strawberry.enum_value("issuance", description="The policy's first transaction: it comes into force.")
+    CHANGE = strawberry.enum_value("change", description="A mid-term change to the policy (e.g. its producers).")
+    RENEWAL = strawberry.enum_value("renewal", description="The policy renewed for a new term.")
 
 
 @strawberry.enum(description="State of a policy transaction.")
 class TransactionState(Enum):
-    DRAFT = "draft"
-    ISSUED = "issued"
+    DRAFT = strawberry.enum_value("draft", description="Being prepared; not in force yet.")
+    ISSUED = strawberry.enum_value("issued", description="Issued: its changes apply to the policy.")
 
 
 @strawberry.type(description="An underwriting flag on a quote or policy transaction.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -133,6 +134,25 @@ async def test_failed_validation_keeps_the_draft_and_lists_the_missing_last_name
                           {"id": producer_id}, token=tenant.admin)
     assert stored["producer"]["state"] == "DRAFT"
     assert stored["producer"]["validationResult"]["items"] == [{"code": "MISSING_LAST_NAME"}]
+
+
+async def test_the_validation_result_time_is_a_date_time_like_the_producer_timestamps(gql, new_tenant):
+    # given a producer that failed validation
+    tenant = await new_tenant()
+    data = await gql.ok(CREATE_PRODUCER, {"input": {"type": "Agent", "firstName": "Ana"}}, token=tenant.admin)
+    producer_id = data["createProducer"]["producer"]["id"]
+    await act(gql, tenant.admin, "validate", "Producer", producer_id)
+    # when its validation result is read
+    stored = await gql.ok("query($id: ID!) { producer(id: $id) { createdAt validationResult { at } } }",
+                          {"id": producer_id}, token=tenant.admin)
+    # then `at` is a DateTime, serialised as createdAt is: ISO 8601 in UTC, not before the producer existed
+    at = datetime.fromisoformat(stored["producer"]["validationResult"]["at"])
+    created = datetime.fromisoformat(stored["producer"]["createdAt"])
+    assert at.utcoffset() == created.utcoffset() == timedelta(0)
+    assert at >= created
+    type_of_at = await gql.ok('{ __type(name: "ValidationResult") { fields { name type { name } } } }',
+                              token=tenant.admin)
+    assert {"name": "at", "type": {"name": "DateTime"}} in type_of_at["__type"]["fields"]
 
 
 def config_with_required_agent_field() -> dict[str, Any]:
