@@ -40,10 +40,12 @@ from schema.telemetry import Telemetry
 @strawberry.type(description="Read the producer graph.")
 class Query(ProducerQuery, LicenseQuery, QuoteQuery, OnboardingQuery, BulkQuery, AuditQuery):
     node: relay.Node | None = strawberry.field(
-        resolver=ids.node, description="Any object by its global id; null when not visible.",
+        resolver=ids.node, description="Any object by its global id; null when not visible. A bare locator is refused with "
+        "INVALID_ID (it does not say which type it is): send the global id.",
         permission_classes=[EVERYONE])
     nodes: list[relay.Node | None] = strawberry.field(
-        resolver=ids.nodes, description="Objects by global id, in order; null where not visible.",
+        resolver=ids.nodes, description="Objects by global id, in order; null where not visible. A bare locator among them is "
+        "refused with INVALID_ID.",
         permission_classes=[EVERYONE])
 
 
