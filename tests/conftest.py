@@ -6,7 +6,10 @@ import asyncio
 import contextlib
 import itertools
 import os
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -202,6 +205,31 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def uvicorn_process(database_url: str, log: Path, secret: str, **env: str) -> Iterator[str]:
+    """The served app (`create_production_app`) in its own process on a free loopback port; yields its base URL."""
+    port = free_port()
+    environment = {**os.environ, "DATABASE_URL": database_url, "JWT_SECRET": secret, "ENV": "test", **env}
+    environment.pop("SMTP_HOST", None)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.runtime.server:create_production_app", "--factory",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @contextlib.asynccontextmanager

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from email import message_from_bytes
 from typing import Any
 
@@ -15,6 +14,7 @@ from httpx_ws.transport import ASGIWebSocketTransport
 
 from tests.api.bulk_helpers import bulk_setup, csv_file, file_rows, post_upload, start_job, upload, wait_for_job
 from tests.api.registry_helpers import agency
+from tests.conftest import free_port
 
 PROGRESS = """subscription($id: ID!) { bulkOnboardingProgress(jobId: $id) {
   jobId status total processed succeeded failed rowsPerSecond estimatedSecondsLeft } }"""
@@ -118,16 +118,10 @@ class _Inbox:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_completion_email_reaches_the_admin_with_the_figures(app, gql, http, new_tenant):
     # given an SMTP server and a job of three good rows and one not in the registry
     inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     settings = app.state.settings
     settings.smtp_host, settings.smtp_port = "127.0.0.1", controller.port
@@ -188,7 +182,7 @@ async def test_an_upload_with_an_address_that_is_not_one_is_refused(app, gql, ht
 async def test_the_completion_email_goes_to_the_address_given_at_upload(app, gql, http, new_tenant):
     # given an SMTP server and a job uploaded with an address for its completion email
     inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     settings = app.state.settings
     settings.smtp_host, settings.smtp_port = "127.0.0.1", controller.port

@@ -6,10 +6,6 @@ from __future__ import annotations
 import asyncio
 import http.server
 import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -24,7 +20,8 @@ import pytest_asyncio
 
 from app.runtime.demo import Demo, build_demo
 from persistence.db import create_engine, session_factory
-from tests.conftest import fresh_database, settings_for_test
+from tests.conftest import free_port, fresh_database, settings_for_test
+from tests.conftest import uvicorn_process as served
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")  # Debian's package
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -32,34 +29,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 SECRET = "browser-tests-secret-of-at-least-thirty-two-bytes"
 ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def uvicorn_process(database_url: str, log: Path, **env: str) -> Iterator[str]:
-    """The served app (`create_production_app`) in its own process on a free loopback port; yields its base URL."""
-    port = free_port()
-    environment = {**os.environ, "DATABASE_URL": database_url, "JWT_SECRET": SECRET, "ENV": "test", **env}
-    environment.pop("SMTP_HOST", None)
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.runtime.server:create_production_app", "--factory",
-             "--host", LOOPBACK, "--port", str(port), "--log-level", "warning"],
-            cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            yield f"http://{LOOPBACK}:{port}"
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 async def wait_healthy(http: httpx.AsyncClient) -> None:
@@ -91,7 +60,7 @@ async def api_server(pg_url: str, template_url: str, tmp_path_factory: pytest.Te
     settings = settings_for_test(jwt_secret=SECRET)
     allowed, refused = f"http://{LOOPBACK}:{free_port()}", f"http://{LOOPBACK}:{free_port()}"
     log = tmp_path_factory.mktemp("browser") / "server.log"
-    with uvicorn_process(url, log, ALLOWED_ORIGINS=f'["{allowed}"]') as base_url:
+    with served(url, log, SECRET, ALLOWED_ORIGINS=f'["{allowed}"]') as base_url:
         engine = create_engine(url, pool_size=2, max_overflow=2)
         try:
             async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:

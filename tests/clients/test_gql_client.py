@@ -7,9 +7,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import os
-import signal
-import socket
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -26,38 +23,17 @@ from gql.transport.websockets import WebsocketsTransport
 
 from app.runtime.demo import Demo, build_demo, registry_entries
 from persistence.db import create_engine, session_factory
-from tests.conftest import fresh_database
+from tests.conftest import fresh_database, uvicorn_process
 from tests.conftest import settings_for_test as make_settings
 
 SECRET = "gql-client-secret-of-at-least-thirty-two-bytes"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def _uvicorn(database_url: str, log: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "JWT_SECRET": SECRET, "ENV": "test"}
-    env.pop("SMTP_HOST", None)
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.runtime.server:create_production_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            yield f"127.0.0.1:{port}"
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with uvicorn_process(database_url, log, SECRET) as base_url:
+        yield base_url.removeprefix("http://")
 
 
 class Server:

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,7 @@ from tests.api.bulk_helpers import (
     store_registry,
 )
 from tests.api.registry_helpers import agency
-from tests.conftest import GraphQLClient, fresh_database
+from tests.conftest import GraphQLClient, free_port, fresh_database
 from tests.conftest import settings_for_test as make_settings
 
 pytestmark = pytest.mark.slow
@@ -44,15 +43,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PROGRESS = """subscription($id: ID!) { bulkOnboardingProgress(jobId: $id) { status total processed succeeded failed } }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def _server(database_url: str, log_dir: Path, name: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "JWT_SECRET": SECRET, "ENV": "test"}
     env.pop("SMTP_HOST", None)
     with (log_dir / f"{name}.log").open("wb") as log:

@@ -5,9 +5,7 @@ started while the job runs)."""
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -23,7 +21,7 @@ from tests.api.bulk_helpers import all_rows, csv_file, file_rows, registry_entri
 from tests.api.registry_helpers import agency
 from tests.conftest import GraphQLClient
 from tests.conftest import settings_for_test as make_settings
-from tests.ops.test_database_outage import Database, wait_ready
+from tests.ops.test_database_outage import Database, own_database, wait_ready
 
 ROWS = 3000
 FLAPS = 4
@@ -31,13 +29,7 @@ FLAPS = 4
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[Database]:
-    with tempfile.TemporaryDirectory(prefix="pg-flaps-") as tmp:
-        db = Database(Path(tmp))
-        try:
-            yield db
-        finally:
-            db.start()
-            db.server.cleanup()
+    yield from own_database("pg-flaps-")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

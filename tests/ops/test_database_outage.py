@@ -43,15 +43,20 @@ class Database:
         assert self.server.get_uri() == self.url
 
 
-@pytest.fixture(scope="module")
-def database() -> Iterator[Database]:
-    with tempfile.TemporaryDirectory(prefix="pg-outage-") as tmp:
+def own_database(prefix: str) -> Iterator[Database]:
+    """An embedded PostgreSQL of the test's own, which it may stop and start; removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         db = Database(Path(tmp))
         try:
             yield db
         finally:
             db.start()
             db.server.cleanup()
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[Database]:
+    yield from own_database("pg-outage-")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
