@@ -61,7 +61,14 @@ async def _node(info: Info[Any, Any], id: object) -> Any:
 
 async def nodes(info: Info[Any, Any], ids: Annotated[list[strawberry.ID], strawberry.argument(
         description="The global ids of the objects (any bare locator is refused with INVALID_ID).")]) -> list[Any]:
-    """Objects by global id, in order (one dataloader batch per type)."""
-    for index, one in enumerate(ids):
-        refuse_bare_locator(one, f"ids[{index}]")
-    return list(await asyncio.gather(*(_node(info, one) for one in ids)))
+    """Objects by global id, in order (one dataloader batch per type). A bare locator is refused in its own
+    item: the item is null with an INVALID_ID error at its path (`nodes.1`), the other items are answered."""
+    return list(await asyncio.gather(*(_item(info, index, one) for index, one in enumerate(ids))))
+
+
+async def _item(info: Info[Any, Any], index: int, id: object) -> Any:
+    try:
+        refuse_bare_locator(id, f"ids[{index}]")
+    except DomainError as refused:
+        return refused  # graphql-core raises a returned exception as this item's error, located at its path
+    return await _node(info, id)

@@ -45,7 +45,7 @@ class Query(ProducerQuery, LicenseQuery, QuoteQuery, OnboardingQuery, BulkQuery,
         permission_classes=[EVERYONE])
     nodes: list[relay.Node | None] = strawberry.field(
         resolver=ids.nodes, description="Objects by global id, in order; null where not visible. A bare locator among them is "
-        "refused with INVALID_ID.",
+        "refused in its own item: that item is null, with an INVALID_ID error at its path (`nodes.1`).",
         permission_classes=[EVERYONE])
 
 

@@ -94,10 +94,11 @@ class AuditEvent:
 
 @strawberry.type
 class AuditQuery:
-    audit_events: Connection[AuditEvent] = strawberry.field(  # type: ignore[assignment]
+    audit_events: Connection[AuditEvent] | None = strawberry.field(  # type: ignore[assignment]
         resolver=r.audit_events, permission_classes=[TENANT_ADMIN],
         description="The tenant's audit log, oldest first: every change of producers, codes, licenses, "
-                    "appointments, quotes, policies, policy transactions, underwriting flags and onboardings.")
+                    "appointments, quotes, policies, policy transactions, underwriting flags and onboardings. "
+                    "Null (with a FORBIDDEN error) when your roles do not allow it.")
 
 
 @strawberry.type

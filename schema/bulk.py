@@ -214,10 +214,12 @@ def _f(resolver: Any, description: str) -> Any:
 class BulkQuery:
     bulk_onboarding_job: BulkOnboardingJob | None = _f(
         r.bulk_onboarding_job, "A bulk onboarding job by id; null when not visible.")
-    bulk_onboarding_jobs: Connection[BulkOnboardingJob] = _f(
-        r.bulk_onboarding_jobs, "Bulk onboarding jobs visible to you, oldest first.")
-    bulk_onboarding_sample_files: BulkOnboardingSampleFiles = _f(
-        r.bulk_onboarding_sample_files, "Where to download the sample CSV and XLSX files.")
+    bulk_onboarding_jobs: Connection[BulkOnboardingJob] | None = _f(
+        r.bulk_onboarding_jobs, "Bulk onboarding jobs visible to you, oldest first. Null (with a FORBIDDEN error) "
+        "when your roles do not allow it.")
+    bulk_onboarding_sample_files: BulkOnboardingSampleFiles | None = _f(
+        r.bulk_onboarding_sample_files, "Where to download the sample CSV and XLSX files. Null (with a FORBIDDEN "
+        "error) when your roles do not allow it.")
 
 
 @strawberry.type

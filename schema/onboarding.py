@@ -274,8 +274,9 @@ def _f(resolver: Any, description: str) -> Any:
 @strawberry.type
 class OnboardingQuery:
     onboarding: Onboarding | None = _f(r.onboarding, "An onboarding by global id or locator; null when not visible.")
-    onboardings: Connection[Onboarding] = _f(
-        r.onboardings, "Onboardings visible to you, oldest first; filter by status for those in progress.")
+    onboardings: Connection[Onboarding] | None = _f(
+        r.onboardings, "Onboardings visible to you, oldest first; filter by status for those in progress. Null "
+        "(with a FORBIDDEN error) when your roles do not allow it.")
     jurisdictions: list[Jurisdiction] = strawberry.field(
         resolver=_jurisdictions, permission_classes=[EVERYONE],
         description="The tenant's states, district and territories with their lines of authority and fees, in code "

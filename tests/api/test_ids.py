@@ -44,11 +44,16 @@ async def test_node_refuses_a_bare_locator_with_invalid_id(gql, owned):
     assert "global id" in error["message"]
 
 
-async def test_nodes_refuses_a_bare_locator_naming_its_position(gql, owned):
+async def test_nodes_refuses_a_bare_locator_in_its_own_item_and_answers_the_others(gql, owned):
+    # given a global id, a bare locator and another global id
     tenant, producer, code = owned
-    body = (await gql.post(NODES, {"ids": [code["id"], producer["locator"]]}, token=tenant.admin)).json()
-    assert body["data"] is None  # nodes is non-null: the refusal nulls the whole answer
+    ids = [code["id"], producer["locator"], producer["id"]]
+    # when nodes is asked for them
+    body = (await gql.post(NODES, {"ids": ids}, token=tenant.admin)).json()
+    # then only the bare locator's item is null, with INVALID_ID at its path naming its position
+    assert body["data"] == {"nodes": [{"id": code["id"]}, None, {"id": producer["id"]}]}
     assert [e["extensions"]["code"] for e in body["errors"]] == ["INVALID_ID"]
+    assert body["errors"][0]["path"] == ["nodes", 1]
     assert body["errors"][0]["extensions"]["field"] == "ids[1]"
 
 
