@@ -13,7 +13,7 @@ import os
 import tempfile
 import weakref
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -72,6 +72,7 @@ class Progress:
     rows_per_second: float
     estimated_seconds_left: float | None
     updated_at: datetime
+    job: BulkJobRecord = field(compare=False, repr=False)  # the record the figures were read from
 
     @property
     def finished(self) -> bool:
@@ -149,7 +150,7 @@ def progress(job: BulkJobRecord, now: datetime | None = None) -> Progress:
     elif job.status == "RUNNING" and rate > 0:
         left = round(max(total - job.processed_rows, 0) / rate, 1)
     return Progress(job.id, job.status, total, job.processed_rows, job.succeeded_rows, job.failed_rows, rate, left,
-                    job.updated_at)
+                    job.updated_at, job)
 
 
 class _JobFeed:

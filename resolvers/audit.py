@@ -10,6 +10,7 @@ from strawberry import Info, relay
 from app import audit as service
 from persistence.audit import AuditEventRecord, AuditFilter
 from resolvers.context import GraphQLContext
+from resolvers import ids
 from resolvers.ids import LOCATOR, global_id
 from resolvers.pagination import ConnectionData, connection, page_request
 
@@ -61,6 +62,7 @@ async def audit_events(info: Ctx, first: First = None, after: After = None, enti
 async def producer_events(info: Ctx, entities: Entities = None, events: Events = None) -> AsyncIterator[Any]:
     hub = info.context.request.app.state.notify
     async for record in service.watch_events(info.context.svc, hub, _filter(entities, events)):
+        info.context.renew_loaders()
         yield record
 
 
@@ -81,6 +83,15 @@ def before(root: AuditEventRecord) -> Any:
 
 def after(root: AuditEventRecord) -> Any:
     return service.api_view(root.after)
+
+
+async def node(root: AuditEventRecord, info: Ctx) -> Any:
+    """The changed object as the caller may see it now (read in the caller's scope, like `node(id:)`); None when
+    it is out of that scope or has no global id (an underwriting flag)."""
+    type_name = TYPE_NAMES.get(root.entity)
+    if type_name is None:
+        return None
+    return await ids.find_node(info, global_id(type_name, root.entity_id))
 
 
 def producer_global_id(root: AuditEventRecord) -> strawberry.ID | None:

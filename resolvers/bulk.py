@@ -83,6 +83,13 @@ def progress(root: Any) -> service.Progress:
     return service.progress(root)
 
 
+def progress_job(root: service.Progress) -> Any:
+    """The record the figures were read from. A watched job was visible to the subscriber when it subscribed
+    (app.bulk.watch_progress reads it in the caller's scope) and never changes agency; a connection whose
+    agency is removed is closed (resolvers/revocation.py)."""
+    return root.job
+
+
 async def rows(root: Any, info: Ctx, first: First = None, after: After = None,
                statuses: Annotated[list[RowStatusArg] | None, strawberry.argument(
                    description="Only rows in one of these statuses; omit for every row.")] = None,
@@ -188,4 +195,5 @@ async def update_bulk_onboarding_row(info: Ctx, job_id: JobId, row_number: Annot
 async def watch_progress(info: Ctx, job_id: strawberry.ID) -> AsyncIterator[service.Progress]:
     hub = info.context.request.app.state.notify
     async for state in service.watch_progress(info.context.svc, hub, job_locator(job_id)):
+        info.context.renew_loaders()
         yield state

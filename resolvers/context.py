@@ -25,6 +25,12 @@ class GraphQLContext:
         self.service = service
         self.loaders = Loaders(service)
 
+    def renew_loaders(self) -> None:
+        """Fresh dataloaders. A WebSocket connection keeps one context for its whole life: each subscription
+        event reads the objects it carries as they are now, never as an earlier event cached them."""
+        if self.service is not None:
+            self.loaders = Loaders(self.service)
+
     @property
     def svc(self) -> ServiceContext:
         if self.service is None:

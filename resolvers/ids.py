@@ -44,10 +44,12 @@ async def node(info: Info[Any, Any], id: Annotated[strawberry.ID, strawberry.arg
         description="The global id of the object (a bare locator is refused with INVALID_ID).")]) -> Any:
     """Any object by its global id; None when malformed, of a type that is not a Node, or not visible."""
     refuse_bare_locator(id)
-    return await _node(info, id)
+    return await find_node(info, id)
 
 
-async def _node(info: Info[Any, Any], id: object) -> Any:
+async def find_node(info: Info[Any, Any], id: object) -> Any:
+    """The object a global id names, in the caller's scope (its type's `resolve_nodes`); None when it names
+    nothing the caller can see."""
     try:
         gid = relay.GlobalID.from_id(str(id))
         node_type = gid.resolve_type(info)
@@ -71,4 +73,4 @@ async def _item(info: Info[Any, Any], index: int, id: object) -> Any:
         refuse_bare_locator(id, f"ids[{index}]")
     except DomainError as refused:
         return refused  # graphql-core raises a returned exception as this item's error, located at its path
-    return await _node(info, id)
+    return await find_node(info, id)

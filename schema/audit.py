@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any
 
 import strawberry
+from strawberry import relay
 
 from persistence.audit import AuditEventRecord
 from resolvers import audit as r
@@ -77,6 +78,12 @@ class AuditEvent:
     def locator(self) -> str:
         return self.entity_id  # type: ignore[return-value]
 
+    node: relay.Node | None = strawberry.field(
+        resolver=r.node, description="The object that changed (a Producer, ProducerCode, License, Appointment, Quote, "
+                                     "Policy, PolicyTransaction or Onboarding), read in your scope when the event is "
+                                     "delivered, so it shows this change and any made since: a normalised client "
+                                     "cache updates the object from the event without a refetch. Null when you can "
+                                     "no longer see it (or it is gone), and for underwriting flags (no global id).")
     producer_id: strawberry.ID | None = strawberry.field(
         resolver=r.producer_global_id, description="Global id of the producer the object belongs to (itself for a "
                                                    "producer; through its producer code for quotes, policies, "

@@ -68,6 +68,11 @@ class BulkOnboardingProgress:
     def job_id(self) -> strawberry.ID:
         return strawberry.ID(global_id("BulkOnboardingJob", self.job_id))  # type: ignore[arg-type]
 
+    job: Annotated[BulkOnboardingJob, strawberry.lazy("schema.bulk")] = strawberry.field(
+        resolver=r.progress_job, description="The job these figures are of, as read with them (its id, status and "
+                                             "counters): a normalised client cache updates the job from each "
+                                             "progress event without a refetch.")
+
 
 @strawberry.type(description="Payment setup applied to every producer of a bulk job.")
 class BulkPayment:

@@ -66,6 +66,42 @@ async def test_subscriber_gets_the_current_state_then_progress_until_the_end(app
     assert states[-1]["succeeded"] == 30 and states[-1]["estimatedSecondsLeft"] == 0
 
 
+WITH_JOB = """subscription($id: ID!) { bulkOnboardingProgress(jobId: $id) {
+  jobId status processed succeeded job { id status succeededRows failedRows progress { processed } } } }"""
+
+
+async def test_each_progress_event_carries_the_job_with_the_same_figures(app, gql, http, new_tenant):
+    # given a validated job of 8 rows, watched with the job selected in the payload
+    s = await bulk_setup(app, gql, new_tenant, count=8)
+    job = (await upload(http, s.admin, csv_file(file_rows(s.entries))))["job"]
+
+    async def begin() -> None:
+        await start_job(gql, s.admin, job["id"])
+
+    # when the job is started and runs to its end
+    async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app), base_url="http://testserver") as client:
+        async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws:
+            await ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {s.admin}"}})
+            assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
+            await ws.send_json({"id": "1", "type": "subscribe",
+                                "payload": {"query": WITH_JOB, "variables": {"id": job["id"]}}})
+            states: list[dict[str, Any]] = []
+            while (message := await ws.receive_json(timeout=30))["type"] != "complete":
+                assert message["type"] == "next" and not message["payload"].get("errors"), message
+                states.append(message["payload"]["data"]["bulkOnboardingProgress"])
+                if len(states) == 1:
+                    await begin()
+    # then every event's job is the watched one, with the figures of the same read
+    for state in states:
+        assert state["job"]["id"] == state["jobId"] == job["id"]
+        assert state["job"]["status"] == state["status"]
+        assert state["job"]["succeededRows"] == state["succeeded"]
+        assert state["job"]["progress"]["processed"] == state["processed"]
+    assert states[0]["job"]["status"] == "VALIDATED"
+    assert states[-1]["job"] == {"id": job["id"], "status": "COMPLETED", "succeededRows": 8, "failedRows": 0,
+                                 "progress": {"processed": 8}}
+
+
 async def test_legacy_graphql_ws_protocol_streams_progress(app, gql, http, new_tenant):
     s = await bulk_setup(app, gql, new_tenant, count=5)
     job = (await upload(http, s.admin, csv_file(file_rows(s.entries))))["job"]

@@ -36,12 +36,12 @@ class Subscriber:
 
 
 @asynccontextmanager
-async def subscribed(app: Any, token: str, **variables: Any) -> AsyncIterator[Subscriber]:
+async def subscribed(app: Any, token: str, query: str = EVENTS, **variables: Any) -> AsyncIterator[Subscriber]:
     async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app), base_url="http://testserver") as client:
         async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws:
             await ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
             assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
-            await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": EVENTS, "variables": variables}})
+            await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}})
             await asyncio.sleep(SETTLE)
             yield Subscriber(ws)
 
@@ -125,3 +125,51 @@ async def test_an_agency_scoped_subscriber_gets_the_quotes_of_its_producers_only
     # then the first event it gets is its own agent's quote, with the API's field names
     assert first["name"] == "quote.created" and first["producerId"] == mine[-1]["id"]
     assert first["after"]["producerCode"] == "EV-1"
+
+
+NODE_EVENTS = """subscription { producerEvents { name entityId node {
+  __typename id
+  ... on Producer { lastName state }
+  ... on ProducerCode { code producer { id lastName } }
+} } }"""
+UPDATE = """mutation($id: ID!, $name: String!) { updateProducer(id: $id, input: {lastName: $name}) {
+  userErrors { code } } }"""
+
+
+async def test_each_event_carries_the_changed_node_as_it_is_when_delivered(app, gql, new_tenant):
+    # given a tenant admin subscribed with the changed node selected
+    tenant = await new_tenant()
+    async with subscribed(app, tenant.admin, NODE_EVENTS) as subscriber:
+        # when a producer is created, then (once that event arrived) renamed, then given a code
+        producer = await create_producer(gql, tenant.admin, lastName="First")
+        created = await subscriber.next()
+        await gql.ok(UPDATE, {"id": producer["id"], "name": "Second"}, token=tenant.admin)
+        renamed = await subscriber.next()
+        code = await create_code(gql, tenant.admin, producer["id"], code="NODE-1")
+        coded = await subscriber.next()
+    # then each event's node is the object it names, read when the event was delivered (never a cached copy)
+    assert created["node"] == {"__typename": "Producer", "id": producer["id"], "lastName": "First", "state": "DRAFT"}
+    assert renamed["name"] == "producer.updated"
+    assert renamed["node"] == {"__typename": "Producer", "id": producer["id"], "lastName": "Second", "state": "DRAFT"}
+    assert coded["node"] == {"__typename": "ProducerCode", "id": code["id"], "code": "NODE-1",
+                             "producer": {"id": producer["id"], "lastName": "Second"}}
+
+
+async def test_an_agency_subscriber_sees_nodes_of_its_subtree_only(app, gql, new_tenant):
+    # given two agencies and an admin of the first, subscribed with the node selected
+    tenant = await new_tenant()
+    acme = await agency(gql, tenant.admin, name="Acme")
+    globex = await agency(gql, tenant.admin, name="Globex")
+    acme_admin = gql.token(tenant.id, "AGENCY_ADMIN", agency=acme["locator"])
+    async with subscribed(app, acme_admin, NODE_EVENTS) as subscriber:
+        # when a producer and its code change under the other agency, then under the admin's
+        outside = await create_producer(gql, tenant.admin, parent=globex["id"], lastName="Outside")
+        await create_code(gql, tenant.admin, outside["id"], code="G-NODE")
+        inside = await create_producer(gql, tenant.admin, parent=acme["id"], lastName="Inside")
+        code = await create_code(gql, tenant.admin, inside["id"], code="A-NODE")
+        received = [await subscriber.next(), await subscriber.next()]
+    # then only its own producer and code arrived, as nodes read in its scope
+    assert [e["node"] for e in received] == [
+        {"__typename": "Producer", "id": inside["id"], "lastName": "Inside", "state": "DRAFT"},
+        {"__typename": "ProducerCode", "id": code["id"], "code": "A-NODE",
+         "producer": {"id": inside["id"], "lastName": "Inside"}}]
