@@ -9,8 +9,8 @@ from strawberry import Info, relay
 
 from app import audit as service
 from persistence.audit import AuditEventRecord, AuditFilter
-from resolvers.context import GraphQLContext
 from resolvers import ids
+from resolvers.context import GraphQLContext
 from resolvers.ids import LOCATOR, global_id
 from resolvers.pagination import ConnectionData, connection, page_request
 
