@@ -12,7 +12,7 @@ from httpx_ws import aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 
 from tests.api.helpers import create_code, create_producer, transition_mutation
-from tests.api.registry_helpers import agency
+from tests.api.registry_helpers import agency, entry_with, load_registry, onboarded
 from tests.api.test_quotes_underwriting import chain, quote
 
 EVENTS = """subscription($entities: [AuditEntity!], $events: [AuditAction!]) {
@@ -173,3 +173,24 @@ async def test_an_agency_subscriber_sees_nodes_of_its_subtree_only(app, gql, new
         {"__typename": "Producer", "id": inside["id"], "lastName": "Inside", "state": "DRAFT"},
         {"__typename": "ProducerCode", "id": code["id"], "code": "A-NODE",
          "producer": {"id": inside["id"], "lastName": "Inside"}}]
+
+
+async def test_a_node_the_subscriber_may_not_read_is_null_though_its_event_arrives(app, gql, new_tenant, tmp_path):
+    # given an agency, a registry producer to onboard, and a read-only caller of the agency subscribed to the
+    # producer and onboarding events with the node selected
+    tenant = await new_tenant()
+    acme = await agency(gql, tenant.admin, name="Acme")
+    await load_registry(app, tenant.id, [entry_with("3101", "233-45-6781", "Okafor", ("CA", "CA-3101", ["Life"]))],
+                        tmp_path)
+    reader = gql.token(tenant.id, "READ_ONLY", agency=acme["locator"])
+    query = """subscription { producerEvents(entities: [PRODUCER, ONBOARDING], events: [CREATED]) {
+      name entityId node { __typename id } } }"""
+    async with subscribed(app, reader, query) as subscriber:
+        # when the agency's admin onboards the producer (a producer and an onboarding are created)
+        admin = gql.token(tenant.id, "AGENCY_ADMIN", agency=acme["locator"])
+        onboarding = await onboarded(gql, admin, npn="3101", email="okafor@example.com")
+        received = sorted([await subscriber.next(), await subscriber.next()], key=lambda e: e["name"])
+    # then both events arrive; the producer is its node, the onboarding (admins only) is not shown to a reader
+    assert [e["name"] for e in received] == ["onboarding.created", "producer.created"]
+    assert received[0]["entityId"] == onboarding["id"] and received[0]["node"] is None
+    assert received[1]["node"] == {"__typename": "Producer", "id": onboarding["producer"]["id"]}
