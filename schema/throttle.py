@@ -30,7 +30,12 @@ class CallerBudget(QueryCost):
 
     # async hooks over QueryCost's sync ones: strawberry accepts either (hence the ignores)
     async def on_validate(self) -> AsyncIterator[None]:  # type: ignore[override]
+        """Before the yield: listed after RequestValidationCache, whose validation has run by then, and strawberry
+        checks `pre_execution_errors` before the hooks' code after the yield."""
+        await self.charge()
         yield
+
+    async def charge(self) -> None:
         self.measure()
         context = self.execution_context
         service = getattr(context.context, "service", None)
@@ -67,7 +72,12 @@ class CallerBudget(QueryCost):
 
     def get_results(self) -> dict[str, Any]:
         results = super().get_results()
-        if self.caller is not None and self.currently_available is not None:
+        service = getattr(self.execution_context.context, "service", None)
+        if self.caller is None and service is not None:  # refused before validation (a parse error)
+            self.caller = Caller(service.principal.tenant_id, service.principal.subject)
+        if self.caller is not None:
+            if self.currently_available is None:
+                self.currently_available = self.throttle.available(self.caller)
             limits = self.throttle.limits
             results["cost"]["throttleStatus"] = {"maximumAvailable": limits.maximum,
                                                  "currentlyAvailable": round(self.currently_available, 3),
