@@ -2,7 +2,8 @@
 
 The bucket lives in PostgreSQL (persistence/throttle.py). Each process leases a slice of a caller's bucket
 (`lease` cost, or what one request needs when that is more) and spends it in memory, going back to PostgreSQL
-only when the slice cannot pay a request; what a request did not use is refunded to the slice, and a slice
+only when the slice cannot pay a request (and not while the row, as last seen and refilled since, could not
+pay it either: a throttled caller's retries cost no round trip); what a request did not use is refunded to the slice, and a slice
 grown past `lease` returns the excess. While a slice sits in a process the shared row refills as if it had
 been spent, so with N processes a caller can be granted at most N x `lease` more than one bucket would grant.
 """
@@ -75,6 +76,9 @@ class Throttle:
         async with slice_.lock:
             if slice_.balance < cost:
                 need = cost - slice_.balance
+                shared = refilled(slice_.shared, time.monotonic() - slice_.shared_at, self.limits)
+                if shared < need:  # the row held less when last seen, and only refills: refused without asking
+                    return Charge(False, self._available(slice_), seconds_until(need, shared, self.limits))
                 leased = await self._lease(caller, slice_, need=need, want=max(need, self.lease))
                 if leased.granted == 0:
                     return Charge(False, self._available(slice_), seconds_until(need, leased.level, self.limits))

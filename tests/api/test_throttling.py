@@ -177,3 +177,15 @@ async def test_a_subscription_the_budget_cannot_pay_gets_a_throttled_error_messa
     # then the operation gets an `error` message with THROTTLED, and never starts
     assert message["type"] == "error" and message["id"] == "1", message
     assert message["payload"][0]["extensions"]["code"] == "THROTTLED"
+
+
+async def test_a_throttled_caller_retrying_at_once_is_refused_without_asking_the_shared_bucket(gql, new_tenant, statements):
+    # given a caller that was just throttled
+    _, token, producer_id = await caller(gql, new_tenant)
+    await drain(gql, token, producer_id)
+    # when it retries at once
+    with statements:
+        response = await spend(gql, token, producer_id, 41)
+    # then it is refused again by this process alone
+    assert response.status_code == 429
+    assert not [s for s in statements.statements if "throttle_bucket_lease" in s], statements.statements
