@@ -11,6 +11,7 @@ been spent, so with N processes a caller can be granted at most N x `lease` more
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.rules.throttle import BucketLimits, refilled, seconds_until
 from app.settings import Settings
 from persistence import throttle as store
+
+log = logging.getLogger("producer_graph.throttle")
 
 THROTTLED = "THROTTLED"
 MAX_CALLERS = 10_000  # slices kept per process; the least recently used is dropped (its cost is lost, not granted)
@@ -95,7 +98,11 @@ class Throttle:
                 excess = slice_.balance - self.lease
                 if excess > 0:
                     slice_.balance -= excess
-                    await self._lease(caller, slice_, need=0.0, want=0.0, returned=excess)
+                    try:
+                        await self._lease(caller, slice_, need=0.0, want=0.0, returned=excess)
+                    except Exception as exc:  # noqa: BLE001 - the request has run: its answer must not fail
+                        slice_.balance += excess  # kept here until a later refund returns it
+                        log.warning("throttle refund not returned (%s); kept in this process", type(exc).__name__)
         return self._available(slice_)
 
     def available(self, caller: Caller) -> float:
