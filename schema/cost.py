@@ -195,29 +195,35 @@ class CostCalculator:
         return DEFAULT_PAGE_SIZE
 
 
+MAX_COUNTED_DEPTH = 64  # deeper is JSON scalar content (a `data` field), not objects the query selected
+
+
 def returned_objects(data: Any) -> int:
     """The objects in a response's `data`, as the requested cost counts them: an edge and its node count once,
-    the root not at all, scalars nothing. Recursive (a response is at most MAX_QUERY_DEPTH deep), with exact
-    type checks: ~4x quicker than a loop over a stack (a page of 100 producers with their codes: ~0.3 ms)."""
-    return _objects(data) - 1 if type(data) is dict else 0
+    the root not at all, scalars nothing. Recursive with exact type checks, ~4x quicker than a loop over a
+    stack (a page of 100 producers with their codes: ~0.3 ms); nothing below MAX_COUNTED_DEPTH is counted."""
+    return _objects(data, 0) - 1 if type(data) is dict else 0
 
 
-def _objects(value: Any) -> int:
+def _objects(value: Any, depth: int) -> int:
+    if depth > MAX_COUNTED_DEPTH:
+        return 0
+    depth += 1
     count = 0
     if type(value) is dict:
         count = 1
         for key, item in value.items():
             kind = type(item)
             if kind is dict:
-                count += _objects(item)
+                count += _objects(item, depth)
             elif kind is list:
                 if key == "edges":  # an edge is no object of its own: its node is the item
-                    count += sum(_objects(edge) - 1 for edge in item if type(edge) is dict)
+                    count += sum(_objects(edge, depth) - 1 for edge in item if type(edge) is dict)
                 else:
-                    count += sum(_objects(element) for element in item
+                    count += sum(_objects(element, depth) for element in item
                                  if type(element) is dict or type(element) is list)
     elif type(value) is list:
-        count = sum(_objects(element) for element in value)
+        count = sum(_objects(element, depth) for element in value)
     return count
 
 

@@ -35,3 +35,10 @@ def test_the_actual_cost_of_lists_and_of_no_data():
     assert returned_objects({"nodes": [{"id": "1"}, None, {"id": "2"}], "ids": ["x", "y"]}) == 2
     assert returned_objects(None) == 0
     assert returned_objects({"__typename": "Query"}) == 0
+
+
+def test_json_nested_deeper_than_any_query_is_not_counted_and_does_not_exhaust_the_stack():
+    nested: dict = {}
+    for _ in range(5000):
+        nested = {"a": nested}
+    assert returned_objects({"producer": {"data": nested}}) <= 66
