@@ -137,8 +137,11 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.sessions = session_factory(engine)
         app.state.database_url = url
         app.state.settings = settings
+        # the budget's leases have their own small pool: they never queue behind the requests they pay for
+        throttle_engine = create_engine(url, pool_size=1, max_overflow=3)
+        app.state.throttle_engine = throttle_engine
         if throttle is not None:
-            throttle.bind(app.state.sessions)
+            throttle.bind(session_factory(throttle_engine))
         app.state.persisted_queries = PersistedQueries(
             app.state.sessions, max_entries=settings.persisted_queries_max_entries,
             max_query_bytes=settings.persisted_query_max_bytes, cache_size=settings.persisted_queries_cache_size)
@@ -157,6 +160,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             await app.state.bulk_worker.stop()
             await app.state.notify.stop()
             await worker_engine.dispose()
+            await throttle_engine.dispose()
             await engine.dispose()
 
     routes: list[Any] = [

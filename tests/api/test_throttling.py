@@ -11,9 +11,10 @@ import httpx
 import pytest
 from httpx_ws import aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
+from sqlalchemy import event
 
 from tests.api.helpers import create_producer
-from tests.conftest import GraphQLClient, settings_for_test
+from tests.conftest import GraphQLClient, StatementCounter, settings_for_test
 
 MAXIMUM, RESTORE_RATE = 100, 10  # small, so a test drains a budget in a few requests and it refills in seconds
 
@@ -178,13 +179,42 @@ async def test_a_subscription_the_budget_cannot_pay_gets_a_throttled_error_messa
     assert message["payload"][0]["extensions"]["code"] == "THROTTLED"
 
 
-async def test_a_throttled_caller_retrying_at_once_is_refused_without_asking_the_shared_bucket(gql, new_tenant, statements):
+@pytest.fixture(scope="module")
+def leases(app: Any) -> StatementCounter:
+    """Counts the statements of the budget's own pool (its leases)."""
+    counter = StatementCounter()
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if counter.active:
+            counter.count += 1
+            counter.statements.append(statement)
+
+    event.listen(app.state.throttle_engine.sync_engine, "before_cursor_execute", before)
+    return counter
+
+
+async def test_a_caller_with_budget_left_in_its_slice_is_charged_without_a_lease(gql, new_tenant, leases):
+    # given a caller whose first request leased a slice of 10 (THROTTLE_LEASE) from PostgreSQL
+    _, token, producer_id = await caller(gql, new_tenant)
+    with leases:
+        await spend(gql, token, producer_id, 2)
+    assert leases.count == 1, leases.statements
+    # when it sends four more requests of 2, which the 8 left in the slice pay
+    with leases:
+        for _ in range(4):
+            assert (await spend(gql, token, producer_id, 2)).status_code == 200
+    # then none of them asked PostgreSQL
+    assert leases.count == 0, leases.statements
+
+
+async def test_a_throttled_caller_retrying_at_once_is_refused_without_asking_the_shared_bucket(gql, new_tenant,
+                                                                                                leases):
     # given a caller that was just throttled
     _, token, producer_id = await caller(gql, new_tenant)
     await drain(gql, token, producer_id)
     # when it retries at once
-    with statements:
+    with leases:
         response = await spend(gql, token, producer_id, 41)
     # then it is refused again by this process alone
     assert response.status_code == 429
-    assert not [s for s in statements.statements if "throttle_bucket_lease" in s], statements.statements
+    assert leases.count == 0, leases.statements
