@@ -50,6 +50,19 @@ class Settings(BaseSettings):
         default=1000, ge=1, description="Most items of any one list argument (ids to fetch or remove, flags, row "
         "numbers...), literal or in variables; a longer one is refused with LIST_TOO_LONG before anything runs. "
         "Each item also costs 1 in the query cost.")
+    throttle_enabled: bool = Field(
+        default=True, description="Give every caller (tenant, token subject) a budget of query cost that refills "
+        "over time; a request it cannot pay is refused with THROTTLED and HTTP 429. False: no budget, and "
+        "`extensions.cost` has no `throttleStatus`.")
+    throttle_maximum_available: float = Field(
+        default=20_000, ge=1, description="Most query cost a caller's budget holds (Shopify's bucket size); at "
+        "least MAX_QUERY_COST, so every query the cost limit allows can be paid.")
+    throttle_restore_rate: float = Field(
+        default=1_000, gt=0, description="Query cost a caller's budget regains per second.")
+    throttle_lease: float = Field(
+        default=1_000, ge=1, description="Slice of a caller's budget each server process takes from PostgreSQL at "
+        "once and spends in memory (one round trip per slice, not per request). With N processes a caller may be "
+        "granted up to N x THROTTLE_LEASE more than the budget; at most THROTTLE_MAXIMUM_AVAILABLE.")
     allowed_origins: list[str] = Field(
         default_factory=list, description="Browser origins (scheme://host[:port]) of other sites allowed to call the "
         "API: CORS for HTTP (preflights answered before authentication) and the WebSocket handshake; the server's "
@@ -114,6 +127,15 @@ class Settings(BaseSettings):
         if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
             raise ValueError("PUBLIC_BASE_URL must be http(s)://host[:port][/prefix], without query or fragment")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _budget_pays_every_allowed_query(self) -> Settings:
+        if self.throttle_maximum_available < self.max_query_cost:
+            raise ValueError(f"THROTTLE_MAXIMUM_AVAILABLE ({self.throttle_maximum_available:g}) must be at least "
+                             f"MAX_QUERY_COST ({self.max_query_cost}): a query under the cost limit must be payable")
+        if self.throttle_lease > self.throttle_maximum_available:
+            raise ValueError("THROTTLE_LEASE must be at most THROTTLE_MAXIMUM_AVAILABLE")
+        return self
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:

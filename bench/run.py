@@ -6,7 +6,8 @@ WebSocket from this process.
 
 Prints one table row per (workload, workers, concurrency): p50, p99, requests/s, SQL statements per request,
 peak server memory, and for reads the floor (one hand-written SQL statement through asyncpg + orjson, served by
-Starlette on uvicorn) with the ratio to it. Bulk onboarding (d) and subscribers (e) print their own rows.
+Starlette on uvicorn) with the ratio to it. Bulk onboarding (d) and subscribers (e) print their own rows; (f)
+compares a cheap query with the per-caller cost budget on and off.
 """
 
 from __future__ import annotations
@@ -186,7 +187,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--all", action="store_true", help="the full suite: " + ", ".join(
         f"{k}={v}" for k, v in ALL.items()))
-    parser.add_argument("--only", nargs="+", default=["a", "b", "c", "d", "e"], choices=["a", "b", "c", "d", "e"])
+    parser.add_argument("--only", nargs="+", default=["a", "b", "c", "d", "e", "f"],
+                        choices=["a", "b", "c", "d", "e", "f"])
     parser.add_argument("--producers", type=int, default=2_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
@@ -218,7 +220,8 @@ def main() -> None:
                        ttl_seconds=7200)
     headers = {"Authorization": f"Bearer {token}"}
     ids, quotes, agency = asyncio.run(_ids(db_url, tenant))
-    env = {**os.environ, "DATABASE_URL": db_url, "JWT_SECRET": SECRET, "ENV": "test"}
+    # the workloads measure the server, not one caller's budget (a page of 100 costs ~1000): (f) measures that
+    env = {**os.environ, "DATABASE_URL": db_url, "JWT_SECRET": SECRET, "ENV": "test", "THROTTLE_ENABLED": "false"}
     env.pop("SMTP_HOST", None)
     print(f"machine: {machine(db_url)}; {args.producers} producers, {len(quotes)} quotes; seeded in "
           f"{time.time() - began:.0f}s; load average before: {os.getloadavg()[0]:.2f}")
@@ -230,6 +233,8 @@ def main() -> None:
             bulk.run(args, db_url, tenant, env, token, agency, serve, stop, peak_rss_mb, settings)
         if "e" in args.only:
             subscribers.run(args, db_url, tenant, env, token, agency, serve, stop, peak_rss_mb, settings)
+        if "f" in args.only:
+            throttle_workload(args, env, headers, ids)
     finally:
         if server is not None:
             server.cleanup()
@@ -307,6 +312,34 @@ def requests_workloads(args: argparse.Namespace, db_url: str, tenant: str, env: 
                 stop(proc)
     finally:
         stop(floor)
+
+
+def throttle_workload(args: argparse.Namespace, env: dict[str, str], headers: dict[str, str],
+                      ids: list[tuple[str, str]]) -> None:
+    """(f) What the per-caller cost budget costs a cheap query (node by id, cost 1): req/s with it on and off.
+
+    On, the restore rate is so high that nothing is refused, while the whole path runs: the charge before
+    execution, the refund after, and a lease from PostgreSQL once per THROTTLE_LEASE (default 1000) of cost."""
+    print()
+    row("workload", "workers", "concurrency", "throttle", "p50 ms", "p99 ms", "req/s", "on / off")
+    row(*["---"] * 8)
+    make = lambda: ("POST", "/graphql", {"json": {"query": NODE_QUERY, "variables": {  # noqa: E731
+        "id": random.choice(ids)[1]}}, "headers": headers})
+    for workers in args.workers:
+        for concurrency in args.concurrency:
+            off_rps = 0.0
+            for enabled in ("false", "true"):
+                proc, address = serve({**env, "THROTTLE_ENABLED": enabled, "THROTTLE_RESTORE_RATE": "1e9"}, workers)
+                try:
+                    asyncio.run(drive(f"http://{address}", make, concurrency, min(50, args.requests)))
+                    p50, p99, rps = summarise(asyncio.run(drive(f"http://{address}", make, concurrency,
+                                                                args.requests)))
+                finally:
+                    stop(proc)
+                off_rps = rps if enabled == "false" else off_rps
+                ratio = f"{rps / off_rps:.2f}" if enabled == "true" and off_rps else "-"
+                row("f: node by id", workers, concurrency, "on" if enabled == "true" else "off", f"{p50:.1f}",
+                    f"{p99:.1f}", f"{rps:.0f}", ratio)
 
 
 if __name__ == "__main__":

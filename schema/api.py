@@ -20,6 +20,7 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
 from app.settings import Settings
+from app.throttle import Throttle
 from resolvers import ids
 from schema.audit import AuditQuery, AuditSubscription
 from schema.bulk import BulkMutation, BulkQuery, BulkSubscription
@@ -35,6 +36,7 @@ from schema.producers import ProducerMutation, ProducerQuery
 from schema.quotes import QuoteMutation, QuoteQuery
 from schema.scalars import SCALARS
 from schema.telemetry import Telemetry
+from schema.throttle import CallerBudget
 
 
 @strawberry.type(description="Read the producer graph.")
@@ -81,8 +83,13 @@ class RequestValidationCache(ValidationCache):
         yield
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None, throttle: Throttle | None = None) -> strawberry.Schema:
+    """The schema; with a `throttle`, every operation is charged to its caller's cost budget."""
     settings = settings or Settings()
+    cost = (partial(QueryCost, limit=settings.max_query_cost, max_list_length=settings.max_list_length)
+            if throttle is None else
+            partial(CallerBudget, limit=settings.max_query_cost, max_list_length=settings.max_list_length,
+                    throttle=throttle))
     extensions: list[Any] = [
         Telemetry,  # first: it sees the final, shaped errors
         ErrorShaper,
@@ -94,7 +101,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         _rules_built_once(MaxAliasesLimiter(max_alias_count=settings.max_aliases)),
         partial(MaxDirectivesLimiter, max_directives=settings.max_directives),  # after ValidationCache
         # factories: per-request state
-        partial(QueryCost, limit=settings.max_query_cost, max_list_length=settings.max_list_length),
+        cost,
         NulCharacterGuard,
     ]
     if settings.production:

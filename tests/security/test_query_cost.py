@@ -12,7 +12,8 @@ async def test_a_connection_costs_its_first_times_one_item(gql, new_tenant, sett
     tenant = await new_tenant()
     body = await gql("{ producers(first: 10) { edges { cursor node { id lastName } } } }", token=tenant.admin)
     assert not body.get("errors")
-    assert body["extensions"]["cost"] == {"requested": 1 + 10 * 1, "limit": settings.max_query_cost}
+    cost = body["extensions"]["cost"]
+    assert (cost["requestedQueryCost"], cost["maximumQueryCost"]) == (1 + 10 * 1, settings.max_query_cost)
 
 
 async def test_a_connection_without_first_costs_the_default_page(gql, new_tenant):
@@ -20,7 +21,7 @@ async def test_a_connection_without_first_costs_the_default_page(gql, new_tenant
     body = await gql("{ producers { totalCount pageInfo { hasNextPage } nodes { id parent { id } } } }",
                      token=tenant.admin)
     # 1 for the connection, 1 for pageInfo, 20 items of (node 1 + parent 1)
-    assert body["extensions"]["cost"]["requested"] == 1 + 1 + 20 * 2
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 1 + 1 + 20 * 2
 
 
 async def test_scalars_only_cost_nothing_but_the_objects_around_them(gql, new_tenant):
@@ -28,20 +29,20 @@ async def test_scalars_only_cost_nothing_but_the_objects_around_them(gql, new_te
     producer = await create_producer(gql, tenant.admin)
     body = await gql("query($id: ID!) { producer(id: $id) { id lastName state } }", {"id": producer["id"]},
                      token=tenant.admin)
-    assert body["extensions"]["cost"]["requested"] == 1
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 1
 
 
 async def test_the_page_size_can_come_from_a_variable_or_its_default(gql, new_tenant):
     tenant = await new_tenant()
     query = "query($n: Int = 3) { producers(first: $n) { nodes { id } } }"
-    assert (await gql(query, {"n": 7}, token=tenant.admin))["extensions"]["cost"]["requested"] == 8
-    assert (await gql(query, token=tenant.admin))["extensions"]["cost"]["requested"] == 4
+    assert (await gql(query, {"n": 7}, token=tenant.admin))["extensions"]["cost"]["requestedQueryCost"] == 8
+    assert (await gql(query, token=tenant.admin))["extensions"]["cost"]["requestedQueryCost"] == 4
 
 
 async def test_last_counts_when_first_is_absent(gql, new_tenant):
     tenant = await new_tenant()
     body = await gql("{ producers(last: 4) { nodes { id } } }", token=tenant.admin)
-    assert body["extensions"]["cost"]["requested"] == 5
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 5
 
 
 async def test_nested_connections_multiply(gql, new_tenant):
@@ -51,7 +52,7 @@ async def test_nested_connections_multiply(gql, new_tenant):
     body = await gql(NESTED, token=tenant.admin)
     assert not body.get("errors")
     # 1 + 10 producers x (1 for the producer + codes: 1 + 5 x 1)
-    assert body["extensions"]["cost"]["requested"] == 1 + 10 * (1 + 1 + 5 * 1)
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 1 + 10 * (1 + 1 + 5 * 1)
 
 
 async def test_fragments_count_like_inline_selections(gql, new_tenant):
@@ -71,7 +72,7 @@ async def test_a_mutation_reports_its_cost(gql, new_tenant):
         producer { id parent { id } } userErrors { code } } }""", token=tenant.admin)
     assert body["data"]["createProducer"]["userErrors"] == []
     # payload 1 + producer 1 + parent 1 + userErrors 1
-    assert body["extensions"]["cost"]["requested"] == 4
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 4
 
 
 async def test_a_query_over_the_limit_is_refused_before_any_sql(gql, new_tenant, statements, settings):
@@ -87,9 +88,10 @@ async def test_a_query_over_the_limit_is_refused_before_any_sql(gql, new_tenant,
     error = body["errors"][0]
     assert error["extensions"]["code"] == "QUERY_TOO_COSTLY"
     requested = 1 + 100 * (1 + 1 + 100 * 1)
-    assert error["extensions"]["cost"] == {"requested": requested, "limit": settings.max_query_cost}
+    assert error["extensions"]["cost"] == {"requestedQueryCost": requested, "maximumQueryCost": settings.max_query_cost}
     assert str(requested) in error["message"] and str(settings.max_query_cost) in error["message"]
-    assert body["extensions"]["cost"] == {"requested": requested, "limit": settings.max_query_cost}
+    cost = body["extensions"]["cost"]
+    assert (cost["requestedQueryCost"], cost["actualQueryCost"]) == (requested, 0)
 
 
 async def test_a_huge_first_in_a_variable_is_refused(gql, new_tenant):
@@ -107,17 +109,17 @@ async def test_a_query_exactly_at_the_limit_runs_and_one_more_object_is_refused(
     # 1 + pageInfo 1 + 49 x (producer 1 + children 1 + 100 x 1) = 5000
     body = await gql(AT_LIMIT, token=tenant.admin)
     assert not body.get("errors")
-    assert body["extensions"]["cost"] == {"requested": settings.max_query_cost, "limit": settings.max_query_cost}
+    assert body["extensions"]["cost"]["requestedQueryCost"] == settings.max_query_cost
     over = await gql(AT_LIMIT[:-1] + ' node(id: "x") { id } }', token=tenant.admin)
     assert over["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
-    assert over["extensions"]["cost"]["requested"] == settings.max_query_cost + 1
+    assert over["extensions"]["cost"]["requestedQueryCost"] == settings.max_query_cost + 1
 
 
 async def test_a_refused_document_still_reports_a_cost(gql, new_tenant):
     tenant = await new_tenant()
     body = await gql("{ producers { noSuchField } }", token=tenant.admin)
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
-    assert body["extensions"]["cost"]["limit"] > 0
+    assert body["extensions"]["cost"]["maximumQueryCost"] > 0
 
 
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
@@ -131,9 +133,9 @@ async def test_each_item_of_a_list_argument_costs_one(gql, new_tenant):
     body = await gql(NODES, {"ids": ids}, token=tenant.admin)
     assert not body.get("errors")
     # 50 items of the list, and 1 for the object field
-    assert body["extensions"]["cost"]["requested"] == 50 + 1
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 50 + 1
     literal = await gql('{ nodes(ids: ["a", "b", "c"]) { id } }', token=tenant.admin)
-    assert literal["extensions"]["cost"]["requested"] == 3 + 1
+    assert literal["extensions"]["cost"]["requestedQueryCost"] == 3 + 1
 
 
 async def test_a_list_argument_over_the_maximum_length_is_refused_before_anything_runs(gql, new_tenant, settings):
