@@ -14,6 +14,7 @@ from persistence.bulk import BulkJobRecord
 from resolvers import bulk as r
 from resolvers.ids import global_id
 from schema.common import Connection, UserError
+from schema.error_codes import ErrorCode
 from schema.onboarding import Payer, StateAssignment, StateAssignmentInput
 from schema.permissions import ADMINS
 from schema.producers import Gender, Producer
@@ -93,7 +94,8 @@ class BulkOnboardingRow:
     ssn_last4: str | None = strawberry.field(name="ssnLastFour", description="Last four digits of the SSN.")
     gender: Gender | None = strawberry.field(description="Gender, when valid.")
     error: str | None = strawberry.field(description="Why onboarding failed, for FAILED rows.")
-    error_code: str | None = strawberry.field(description="Machine code of the onboarding failure.")
+    error_code: ErrorCode | None = strawberry.field(description="Machine code of the onboarding failure, for FAILED "
+                                                                "rows.")
     attempts: int = strawberry.field(description="How many times the row was claimed for onboarding.")
     problems: list[UserError] = strawberry.field(resolver=r.row_problems,  # type: ignore[assignment]
                                                  description="Validation problems, each with its field and code.")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
+
+from app.error_codes import registered
+from schema.error_codes import ErrorCode
 
 NodeType = TypeVar("NodeType")
 
@@ -44,18 +48,31 @@ class Connection(Generic[NodeType]):
         return [edge.node for edge in self.edges]
 
 
+def field_path(field: str | list[str] | None) -> list[str] | None:
+    """A field as a path of strings: "states[0].jurisdiction" -> ["states", "0", "jurisdiction"]."""
+    if field is None or isinstance(field, list):
+        return field
+    return [part for part in re.split(r"[.\[\]]+", field) if part] or None
+
+
 @strawberry.type(description="A problem with the input of a mutation: the field at fault, a message and a code.")
 class UserError:
-    field: str | None = strawberry.field(description="Input field at fault, as a dotted path; null for the whole input.")
     message: str = strawberry.field(description="What was wrong, with which value, and what is allowed.")
-    code: str = strawberry.field(description="Stable machine-readable code, e.g. INVALID_TRANSITION or CODE_TAKEN.")
+    code: ErrorCode = strawberry.field(description="Stable machine-readable code, e.g. INVALID_TRANSITION or CODE_TAKEN.")
+
+    @strawberry.field(description="Path of the input value at fault, from the argument name down (e.g. "
+                                  "[\"input\", \"licenses\", \"0\", \"state\"]; list items by index); for a check of "
+                                  "the stored object (validate...), the path of its field; null for the whole input.")
+    def field(self, root: strawberry.Parent[Any]) -> list[str] | None:
+        return field_path(root.field)
 
 
 @strawberry.type(description="One finding of a validation request.")
 class ValidationItem:
-    code: str = strawberry.field(description="Stable machine-readable code of the finding.")
+    code: ErrorCode = strawberry.field(description="Stable machine-readable code of the finding.")
     message: str = strawberry.field(description="What is wrong, for a person.")
-    field: str | None = strawberry.field(description="The field at fault, if any.")
+    field: list[str] | None = strawberry.field(description="Path of the producer's (or code's) field at fault, e.g. "
+                                                           "[\"data\", \"agencyRank\"]; null for the whole object.")
 
 
 @strawberry.type(description="Outcome of the last validation request.")
@@ -69,7 +86,8 @@ class ValidationResult:
 def validation_result(raw: dict[str, Any] | None) -> ValidationResult | None:
     if not raw:
         return None
-    items = [ValidationItem(code=i.get("code", ""), message=i.get("message", ""), field=i.get("field"))
+    items = [ValidationItem(code=registered(i.get("code", "")), message=i.get("message", ""),
+                            field=field_path(i.get("field")))
              for i in raw.get("items", [])]
     at = raw.get("at")
     return ValidationResult(valid=bool(raw.get("valid")), at=datetime.fromisoformat(at) if at else None, items=items)

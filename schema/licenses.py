@@ -13,6 +13,7 @@ from persistence.licenses import AppointmentRecord, LicenseRecord
 from resolvers import licenses as r
 from schema.common import JSON, Connection, UserError, ValidationResult
 from schema.common import validation_result as _validation_result
+from schema.error_codes import ErrorCode
 from schema.permissions import ADMINS, EVERYONE
 from schema.producers import Producer
 
@@ -148,7 +149,7 @@ class Appointment(relay.Node):
 
 @strawberry.type(description="One reason a producer is not qualified.")
 class QualificationReason:
-    code: str = strawberry.field(description="The failed criterion, e.g. EXPIRED or NO_LICENSE.")
+    code: ErrorCode = strawberry.field(description="The failed criterion, e.g. EXPIRED or NO_LICENSE.")
     message: str = strawberry.field(description="What fails, for a person.")
     credential: str | None = strawberry.field(description="Locator of the license or appointment concerned.")
 

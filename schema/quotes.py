@@ -9,9 +9,11 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
+from app.error_codes import registered
 from persistence.quotes import PolicyRecord, PolicyTransactionRecord, QuoteRecord
 from resolvers import quotes as r
 from schema.common import JSON, Connection, UserError
+from schema.error_codes import ErrorCode
 from schema.permissions import EVERYONE, UNDERWRITING
 
 
@@ -71,19 +73,21 @@ class UnderwritingFlag:
 
     @strawberry.field(description="The reasons the producer check gave (empty for manual flags).")
     def reasons(self) -> list[ProducerCheckReason]:
-        return [ProducerCheckReason(code=x.get("code", ""), message=x.get("message", ""),
+        return [ProducerCheckReason(code=registered(x.get("code", "")), message=x.get("message", ""),
                                     producer=x.get("producer"), credential=x.get("credential"),
-                                    criterion=x.get("criterion"))
+                                    criterion=registered(x["criterion"]) if x.get("criterion") else None)
                 for x in (self.reasons or [])]  # type: ignore[attr-defined]
 
 
 @strawberry.type(description="Why a producer check failed: which check, which producer, which criterion.")
 class ProducerCheckReason:
-    code: str = strawberry.field(description="PRODUCER_CODE_NOT_VALIDATED, PRODUCER_NOT_VALIDATED, NOT_QUALIFIED...")
+    code: ErrorCode = strawberry.field(description="The check failed: PRODUCER_CODE_NOT_VALIDATED, "
+                                                   "PRODUCER_NOT_VALIDATED, NOT_QUALIFIED...")
     message: str = strawberry.field(description="What fails, for a person.")
     producer: str | None = strawberry.field(description="Locator of the producer or ancestor concerned.")
     credential: str | None = strawberry.field(description="Locator of the license or appointment concerned.")
-    criterion: str | None = strawberry.field(description="The qualification criterion failed, e.g. EXPIRED.")
+    criterion: ErrorCode | None = strawberry.field(description="With NOT_QUALIFIED: the qualification criterion "
+                                                               "failed, e.g. EXPIRED or NO_LICENSE.")
 
 
 @strawberry.type(description="The producer underwriting check of a quote, as it stands now (adds no flag).")
