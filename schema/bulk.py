@@ -192,7 +192,7 @@ class BulkOnboardingRowInput:
     npn: str | None = strawberry.field(default=None, description="National Producer Number.")
     email: str | None = strawberry.field(default=None, description="Email address.")
     ssn: str | None = strawberry.field(default=None, description="SSN, 9 digits (dashes allowed).")
-    gender: str | None = strawberry.field(default=None, description="Gender: M, F or X.")
+    gender: Gender | None = strawberry.field(default=None, description="Gender.")
 
 
 @strawberry.type(description="Result of a bulk onboarding job mutation.")

@@ -103,6 +103,23 @@ class LifecycleState(Enum):
     DISCARDED = strawberry.enum_value("discarded", description="Withdrawn before or instead of use (final).")
 
 
+@strawberry.enum(description="A lifecycle action on a producer or producer code; each is a mutation "
+                             "(validateProducer, suspendProducerCode...).")
+class LifecycleAction(Enum):
+    VALIDATE = strawberry.enum_value("validate", description="Run the checks on a draft; validated when they pass.")
+    SUSPEND = strawberry.enum_value("suspend", description="Stop a validated one from writing business for a while.")
+    UNSUSPEND = strawberry.enum_value("unsuspend", description="Make a suspended one validated again.")
+    RETIRE = strawberry.enum_value("retire", description="End a validated or suspended one (final).")
+    DISCARD = strawberry.enum_value("discard", description="Withdraw one that is not retired (final).")
+
+
+@strawberry.enum(description="What a product requires of the producer writing it (its producerQualification).")
+class QualificationRequirement(Enum):
+    NONE = strawberry.enum_value("none", description="Nothing beyond validated producer codes and producers.")
+    LICENSE = strawberry.enum_value("license", description="A qualifying license.")
+    APPOINTMENT = strawberry.enum_value("appointment", description="A qualifying appointment.")
+
+
 @strawberry.enum(description="Whether a producer is a person or an organization.")
 class ProducerKind(Enum):
     INDIVIDUAL = strawberry.enum_value("individual", description="A person (an agent): has a first and last name.")
@@ -110,14 +127,6 @@ class ProducerKind(Enum):
         "organization", description="An organization (an agency, MGA or broker firm): has an organization name.")
 
 
-@strawberry.enum(description="A lifecycle action.")
-class LifecycleAction(Enum):
-    VALIDATE = strawberry.enum_value("validate", description="Make it validated (active).")
-    SUSPEND = strawberry.enum_value("suspend", description="Suspend it.")
-    UNSUSPEND = strawberry.enum_value("unsuspend", description="Lift its suspension.")
-    RETIRE = strawberry.enum_value("retire", description="Retire it (final).")
-    DISCARD = strawberry.enum_value("discard", description="Discard it (final).")
-
-
 __all__ = ["JSON", "Connection", "Edge", "LifecycleAction", "LifecycleState", "PageInfo", "ProducerKind",
+           "QualificationRequirement",
            "UserError", "ValidationItem", "ValidationResult", "validation_result"]

@@ -11,7 +11,7 @@ from strawberry import relay
 
 from persistence.licenses import AppointmentRecord, LicenseRecord
 from resolvers import licenses as r
-from schema.common import JSON, Connection, UserError, ValidationResult
+from schema.common import JSON, Connection, QualificationRequirement, UserError, ValidationResult
 from schema.common import validation_result as _validation_result
 from schema.error_codes import ErrorCode
 from schema.permissions import ADMINS, EVERYONE
@@ -157,7 +157,8 @@ class QualificationReason:
 @strawberry.type(description="Whether a producer may write a product in a jurisdiction at a time, and why not.")
 class Qualification:
     qualified: bool = strawberry.field(description="True when the product's requirement is met.")
-    requirement: str = strawberry.field(description="The product's producerQualification: none, license or "
+    requirement: QualificationRequirement = strawberry.field(description="The product's producerQualification: "
+                                                                         "none, license or "
                                                     "appointment.")
     reasons: list[QualificationReason] = strawberry.field(description="Every failed criterion; empty when qualified.")
 

@@ -12,7 +12,7 @@ from strawberry import relay
 from app.error_codes import registered
 from persistence.quotes import PolicyRecord, PolicyTransactionRecord, QuoteRecord
 from resolvers import quotes as r
-from schema.common import JSON, Connection, UserError
+from schema.common import JSON, Connection, QualificationRequirement, UserError
 from schema.error_codes import ErrorCode
 from schema.permissions import EVERYONE, UNDERWRITING
 
@@ -45,6 +45,13 @@ class FlagLevel(Enum):
     REJECT = strawberry.enum_value("reject", description="Rejects the quote permanently; cannot be cleared.")
 
 
+@strawberry.enum(description="Who added an underwriting flag.")
+class FlagSource(Enum):
+    PRODUCER = strawberry.enum_value("producer", description="The producer check, when underwriting failed on the "
+                                                             "producer code; clearing it overrides the check once.")
+    MANUAL = strawberry.enum_value("manual", description="An underwriter, with addUnderwritingFlags.")
+
+
 @strawberry.enum(description="Kind of policy transaction.")
 class TransactionKind(Enum):
     ISSUANCE = strawberry.enum_value("issuance", description="The policy's first transaction: it comes into force.")
@@ -64,7 +71,7 @@ class UnderwritingFlag:
     level: FlagLevel = strawberry.field(description="info, block, decline or reject.")
     tag: str = strawberry.field(description="Short label, e.g. Invalid Producer Qualification.")
     note: str | None = strawberry.field(description="Longer explanation.")
-    source: str = strawberry.field(description="producer (added by the producer check) or manual.")
+    source: FlagSource = strawberry.field(description="Who added it: the producer check or an underwriter.")
     producer_code: str | None = strawberry.field(description="The producer code a producer flag concerns.")
     created_at: datetime = strawberry.field(description="When the flag was added.")
     created_by: str = strawberry.field(description="Who added it.")
@@ -92,7 +99,7 @@ class ProducerCheckReason:
 
 @strawberry.type(description="The producer underwriting check of a quote, as it stands now (adds no flag).")
 class ProducerCheck:
-    requirement: str = strawberry.field(description="The product's producerQualification.")
+    requirement: QualificationRequirement = strawberry.field(description="The product's producerQualification.")
     reasons: list[ProducerCheckReason] = strawberry.field(description="Every failure; empty when it passes.")
 
     @strawberry.field(description="True when the code, its producer chain and the qualification pass.")
