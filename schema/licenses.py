@@ -92,7 +92,7 @@ class License(relay.Node):
     expiration_time: datetime | None = strawberry.field(description="End of validity (exclusive); null means open.")
     data: JSON = strawberry.field(description="Extension data, as configured for the license type.")
     state: CredentialState = strawberry.field(
-        description="draft, validated, discarded, or applied (an application for a new state: no number yet, never "
+        description="Draft, validated, discarded, or applied (an application for a new state: no number yet, never "
                     "qualifies; validated once its number is set).")
     state_reason: str | None = strawberry.field(
         description="Why the system put the license in its state, e.g. inactive or expired in the producer registry, "
@@ -131,7 +131,7 @@ class Appointment(relay.Node):
     effective_time: datetime | None = strawberry.field(description="Start of validity; null means open.")
     expiration_time: datetime | None = strawberry.field(description="End of validity (exclusive); null means open.")
     data: JSON = strawberry.field(description="Extension data, as configured for the appointment type.")
-    state: AppointmentState = strawberry.field(description="draft, validated, discarded or terminated.")
+    state: AppointmentState = strawberry.field(description="Draft, validated, discarded or terminated.")
     termination_reason: AppointmentTerminationReason | None = strawberry.field(
         description="Why the appointment was terminated; null unless terminated.")
     terminated_on: date | None = strawberry.field(description="The date it was terminated; null unless terminated.")

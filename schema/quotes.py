@@ -68,7 +68,7 @@ class TransactionState(Enum):
 @strawberry.type(description="An underwriting flag on a quote or policy transaction.")
 class UnderwritingFlag:
     id: strawberry.ID = strawberry.field(description="The flag's locator; pass it to clearUnderwritingFlags.")
-    level: FlagLevel = strawberry.field(description="info, block, decline or reject.")
+    level: FlagLevel = strawberry.field(description="Info, block, decline or reject.")
     tag: str = strawberry.field(description="Short label, e.g. Invalid Producer Qualification.")
     note: str | None = strawberry.field(description="Longer explanation.")
     source: FlagSource = strawberry.field(description="Who added it: the producer check or an underwriter.")
@@ -158,8 +158,8 @@ class PolicyTransaction(relay.Node):
     def resolve_nodes(cls, *, info: Any, node_ids: Any, required: bool = False) -> Any:
         return r.loader(info, "policy_transaction").load_many(list(node_ids))
 
-    kind: TransactionKind = strawberry.field(description="issuance, change or renewal.")
-    state: TransactionState = strawberry.field(description="draft until issued.")
+    kind: TransactionKind = strawberry.field(description="Issuance, change or renewal.")
+    state: TransactionState = strawberry.field(description="Draft until issued.")
     effective_time: datetime = strawberry.field(description="When the transaction takes effect.")
     issued_time: datetime | None = strawberry.field(description="When it was issued; null while draft.")
     flags: list[UnderwritingFlag] = strawberry.field(resolver=r.transaction_flags,
@@ -222,7 +222,7 @@ class UpdateQuoteInput:
 
 @strawberry.input(description="A flag to add by hand.")
 class NewFlagInput:
-    level: FlagLevel = strawberry.field(description="info, block, decline or reject.")
+    level: FlagLevel = strawberry.field(description="Info, block, decline or reject.")
     tag: str = strawberry.field(description="Short label.")
     note: str | None = strawberry.field(default=None, description="Longer explanation.")
 
