@@ -8,6 +8,7 @@ from enum import StrEnum
 
 import jwt
 
+from app.error_codes import registered
 from app.settings import Settings
 from persistence.lengths import column_limits
 from persistence.producers import ProducerRecord
@@ -29,7 +30,7 @@ class AuthError(Exception):
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
-        self.code = code
+        self.code: str = registered(code)
         self.message = message
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.error_codes import registered
 from app.pii import redact_ssns
 
 
@@ -16,6 +17,7 @@ class Problem:
     field: str | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "code", registered(self.code))  # an unregistered code is a bug, raised here
         object.__setattr__(self, "message", redact_ssns(self.message))  # messages may quote input: never an SSN
 
 
@@ -26,7 +28,7 @@ class DomainError(Exception):
                  problems: list[Problem] | None = None) -> None:
         message = redact_ssns(message)  # messages may quote input: never an SSN
         super().__init__(message)
-        self.code = code
+        self.code: str = registered(code)  # an unregistered code is a bug, raised where it is made
         self.message = message
         self.field = field
         self.problems = problems or [Problem(code, message, field)]

@@ -68,8 +68,13 @@ class CredentialChanges:
     data: dict[str, Any] | None = None
 
 
+NOT_FOUND = {"license": "LICENSE_NOT_FOUND", "appointment": "APPOINTMENT_NOT_FOUND"}
+ENDED_CODES = {("license", "discarded"): "LICENSE_DISCARDED", ("appointment", "discarded"): "APPOINTMENT_DISCARDED",
+               ("appointment", "terminated"): "APPOINTMENT_TERMINATED"}
+
+
 def not_found(kind: str) -> NotFound:
-    return NotFound(f"{kind.upper()}_NOT_FOUND", f"No {kind} with that id is visible to you.", "id")
+    return NotFound(NOT_FOUND[kind], f"No {kind} with that id is visible to you.", "id")
 
 
 def _clean_list(values: list[str] | None, *, upper: bool = False) -> list[str]:
@@ -273,7 +278,7 @@ async def update_credential(ctx: ServiceContext, kind: Kind, record_id: str, cha
     async with transaction(ctx.sessions) as session:
         record = await _load(ctx, session, info, kind, record_id)
         if record.state in ENDED:
-            raise DomainError(f"{kind.upper()}_{record.state.upper()}", f"The {info.label} is {record.state}; "
+            raise DomainError(ENDED_CODES[(kind, record.state)], f"The {info.label} is {record.state}; "
                               "it cannot be changed.", "id")
         if changes.type and changes.type != record.type:
             check_type(ctx.config, info.category, changes.type, info.label)

@@ -237,12 +237,12 @@ async def add_flags(ctx: ServiceContext, new: list[NewFlag], *, quote_id: str | 
     ctx.require(*UNDERWRITERS)
     if (quote_id is None) == (transaction_id is None):
         raise DomainError("SUBJECT_REQUIRED", "Flag either a quote or a policy transaction.", "quoteId")
-    for item in new:
+    for i, item in enumerate(new):
         if item.level not in flag_rules.LEVELS or item.level == "none":
             raise DomainError("INVALID_FLAG_LEVEL", f"Flag level {item.level!r} is not allowed; use info, block, "
-                              "decline or reject.", "flags.level")
+                              "decline or reject.", f"flags[{i}].level")
         if not item.tag.strip():
-            raise DomainError("TAG_REQUIRED", "A flag needs a tag.", "flags.tag")
+            raise DomainError("TAG_REQUIRED", "A flag needs a tag.", f"flags[{i}].tag")
     async with transaction(ctx.sessions) as session:
         if quote_id is not None:
             quote = await _locked(ctx, session, quote_id)

@@ -184,7 +184,7 @@ async def update_bulk_onboarding_row(info: Ctx, job_id: JobId, row_number: Annot
                                      input: Annotated[RowInputArg, strawberry.argument(
                                          description="The corrected values; omitted fields keep their value.")]) -> Payload:
     changes = service.RowChanges(last_name=input.last_name, npn=input.npn, email=input.email, ssn=input.ssn,
-                                 gender=input.gender)
+                                 gender=input.gender.name if input.gender else None)
     locator = job_locator(job_id)
     row = await service.update_row(info.context.svc, locator, row_number, changes)
     return ok(row=row, job=await service.get_job(info.context.svc, locator))

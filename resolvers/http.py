@@ -25,6 +25,7 @@ from app import offboarding, tenants
 from app import persisted_queries as apq
 from app.auth import AuthError, Principal, principal_from_header
 from app.context import ServiceContext
+from app.error_codes import registered
 from app.runtime import graphiql
 from app.runtime.request_log import new_request_id
 from app.settings import Settings
@@ -67,7 +68,7 @@ class CodedHTTPException(HTTPException):
 
     def __init__(self, status_code: int, reason: str, code: str) -> None:
         super().__init__(status_code, reason)
-        self.code = code
+        self.code: str = registered(code)
 
 
 class AuthHTTPException(HTTPException):
@@ -79,7 +80,7 @@ class AuthHTTPException(HTTPException):
 
 
 def http_error(exc: HTTPException, request_id: str) -> Response:
-    code = getattr(exc, "code", None) or HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
+    code = registered(getattr(exc, "code", None) or HTTP_CODES.get(exc.status_code, "BAD_REQUEST"))
     body = {"errors": [{"message": exc.reason, "extensions": {"code": code, "requestId": request_id}}]}
     headers = {"X-Request-Id": request_id}
     if exc.status_code == 401:

@@ -58,7 +58,7 @@ CodeArg = Annotated[str | None, _arg("Producer code value the business would be 
 
 
 def locator(value: object, kind: str, field: str = "id") -> str:
-    return locator_of(value, TYPE_NAMES[kind], code=f"{kind.upper()}_NOT_FOUND", field=field)
+    return locator_of(value, TYPE_NAMES[kind], code=service.NOT_FOUND[kind], field=field)
 
 
 def _by_id_loader(kind: str) -> Any:

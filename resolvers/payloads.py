@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import functools
+import inspect
+import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ParamSpec
+
+from strawberry.utils.str_converters import to_camel_case, to_snake_case
 
 from app.errors import DomainError, Forbidden, Problem
 from persistence.db import ConcurrentChange
@@ -39,22 +43,41 @@ def failed(problems: list[Problem], **values: Any) -> Payload:
     return Payload(list(problems), values)
 
 
+def input_path(field: str | None, arguments: dict[str, Any]) -> str | None:
+    """The domain's field as a path from the mutation's arguments: "lastName" -> "input.lastName" when it is a
+    field of the `input` argument; a field naming an argument ("id", "states[0]") or the stored object stays."""
+    if field is None:
+        return None
+    first = re.split(r"[.\[]", field, maxsplit=1)[0]
+    if first in arguments:
+        return field
+    given = arguments.get("input")
+    if given is not None and hasattr(given, to_snake_case(first)):
+        return f"input.{field}"
+    return field
+
+
 def payload(fn: Callable[P, Awaitable[Payload]]) -> Callable[P, Awaitable[Payload]]:
-    """Turn DomainErrors raised by a mutation into `userErrors`; role refusals stay GraphQL errors."""
+    """Turn DomainErrors raised by a mutation into `userErrors`, each `field` a path from the mutation's
+    arguments; role refusals stay GraphQL errors."""
+    names = [name for name in inspect.signature(fn).parameters if name not in ("info", "root", "self")]
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Payload:
         try:
-            return await fn(*args, **kwargs)
+            result = await fn(*args, **kwargs)
         except Forbidden:
             raise
         except DomainError as exc:
-            return failed(exc.problems)
+            result = failed(exc.problems)
         except ValueTooLong as exc:
-            return failed([Problem("VALUE_TOO_LONG", exc.message, exc.field)])
+            result = failed([Problem("VALUE_TOO_LONG", exc.message, exc.field)])
         except ConcurrentChange:
-            return failed([Problem("CONCURRENT_CHANGE", "Another request changed the same objects at the same "
-                                   "time; nothing was saved. Retry the mutation.")])
+            result = failed([Problem("CONCURRENT_CHANGE", "Another request changed the same objects at the same "
+                                     "time; nothing was saved. Retry the mutation.")])
+        arguments = {to_camel_case(name): kwargs.get(name) for name in names}
+        result.user_errors = [replace(p, field=input_path(p.field, arguments)) for p in result.user_errors]
+        return result
 
     return wrapper
 

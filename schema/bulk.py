@@ -14,6 +14,7 @@ from persistence.bulk import BulkJobRecord
 from resolvers import bulk as r
 from resolvers.ids import global_id
 from schema.common import Connection, UserError
+from schema.error_codes import ErrorCode
 from schema.onboarding import Payer, StateAssignment, StateAssignmentInput
 from schema.permissions import ADMINS
 from schema.producers import Gender, Producer
@@ -98,7 +99,8 @@ class BulkOnboardingRow:
     ssn_last4: str | None = strawberry.field(name="ssnLastFour", description="Last four digits of the SSN.")
     gender: Gender | None = strawberry.field(description="Gender, when valid.")
     error: str | None = strawberry.field(description="Why onboarding failed, for FAILED rows.")
-    error_code: str | None = strawberry.field(description="Machine code of the onboarding failure.")
+    error_code: ErrorCode | None = strawberry.field(description="Machine code of the onboarding failure, for FAILED "
+                                                                "rows.")
     attempts: int = strawberry.field(description="How many times the row was claimed for onboarding.")
     problems: list[UserError] = strawberry.field(resolver=r.row_problems,  # type: ignore[assignment]
                                                  description="Validation problems, each with its field and code.")
@@ -195,7 +197,7 @@ class BulkOnboardingRowInput:
     npn: str | None = strawberry.field(default=None, description="National Producer Number.")
     email: str | None = strawberry.field(default=None, description="Email address.")
     ssn: str | None = strawberry.field(default=None, description="SSN, 9 digits (dashes allowed).")
-    gender: str | None = strawberry.field(default=None, description="Gender: M, F or X.")
+    gender: Gender | None = strawberry.field(default=None, description="Gender.")
 
 
 @strawberry.type(description="Result of a bulk onboarding job mutation.")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
+
+from app.error_codes import registered
+from schema.error_codes import ErrorCode
 
 NodeType = TypeVar("NodeType")
 
@@ -44,18 +48,31 @@ class Connection(Generic[NodeType]):
         return [edge.node for edge in self.edges]
 
 
+def field_path(field: str | list[str] | None) -> list[str] | None:
+    """A field as a path of strings: "states[0].jurisdiction" -> ["states", "0", "jurisdiction"]."""
+    if field is None or isinstance(field, list):
+        return field
+    return [part for part in re.split(r"[.\[\]]+", field) if part] or None
+
+
 @strawberry.type(description="A problem with the input of a mutation: the field at fault, a message and a code.")
 class UserError:
-    field: str | None = strawberry.field(description="Input field at fault, as a dotted path; null for the whole input.")
     message: str = strawberry.field(description="What was wrong, with which value, and what is allowed.")
-    code: str = strawberry.field(description="Stable machine-readable code, e.g. INVALID_TRANSITION or CODE_TAKEN.")
+    code: ErrorCode = strawberry.field(description="Stable machine-readable code, e.g. INVALID_TRANSITION or CODE_TAKEN.")
+
+    @strawberry.field(description="Path of the input value at fault, from the argument name down (e.g. "
+                                  "[\"input\", \"licenses\", \"0\", \"state\"]; list items by index); for a check of "
+                                  "the stored object (validate...), the path of its field; null for the whole input.")
+    def field(self, root: strawberry.Parent[Any]) -> list[str] | None:
+        return field_path(root.field)
 
 
 @strawberry.type(description="One finding of a validation request.")
 class ValidationItem:
-    code: str = strawberry.field(description="Stable machine-readable code of the finding.")
+    code: ErrorCode = strawberry.field(description="Stable machine-readable code of the finding.")
     message: str = strawberry.field(description="What is wrong, for a person.")
-    field: str | None = strawberry.field(description="The field at fault, if any.")
+    field: list[str] | None = strawberry.field(description="Path of the producer's (or code's) field at fault, e.g. "
+                                                           "[\"data\", \"agencyRank\"]; null for the whole object.")
 
 
 @strawberry.type(description="Outcome of the last validation request.")
@@ -69,7 +86,8 @@ class ValidationResult:
 def validation_result(raw: dict[str, Any] | None) -> ValidationResult | None:
     if not raw:
         return None
-    items = [ValidationItem(code=i.get("code", ""), message=i.get("message", ""), field=i.get("field"))
+    items = [ValidationItem(code=registered(i.get("code", "")), message=i.get("message", ""),
+                            field=field_path(i.get("field")))
              for i in raw.get("items", [])]
     at = raw.get("at")
     return ValidationResult(valid=bool(raw.get("valid")), at=datetime.fromisoformat(at) if at else None, items=items)
@@ -85,6 +103,23 @@ class LifecycleState(Enum):
     DISCARDED = strawberry.enum_value("discarded", description="Withdrawn before or instead of use (final).")
 
 
+@strawberry.enum(description="A lifecycle action on a producer or producer code; each is a mutation "
+                             "(validateProducer, suspendProducerCode...).")
+class LifecycleAction(Enum):
+    VALIDATE = strawberry.enum_value("validate", description="Run the checks on a draft; validated when they pass.")
+    SUSPEND = strawberry.enum_value("suspend", description="Stop a validated one from writing business for a while.")
+    UNSUSPEND = strawberry.enum_value("unsuspend", description="Make a suspended one validated again.")
+    RETIRE = strawberry.enum_value("retire", description="End a validated or suspended one (final).")
+    DISCARD = strawberry.enum_value("discard", description="Withdraw one that is not retired (final).")
+
+
+@strawberry.enum(description="What a product requires of the producer writing it (its producerQualification).")
+class QualificationRequirement(Enum):
+    NONE = strawberry.enum_value("none", description="Nothing beyond validated producer codes and producers.")
+    LICENSE = strawberry.enum_value("license", description="A qualifying license.")
+    APPOINTMENT = strawberry.enum_value("appointment", description="A qualifying appointment.")
+
+
 @strawberry.enum(description="Whether a producer is a person or an organization.")
 class ProducerKind(Enum):
     INDIVIDUAL = strawberry.enum_value("individual", description="A person (an agent): has a first and last name.")
@@ -92,14 +127,6 @@ class ProducerKind(Enum):
         "organization", description="An organization (an agency, MGA or broker firm): has an organization name.")
 
 
-@strawberry.enum(description="A lifecycle action.")
-class LifecycleAction(Enum):
-    VALIDATE = strawberry.enum_value("validate", description="Make it validated (active).")
-    SUSPEND = strawberry.enum_value("suspend", description="Suspend it.")
-    UNSUSPEND = strawberry.enum_value("unsuspend", description="Lift its suspension.")
-    RETIRE = strawberry.enum_value("retire", description="Retire it (final).")
-    DISCARD = strawberry.enum_value("discard", description="Discard it (final).")
-
-
 __all__ = ["JSON", "Connection", "Edge", "LifecycleAction", "LifecycleState", "PageInfo", "ProducerKind",
+           "QualificationRequirement",
            "UserError", "ValidationItem", "ValidationResult", "validation_result"]

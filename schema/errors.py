@@ -12,6 +12,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from app.auth import AuthError
+from app.error_codes import ErrorCode
 from app.errors import DomainError
 from app.pii import redact_ssns
 from persistence.db import database_unavailable
@@ -69,6 +70,10 @@ def _shape(error: GraphQLError, request_id: str, hide_suggestions: bool = False)
         log.error("unexpected error", exc_info=original, extra={"request_id": request_id,
                                                                  "path": list(error.path or [])})
         extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+        message = f"Internal error. Quote request id {request_id} when reporting it."
+    if extensions.get("code") not in ErrorCode.__members__:  # every extensions.code is a value of ErrorCode
+        log.error("unregistered error code", extra={"request_id": request_id, "code": str(extensions.get("code"))})
+        extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR}
         message = f"Internal error. Quote request id {request_id} when reporting it."
     if request_id:
         extensions.setdefault("requestId", request_id)

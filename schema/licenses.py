@@ -11,8 +11,9 @@ from strawberry import relay
 
 from persistence.licenses import AppointmentRecord, LicenseRecord
 from resolvers import licenses as r
-from schema.common import JSON, Connection, UserError, ValidationResult
+from schema.common import JSON, Connection, QualificationRequirement, UserError, ValidationResult
 from schema.common import validation_result as _validation_result
+from schema.error_codes import ErrorCode
 from schema.permissions import ADMINS, EVERYONE
 from schema.producers import Producer
 
@@ -91,7 +92,7 @@ class License(relay.Node):
     expiration_time: datetime | None = strawberry.field(description="End of validity (exclusive); null means open.")
     data: JSON = strawberry.field(description="Extension data, as configured for the license type.")
     state: CredentialState = strawberry.field(
-        description="draft, validated, discarded, or applied (an application for a new state: no number yet, never "
+        description="Draft, validated, discarded, or applied (an application for a new state: no number yet, never "
                     "qualifies; validated once its number is set).")
     state_reason: str | None = strawberry.field(
         description="Why the system put the license in its state, e.g. inactive or expired in the producer registry, "
@@ -130,7 +131,7 @@ class Appointment(relay.Node):
     effective_time: datetime | None = strawberry.field(description="Start of validity; null means open.")
     expiration_time: datetime | None = strawberry.field(description="End of validity (exclusive); null means open.")
     data: JSON = strawberry.field(description="Extension data, as configured for the appointment type.")
-    state: AppointmentState = strawberry.field(description="draft, validated, discarded or terminated.")
+    state: AppointmentState = strawberry.field(description="Draft, validated, discarded or terminated.")
     termination_reason: AppointmentTerminationReason | None = strawberry.field(
         description="Why the appointment was terminated; null unless terminated.")
     terminated_on: date | None = strawberry.field(description="The date it was terminated; null unless terminated.")
@@ -148,7 +149,7 @@ class Appointment(relay.Node):
 
 @strawberry.type(description="One reason a producer is not qualified.")
 class QualificationReason:
-    code: str = strawberry.field(description="The failed criterion, e.g. EXPIRED or NO_LICENSE.")
+    code: ErrorCode = strawberry.field(description="The failed criterion, e.g. EXPIRED or NO_LICENSE.")
     message: str = strawberry.field(description="What fails, for a person.")
     credential: str | None = strawberry.field(description="Locator of the license or appointment concerned.")
 
@@ -156,7 +157,8 @@ class QualificationReason:
 @strawberry.type(description="Whether a producer may write a product in a jurisdiction at a time, and why not.")
 class Qualification:
     qualified: bool = strawberry.field(description="True when the product's requirement is met.")
-    requirement: str = strawberry.field(description="The product's producerQualification: none, license or "
+    requirement: QualificationRequirement = strawberry.field(description="The product's producerQualification: "
+                                                                         "none, license or "
                                                     "appointment.")
     reasons: list[QualificationReason] = strawberry.field(description="Every failed criterion; empty when qualified.")
 

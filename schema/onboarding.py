@@ -186,18 +186,25 @@ class JurisdictionLineOfAuthority:
     fee: Money = strawberry.field(description="The license fee of this line in this jurisdiction.")
 
 
+@strawberry.enum(description="What kind of jurisdiction it is.")
+class JurisdictionKind(Enum):
+    STATE = strawberry.enum_value("state", description="One of the 50 states.")
+    DISTRICT = strawberry.enum_value("district", description="The District of Columbia.")
+    TERRITORY = strawberry.enum_value("territory", description="A territory, e.g. Puerto Rico or Guam.")
+
+
 @strawberry.type(description="A state, district or territory from the tenant's configuration, for the wizard's "
                              "state picker.")
 class Jurisdiction:
     code: str = strawberry.field(description="Two-letter code, e.g. CA.")
     name: str = strawberry.field(description="Full name, e.g. California.")
-    kind: str = strawberry.field(description="state, district or territory.")
+    kind: JurisdictionKind = strawberry.field(description="State, district or territory.")
     lines_of_authority: list[JurisdictionLineOfAuthority] = strawberry.field(
         description="The lines of authority it licenses, with their fees.")
 
 
 def _jurisdictions(info: strawberry.Info) -> list[Jurisdiction]:
-    return [Jurisdiction(code=code, name=j.name, kind=j.kind, lines_of_authority=[
+    return [Jurisdiction(code=code, name=j.name, kind=JurisdictionKind(j.kind), lines_of_authority=[
         JurisdictionLineOfAuthority(code=loa, name=line.description or loa, fee=_money(line.fee, j.currency))
         for loa, line in j.linesOfAuthority.items()]) for code, j in r.jurisdictions(info)]
 

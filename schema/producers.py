@@ -13,7 +13,15 @@ from app.producers import ProducerRecord
 from persistence.producers import ProducerCodeRecord
 from resolvers import licenses as licenses_r
 from resolvers import producers as r
-from schema.common import JSON, Connection, LifecycleState, ProducerKind, UserError, ValidationResult
+from schema.common import (
+    JSON,
+    Connection,
+    LifecycleAction,
+    LifecycleState,
+    ProducerKind,
+    UserError,
+    ValidationResult,
+)
 from schema.common import validation_result as _validation_result
 
 if TYPE_CHECKING:
@@ -86,7 +94,7 @@ class Producer(relay.Node):
         resolver=r.descendants, description="Every producer below this one, at any depth.")
     codes: Connection[ProducerCode] = strawberry.field(
         resolver=r.codes, description="The producer codes this producer holds.")
-    allowed_actions: list[str] = strawberry.field(
+    allowed_actions: list[LifecycleAction] = strawberry.field(  # type: ignore[assignment]
         resolver=r.allowed_actions, description="Lifecycle actions allowed from the current state.")
     licenses: Connection[Annotated[License, strawberry.lazy("schema.licenses")]] = strawberry.field(  # type: ignore[assignment]
         resolver=licenses_r.producer_licenses, description="The licenses this producer holds, in any state.")
@@ -124,7 +132,7 @@ class ProducerCode(relay.Node):
     updated_at: datetime = strawberry.field(description="When the code last changed.")
     updated_by: str = strawberry.field(description="Subject of the caller who last changed it.")
     producer: Producer | None = strawberry.field(resolver=r.code_producer, description="The producer holding the code.")
-    allowed_actions: list[str] = strawberry.field(
+    allowed_actions: list[LifecycleAction] = strawberry.field(  # type: ignore[assignment]
         resolver=r.allowed_actions, description="Lifecycle actions allowed from the current state.")
 
     @strawberry.field(description="Outcome of the last validation request, with every problem found.")

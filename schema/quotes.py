@@ -9,9 +9,11 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
+from app.error_codes import registered
 from persistence.quotes import PolicyRecord, PolicyTransactionRecord, QuoteRecord
 from resolvers import quotes as r
-from schema.common import JSON, Connection, UserError
+from schema.common import JSON, Connection, QualificationRequirement, UserError
+from schema.error_codes import ErrorCode
 from schema.permissions import EVERYONE, UNDERWRITING
 
 
@@ -43,6 +45,13 @@ class FlagLevel(Enum):
     REJECT = strawberry.enum_value("reject", description="Rejects the quote permanently; cannot be cleared.")
 
 
+@strawberry.enum(description="Who added an underwriting flag.")
+class FlagSource(Enum):
+    PRODUCER = strawberry.enum_value("producer", description="The producer check, when underwriting failed on the "
+                                                             "producer code; clearing it overrides the check once.")
+    MANUAL = strawberry.enum_value("manual", description="An underwriter, with addUnderwritingFlags.")
+
+
 @strawberry.enum(description="Kind of policy transaction.")
 class TransactionKind(Enum):
     ISSUANCE = strawberry.enum_value("issuance", description="The policy's first transaction: it comes into force.")
@@ -59,10 +68,10 @@ class TransactionState(Enum):
 @strawberry.type(description="An underwriting flag on a quote or policy transaction.")
 class UnderwritingFlag:
     id: strawberry.ID = strawberry.field(description="The flag's locator; pass it to clearUnderwritingFlags.")
-    level: FlagLevel = strawberry.field(description="info, block, decline or reject.")
+    level: FlagLevel = strawberry.field(description="Info, block, decline or reject.")
     tag: str = strawberry.field(description="Short label, e.g. Invalid Producer Qualification.")
     note: str | None = strawberry.field(description="Longer explanation.")
-    source: str = strawberry.field(description="producer (added by the producer check) or manual.")
+    source: FlagSource = strawberry.field(description="Who added it: the producer check or an underwriter.")
     producer_code: str | None = strawberry.field(description="The producer code a producer flag concerns.")
     created_at: datetime = strawberry.field(description="When the flag was added.")
     created_by: str = strawberry.field(description="Who added it.")
@@ -71,24 +80,26 @@ class UnderwritingFlag:
 
     @strawberry.field(description="The reasons the producer check gave (empty for manual flags).")
     def reasons(self) -> list[ProducerCheckReason]:
-        return [ProducerCheckReason(code=x.get("code", ""), message=x.get("message", ""),
+        return [ProducerCheckReason(code=registered(x.get("code", "")), message=x.get("message", ""),
                                     producer=x.get("producer"), credential=x.get("credential"),
-                                    criterion=x.get("criterion"))
+                                    criterion=registered(x["criterion"]) if x.get("criterion") else None)
                 for x in (self.reasons or [])]  # type: ignore[attr-defined]
 
 
 @strawberry.type(description="Why a producer check failed: which check, which producer, which criterion.")
 class ProducerCheckReason:
-    code: str = strawberry.field(description="PRODUCER_CODE_NOT_VALIDATED, PRODUCER_NOT_VALIDATED, NOT_QUALIFIED...")
+    code: ErrorCode = strawberry.field(description="The check failed: PRODUCER_CODE_NOT_VALIDATED, "
+                                                   "PRODUCER_NOT_VALIDATED, NOT_QUALIFIED...")
     message: str = strawberry.field(description="What fails, for a person.")
     producer: str | None = strawberry.field(description="Locator of the producer or ancestor concerned.")
     credential: str | None = strawberry.field(description="Locator of the license or appointment concerned.")
-    criterion: str | None = strawberry.field(description="The qualification criterion failed, e.g. EXPIRED.")
+    criterion: ErrorCode | None = strawberry.field(description="With NOT_QUALIFIED: the qualification criterion "
+                                                               "failed, e.g. EXPIRED or NO_LICENSE.")
 
 
 @strawberry.type(description="The producer underwriting check of a quote, as it stands now (adds no flag).")
 class ProducerCheck:
-    requirement: str = strawberry.field(description="The product's producerQualification.")
+    requirement: QualificationRequirement = strawberry.field(description="The product's producerQualification.")
     reasons: list[ProducerCheckReason] = strawberry.field(description="Every failure; empty when it passes.")
 
     @strawberry.field(description="True when the code, its producer chain and the qualification pass.")
@@ -147,8 +158,8 @@ class PolicyTransaction(relay.Node):
     def resolve_nodes(cls, *, info: Any, node_ids: Any, required: bool = False) -> Any:
         return r.loader(info, "policy_transaction").load_many(list(node_ids))
 
-    kind: TransactionKind = strawberry.field(description="issuance, change or renewal.")
-    state: TransactionState = strawberry.field(description="draft until issued.")
+    kind: TransactionKind = strawberry.field(description="Issuance, change or renewal.")
+    state: TransactionState = strawberry.field(description="Draft until issued.")
     effective_time: datetime = strawberry.field(description="When the transaction takes effect.")
     issued_time: datetime | None = strawberry.field(description="When it was issued; null while draft.")
     flags: list[UnderwritingFlag] = strawberry.field(resolver=r.transaction_flags,
@@ -211,7 +222,7 @@ class UpdateQuoteInput:
 
 @strawberry.input(description="A flag to add by hand.")
 class NewFlagInput:
-    level: FlagLevel = strawberry.field(description="info, block, decline or reject.")
+    level: FlagLevel = strawberry.field(description="Info, block, decline or reject.")
     tag: str = strawberry.field(description="Short label.")
     note: str | None = strawberry.field(default=None, description="Longer explanation.")
 

@@ -15,6 +15,7 @@ CredentialKind = Literal["license", "appointment"]
 Requirement = Literal["none", "license", "appointment"]
 
 _LABEL: dict[str, str] = {"license": "License", "appointment": "Appointment"}
+NO_CREDENTIAL: dict[str, str] = {"license": "NO_LICENSE", "appointment": "NO_APPOINTMENT"}
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def qualify(requirement: Requirement, credentials: Iterable[Credential],
     if qualifying:
         return QualificationResult(True, requirement, (), tuple(qualifying))
     if not any(c.producer_id == req.producer_id for c in candidates):
-        reasons.insert(0, Reason(f"NO_{requirement.upper()}",
+        reasons.insert(0, Reason(NO_CREDENTIAL[requirement],
                                  f"The producer of code {req.producer_code} has no {requirement}; the product "
                                  f"{req.product} requires a qualifying {requirement}."))
     return QualificationResult(False, requirement, tuple(reasons), ())

@@ -16,6 +16,7 @@ from app import bulk, offboarding
 from app.auth import AuthError, Role, principal_from_header
 from app.bulk_file import write_sample_csv, write_sample_xlsx
 from app.context import ADMINS, ServiceContext
+from app.error_codes import registered
 from app.errors import DomainError
 
 SAMPLE_CSV_PATH = "/bulk-onboarding/sample.csv"
@@ -34,7 +35,7 @@ def failed_rows_path(job_id: str, fmt: str) -> str:
 
 
 def _error(status: int, code: str, message: str) -> Response:
-    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    body = {"errors": [{"message": message, "extensions": {"code": registered(code)}}]}
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 

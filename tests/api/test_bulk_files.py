@@ -82,7 +82,7 @@ async def test_each_malformed_file_gets_its_error(app, http, admin, name, conten
     finally:
         settings.bulk_max_bytes, settings.bulk_max_rows, settings.bulk_max_uncompressed_bytes = saved
     assert result["job"] is None
-    assert [(e["code"], e["field"]) for e in result["userErrors"]] == [(code, "file")]
+    assert [(e["code"], e["field"]) for e in result["userErrors"]] == [(code, ["file"])]
 
 
 async def test_missing_columns_are_named(http, admin):
@@ -111,7 +111,7 @@ async def test_duplicates_inside_the_file_are_reported(gql, http, admin):
         nodes { rowNumber problems { field code } } } } }""", {"id": job["id"]}, token=admin)
     nodes = data["bulkOnboardingJob"]["rows"]["nodes"]
     assert [n["rowNumber"] for n in nodes] == [3]
-    assert sorted(p["field"] for p in nodes[0]["problems"]) == ["email", "npn", "ssn"]
+    assert sorted(p["field"] for p in nodes[0]["problems"]) == [["email"], ["npn"], ["ssn"]]
     assert {p["code"] for p in nodes[0]["problems"]} == {"DUPLICATE_IN_FILE"}
 
 

@@ -25,7 +25,7 @@ def an_appointment(producer_id: str, **overrides: Any) -> dict[str, Any]:
                       "jurisdictions": ["CA"], "data": {"carrierName": "Acme Mutual"}, **overrides}}
 
 
-def errors(payload: dict[str, Any]) -> list[tuple[str, str]]:
+def errors(payload: dict[str, Any]) -> list[tuple[str, Any]]:
     return [(e["code"], e["field"]) for e in payload["userErrors"]]
 
 
@@ -40,9 +40,9 @@ async def test_a_license_naming_an_unknown_product_is_refused_on_create_and_upda
     updated = (await gql.ok(UPDATE_LICENSE, {"id": good["license"]["id"], "input": {"products": ["Yachts"]}},
                             token=tenant.admin))["updateLicense"]
 
-    assert errors(created) == [("UNKNOWN_PRODUCT", "products")] and "Yachts" in created["userErrors"][0]["message"]
+    assert errors(created) == [("UNKNOWN_PRODUCT", ["input", "products"])] and "Yachts" in created["userErrors"][0]["message"]
     assert good["userErrors"] == []
-    assert errors(updated) == [("UNKNOWN_PRODUCT", "products")]
+    assert errors(updated) == [("UNKNOWN_PRODUCT", ["input", "products"])]
 
 
 async def test_an_appointment_naming_an_unknown_product_is_refused_on_create_and_update(gql, new_tenant):
@@ -56,9 +56,9 @@ async def test_an_appointment_naming_an_unknown_product_is_refused_on_create_and
     updated = (await gql.ok(UPDATE_APPOINTMENT, {"id": good["appointment"]["id"], "input": {"products": ["Yachts"]}},
                             token=tenant.admin))["updateAppointment"]
 
-    assert errors(created) == [("UNKNOWN_PRODUCT", "products")]
+    assert errors(created) == [("UNKNOWN_PRODUCT", ["input", "products"])]
     assert good["userErrors"] == []
-    assert errors(updated) == [("UNKNOWN_PRODUCT", "products")]
+    assert errors(updated) == [("UNKNOWN_PRODUCT", ["input", "products"])]
 
 
 async def test_a_second_license_with_the_same_number_in_the_same_jurisdiction_is_refused(gql, new_tenant):
@@ -77,7 +77,7 @@ async def test_a_second_license_with_the_same_number_in_the_same_jurisdiction_is
     someone_else = (await gql.ok(CREATE_LICENSE, a_license(other["id"]), token=tenant.admin))["createLicense"]
 
     # then only the same jurisdiction for the same producer is refused, naming the license held
-    assert errors(again) == [("LICENSE_NUMBER_TAKEN", "licenseNumber")]
+    assert errors(again) == [("LICENSE_NUMBER_TAKEN", ["input", "licenseNumber"])]
     assert "0A12345" in again["userErrors"][0]["message"] and "CA" in again["userErrors"][0]["message"]
     assert elsewhere["userErrors"] == [] and someone_else["userErrors"] == []
 
@@ -94,7 +94,7 @@ async def test_a_license_cannot_be_updated_onto_a_number_the_producer_holds_in_t
     unchanged = (await gql.ok(UPDATE_LICENSE, {"id": second["id"], "input": {"licenseNumber": "0B99999"}},
                               token=tenant.admin))["updateLicense"]
 
-    assert errors(clash) == [("LICENSE_NUMBER_TAKEN", "licenseNumber")]
+    assert errors(clash) == [("LICENSE_NUMBER_TAKEN", ["input", "licenseNumber"])]
     assert unchanged["userErrors"] == []  # keeping its own number is no clash
 
 

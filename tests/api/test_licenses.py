@@ -94,7 +94,7 @@ async def test_qualification_explains_every_reason(gql, new_tenant):
         assert [r["code"] for r in result["reasons"]] == codes
         assert all(r["credential"] == lid.split(":")[-1] or r["credential"] for r in result["reasons"])
     travel = await gql.ok(QUALIFICATION, {"id": agent["id"], "product": "Travel"}, token=tenant.admin)
-    assert travel["producer"]["qualification"] == {"qualified": True, "requirement": "none", "reasons": []}
+    assert travel["producer"]["qualification"] == {"qualified": True, "requirement": "NONE", "reasons": []}
     appointment = await gql.ok(QUALIFICATION, {"id": agent["id"], "product": "CommercialAuto",
                                                "at": "2026-03-01T00:00:00Z"}, token=tenant.admin)
     assert [r["code"] for r in appointment["producer"]["qualification"]["reasons"]] == ["NO_APPOINTMENT"]

@@ -74,7 +74,7 @@ async def test_an_explicit_code_already_in_use_is_taken(gql, new_tenant):
                                                           "code": "X-1"})
     # then it is refused
     assert result["producerCode"] is None
-    assert [(e["code"], e["field"]) for e in result["userErrors"]] == [("CODE_TAKEN", "code")]
+    assert [(e["code"], e["field"]) for e in result["userErrors"]] == [("CODE_TAKEN", ["input", "code"])]
 
 
 async def test_the_same_code_may_exist_in_two_tenants(gql, new_tenant):
@@ -119,7 +119,7 @@ async def test_a_code_without_numbering_plan_cannot_be_validated_without_a_code(
     # when it is validated
     result = await transition(gql, tenant.admin, "validate", code["id"])
     # then the code is required and the state stays
-    assert [(e["code"], e["field"]) for e in result["userErrors"]] == [("CODE_REQUIRED", "code")]
+    assert [(e["code"], e["field"]) for e in result["userErrors"]] == [("CODE_REQUIRED", ["code"])]
     assert result["producerCode"]["state"] == "DRAFT"
     # and once a code is set it validates
     await gql.ok(UPDATE_CODE, {"id": code["id"], "input": {"code": "M-1"}}, token=tenant.admin)
@@ -227,7 +227,8 @@ async def test_code_data_is_validated_and_changed_by_set_and_remove(gql, new_ten
     owner = await create_producer(gql, tenant.admin)
     bad = await create_code_result(gql, tenant.admin, {"type": "AgencyCode", "producerId": owner["id"],
                                                        "data": {"commissionRate": "lots"}})
-    assert [(e["code"], e["field"]) for e in bad["userErrors"]] == [("DATA_TYPE_MISMATCH", "data.commissionRate")]
+    assert [(e["code"], e["field"]) for e in bad["userErrors"]] == [("DATA_TYPE_MISMATCH",
+                                                                  ["input", "data", "commissionRate"])]
     good = await create_code_result(gql, tenant.admin, {"type": "AgencyCode", "producerId": owner["id"],
                                                         "data": {"commissionRate": 0.1, "notes": "n"}})
     code_id = good["producerCode"]["id"]

@@ -44,7 +44,7 @@ async def test_moving_an_ancestor_under_its_descendant_is_a_cycle(gql, new_tenan
     # when the root is moved under the leaf
     result = await move(gql, tenant.admin, root, leaf)
     # then it is refused and nothing moved
-    assert [(e["code"], e["field"]) for e in result["userErrors"]] == [("HIERARCHY_CYCLE", "parentId")]
+    assert [(e["code"], e["field"]) for e in result["userErrors"]] == [("HIERARCHY_CYCLE", ["input", "parentId"])]
     assert await ancestor_ids(gql, tenant.admin, root) == []
     assert await ancestor_ids(gql, tenant.admin, leaf) == [root, middle]
 
@@ -67,7 +67,7 @@ async def test_a_parent_in_another_tenant_is_not_found(gql, new_tenant):
                         token=tenant_a.admin)
     # then the parent is not found
     assert data["createProducer"]["producer"] is None
-    assert data["createProducer"]["userErrors"] == [{"field": "parentId", "code": "PARENT_NOT_FOUND"}]
+    assert data["createProducer"]["userErrors"] == [{"field": ["input", "parentId"], "code": "PARENT_NOT_FOUND"}]
     own = await create_producer(gql, tenant_a.admin)
     result = await move(gql, tenant_a.admin, own["id"], foreign["id"])
     assert [e["code"] for e in result["userErrors"]] == ["PARENT_NOT_FOUND"]

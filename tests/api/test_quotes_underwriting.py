@@ -130,7 +130,7 @@ async def test_flag_is_added_with_configured_tag_and_level(gql, new_tenant):
     result = await underwrite(gql, tenant.admin, q["id"])
     flag = result["quote"]["flags"][0]
     assert (flag["level"], flag["tag"], flag["note"], flag["source"]) == ("DECLINE", "Producer not OK",
-                                                                          "Check the producer.", "producer")
+                                                                          "Check the producer.", "PRODUCER")
     assert result["quote"]["state"] == "DECLINED"
     assert result["userErrors"][0]["code"] == "PRODUCER_NOT_VALIDATED"
 

@@ -25,7 +25,7 @@ def too_long(model: Any, column: str) -> str:
 
 
 def assert_too_long(errors: list[dict[str, Any]], field: str, limit: int) -> None:
-    assert [(e["code"], e["field"]) for e in errors] == [("VALUE_TOO_LONG", field)], errors
+    assert [(e["code"], e["field"]) for e in errors] == [("VALUE_TOO_LONG", ["input", field])], errors
     assert str(limit) in errors[0]["message"] and "xxxxxxxx" not in errors[0]["message"]
 
 
@@ -80,4 +80,4 @@ async def test_one_over_long_cell_marks_its_row_invalid_not_the_upload(app, gql,
     assert (job["totalRows"], job["validRows"], job["invalidRows"]) == (3, 2, 1)
     invalid = await all_rows(gql, s.admin, job["id"], ["INVALID"])
     assert [(r["rowNumber"], [(p["code"], p["field"]) for p in r["problems"]]) for r in invalid] == [
-        (3, [("VALUE_TOO_LONG", "lastName")])]
+        (3, [("VALUE_TOO_LONG", ["lastName"])])]

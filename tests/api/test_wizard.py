@@ -263,7 +263,7 @@ async def test_a_jurisdiction_assigned_twice_is_refused(gql, started):
         {"jurisdiction": "NY", "linesOfAuthority": ["Life"]}, {"jurisdiction": "ny", "linesOfAuthority": ["Property"]}])
 
     assert [(e["code"], e["field"]) for e in refused["userErrors"]] == [("DUPLICATE_JURISDICTION",
-                                                                       "states[1].jurisdiction")]
+                                                                       ["states", "1", "jurisdiction"])]
 
 
 async def test_registry_licenses_inactive_or_expired_come_in_discarded_with_the_reason(app, gql, new_tenant,
@@ -310,7 +310,7 @@ async def test_the_state_picker_lists_the_tenants_jurisdictions_with_fees(gql, n
     found = {j["code"]: j for j in data["jurisdictions"]}
     codes = [j["code"] for j in data["jurisdictions"]]
     assert codes == sorted(codes) and {"CA", "NY", "DC", "GU"} <= set(codes)
-    assert found["CA"]["name"] == "California" and found["CA"]["kind"] == "state"
+    assert found["CA"]["name"] == "California" and found["CA"]["kind"] == "STATE"
     life = next(x for x in found["CA"]["linesOfAuthority"] if x["code"] == "Life")
     assert life["fee"] == {"amount": "95.00", "currency": "USD"}
 

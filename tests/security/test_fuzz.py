@@ -236,7 +236,8 @@ async def test_extension_data_that_is_not_an_object_is_a_user_error(gql, new_ten
         producer { id } userErrors { code field message } } }""",
                           {"input": {"type": "Agent", "lastName": "X", "data": data}}, token=tenant.admin)
     assert result["createProducer"]["producer"] is None
-    assert [(e["code"], e["field"]) for e in result["createProducer"]["userErrors"]] == [("INVALID_DATA", "data")]
+    assert [(e["code"], e["field"]) for e in result["createProducer"]["userErrors"]] == [("INVALID_DATA",
+                                                                                      ["input", "data"])]
 
 
 async def test_a_failing_field_does_not_cancel_siblings_that_share_a_loaded_object(gql, new_tenant, monkeypatch):
