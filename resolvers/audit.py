@@ -30,7 +30,7 @@ After = Annotated[str | None, strawberry.argument(description="Cursor: return ev
 
 TYPE_NAMES = {"producer": "Producer", "producer_code": "ProducerCode", "license": "License",
               "appointment": "Appointment", "quote": "Quote", "policy": "Policy",
-              "policy_transaction": "PolicyTransaction", "onboarding": "Onboarding"}  # a flag's id is its locator
+              "policy_transaction": "PolicyTransaction", "onboarding": "Onboarding", "document": "Document"}  # a flag's id is its locator
 
 
 def _locator(value: object) -> str | None:

@@ -28,6 +28,8 @@ class AuditEntity(Enum):
     UNDERWRITING_FLAG = strawberry.enum_value("underwriting_flag", description="An underwriting flag on a quote or "
                                                                                "a policy transaction.")
     ONBOARDING = strawberry.enum_value("onboarding", description="A producer's onboarding (the wizard).")
+    DOCUMENT = strawberry.enum_value("document", description="A document in a media data field of a producer, "
+                                                             "producer code, license or appointment.")
 
 
 @strawberry.enum(description="What happened to the object.")
@@ -51,6 +53,11 @@ class AuditAction(Enum):
     CLEARED = strawberry.enum_value("cleared", description="An underwriting flag was cleared.")
     FINISHED = strawberry.enum_value("finished", description="An onboarding was finished.")
     CANCELLED = strawberry.enum_value("cancelled", description="An onboarding was cancelled (its producer removed).")
+    ATTACHED = strawberry.enum_value("attached", description="A document was attached to a media data field.")
+    REPLACED = strawberry.enum_value("replaced", description="A document was attached in place of an earlier version "
+                                                             "(which stays listed in `versions`).")
+    REMOVED = strawberry.enum_value("removed", description="A document was detached (kept for the audit, no longer "
+                                                           "downloadable).")
 
 
 @strawberry.type(description="One change of a producer, producer code, license, appointment, quote, policy, policy "
