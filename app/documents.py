@@ -254,11 +254,11 @@ async def documents_by_ids(ctx: ServiceContext, ids: list[str]) -> list[Document
     return [found.get(i) for i in ids]
 
 
-async def versions_of(ctx: ServiceContext, records: list[DocumentRecord]) -> list[list[DocumentRecord]]:
-    """For each document, the earlier versions of it, newest first."""
+async def versions_of(ctx: ServiceContext, keys: list[tuple[str, int]]) -> list[list[DocumentRecord]]:
+    """For each (lineage, version) of a document, the earlier versions of it, newest first."""
     async with ctx.sessions() as session:
-        every = await store.lineage(session, [r.lineage_id for r in records])
-    return [[v for v in every if v.lineage_id == r.lineage_id and v.version < r.version] for r in records]
+        every = await store.lineage(session, [lineage_id for lineage_id, _ in keys])
+    return [[v for v in every if v.lineage_id == lineage_id and v.version < version] for lineage_id, version in keys]
 
 
 # ---- download -------------------------------------------------------------------------------------

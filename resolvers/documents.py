@@ -50,8 +50,8 @@ def document_loader(info: Ctx) -> Any:
 
 
 def versions_loader(info: Ctx) -> Any:
-    async def batch(ctx: Any, records: list[DocumentRecord]) -> list[list[DocumentRecord]]:
-        return await service.versions_of(ctx, records)
+    async def batch(ctx: Any, keys: list[tuple[str, int]]) -> list[list[DocumentRecord]]:
+        return await service.versions_of(ctx, keys)
 
     return info.context.load.named("document_versions", batch)
 
@@ -66,7 +66,7 @@ def url(root: DocumentRecord, info: Ctx) -> str | None:
 
 
 async def versions(root: DocumentRecord, info: Ctx) -> list[DocumentRecord]:
-    return cast(list[DocumentRecord], await versions_loader(info).load(root))
+    return cast(list[DocumentRecord], await versions_loader(info).load((root.lineage_id, root.version)))
 
 
 def entity_id(root: DocumentRecord) -> strawberry.ID:

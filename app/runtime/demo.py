@@ -246,16 +246,38 @@ class Api:
                 raise DemoError(f"{name}: {payload['userErrors']}")
         return data
 
-    async def upload(self, query: str, content: bytes, filename: str, **variables: Any) -> dict[str, Any]:
+    async def upload(self, query: str, content: bytes, filename: str, content_type: str = "text/csv",
+                     **variables: Any) -> dict[str, Any]:
         operations = {"query": query, "variables": {"file": None, **variables}}
         response = await self.http.post(
             "/graphql", headers={**self.headers, "Apollo-Require-Preflight": "true"},
             data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
-            files={"0": (filename, content, "text/csv")})
+            files={"0": (filename, content, content_type)})
         body = response.json()
         if response.status_code != 200 or body.get("errors"):
             raise DemoError(f"upload: {body.get('errors')}")
         return body["data"]  # type: ignore[no-any-return]
+
+
+def tiny_pdf(text: str = "Certificate of E&O insurance") -> bytes:
+    """A small, valid one-page PDF showing `text` (ASCII), built in code: objects, cross-reference table, trailer."""
+    shown = "".join(ch for ch in text if 32 <= ord(ch) < 127).replace("\\", "").replace("(", "").replace(")", "")
+    stream = f"BT /F1 18 Tf 72 720 Td ({shown}) Tj ET".encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
 
 
 # ---- building -----------------------------------------------------------------------------------------------
