@@ -166,7 +166,7 @@ GUIDE_REGISTRY = (
 # The values `producer-graph demo` prints: those the guides in docs/ use as {{name}} (tests/docs checks it).
 GUIDE_VALUES = ("northwindId", "summitEastId", "anaId", "benId", "chloeId", "erinId", "frankId", "codeNW301Id",
                 "underwrittenQuoteId", "blockedQuoteId", "declinedQuoteId", "rejectedQuoteId", "draftQuoteId",
-                "policyId", "onboardingId", "bulkJobId", "failedRowNumber")
+                "policyId", "onboardingId", "bulkJobId", "failedRowNumber", "anaEoCertificateId")
 WIZARD_NPN = "19000002"  # onboarded by the demo, left in the wizard for docs/onboarding.md
 GENERATED_REGISTRY = 40
 BULK_GOOD = 5  # registry producers onboarded by the bulk job
@@ -287,6 +287,13 @@ FIND_PRODUCER = """query($search: String!) { producers(first: 10, filter: {searc
 CREATE_PRODUCER = """mutation($input: CreateProducerInput!) { createProducer(input: $input) {
   producer { id locator email state } userErrors { field message code } } }"""
 TRANSITION = """mutation($id: ID!) {{ {name}(id: $id) {{ {field} {{ id state }} userErrors {{ field message code }} }} }}"""
+PRODUCER_DATA = "query($id: ID!) { producer(id: $id) { data } }"
+SET_DATA = """mutation($id: ID!, $data: JSON!) { updateProducer(id: $id, input: {setData: $data}) {
+  producer { id } userErrors { field message code } } }"""
+ATTACH_DOCUMENT = """mutation($entityId: ID!, $field: String!, $file: Upload!) {
+  attachDocument(entityId: $entityId, field: $field, file: $file) {
+    document { id locator } userErrors { field message code } } }"""
+EO_EXPIRES_ON = "2027-06-30"
 FIND_CODE = "query($code: String!) { producerCodeByCode(code: $code) { id code state } }"
 CREATE_CODE = """mutation($input: CreateProducerCodeInput!) { createProducerCode(input: $input) {
   producerCode { id code state } userErrors { field message code } } }"""
@@ -362,6 +369,22 @@ class Builder:
             self.ids[spec.key] = producer["id"]
             self.keep(f"{spec.key}Id", producer["id"])
             self.keep(f"{spec.key}Locator", producer["locator"])
+
+    async def documents(self) -> None:
+        """Ana's E&O certificate (a PDF built here) and its expiration date, attached once."""
+        data = (await self.api(PRODUCER_DATA, id=self.ids["ana"]))["producer"]["data"]
+        certificate = data.get("eoCertificate")
+        if certificate is None:
+            await self.api(SET_DATA, id=self.ids["ana"], data={"eoExpiresOn": EO_EXPIRES_ON})
+            result = (await self.api.upload(ATTACH_DOCUMENT, tiny_pdf("Certificate of E&O insurance - Ana Rivera"),
+                                            "ana-rivera-eo-certificate.pdf", "application/pdf",
+                                            entityId=self.ids["ana"], field="eoCertificate"))["attachDocument"]
+            if result["userErrors"]:
+                raise DemoError(f"attachDocument: {result['userErrors']}")
+            certificate = result["document"]
+            self.demo.created += 1
+        self.keep("anaEoCertificateId", certificate["id"])
+        self.keep("anaEoCertificateLocator", certificate["locator"])
 
     async def suspensions(self) -> None:
         """Suspended producers are suspended last, once their codes are validated."""
@@ -543,7 +566,8 @@ async def build_demo(http: httpx.AsyncClient, sessions: async_sessionmaker[Async
                                            subject=ADMIN_SUBJECT, ttl_seconds=600)), demo)
     steps: list[tuple[str, Step]] = [
         ("agencies, sub-agencies and agents", builder.producers), ("producer codes", builder.codes),
-        ("licenses and appointments", builder.credentials), ("suspensions", builder.suspensions),
+        ("licenses and appointments", builder.credentials), ("an E&O certificate", builder.documents),
+        ("suspensions", builder.suspensions),
         ("quotes and a policy", builder.quotes), ("an onboarding in the wizard", builder.onboarding),
         ("a bulk onboarding job", lambda: builder.bulk_job(registry))]
     for label, step in steps:
