@@ -130,6 +130,26 @@ async def test_a_document_of_another_tenant_or_agency_is_not_found(gql, http, ne
     assert response.status_code == 200
 
 
+async def test_the_admin_of_a_removed_agency_can_download_nothing_more(gql, http, tenant):
+    east = await agency(gql, tenant.admin)
+    agent = await create_producer(gql, tenant.admin, parent=east["id"])
+    document = (await attach(http, tenant.admin, agent["id"]))["document"]
+    east_admin = gql.token(tenant.id, "AGENCY_ADMIN", agency=east["locator"])
+    removed = await gql.ok("mutation($ids: [ID!]!) { removeProducers(ids: $ids) { userErrors { code } } }",
+                           {"ids": [east["id"]]}, token=tenant.admin)
+    assert removed["removeProducers"]["userErrors"] == []
+    response = await http.get(f"/documents/{document['locator']}", headers={"Authorization": f"Bearer {east_admin}"})
+    assert response.status_code == 401
+
+
+async def test_a_stored_document_is_split_into_chunks_and_read_back_whole(app, http, tenant, agent):
+    pdf = tiny_pdf() + b"%" * 1_000_000
+    document = (await attach(http, tenant.admin, agent["id"], pdf))["document"]
+    assert await stored_counts(app, tenant.id) == (1, 4)  # 256 KB chunks
+    response = await http.get(f"/documents/{document['locator']}", headers={"Authorization": f"Bearer {tenant.admin}"})
+    assert response.content == pdf and response.headers["content-length"] == str(len(pdf))
+
+
 async def test_a_download_without_token_or_signature_is_unauthorized(http, tenant, agent):
     document = (await attach(http, tenant.admin, agent["id"]))["document"]
     response = await http.get(f"/documents/{document['locator']}")
@@ -142,7 +162,7 @@ async def test_a_download_without_token_or_signature_is_unauthorized(http, tenan
     (b"", "eo.pdf", "application/pdf", "DOCUMENT_EMPTY"),
     (tiny_pdf() + b"%" + b"x" * 2048, "eo.pdf", "application/pdf", "DOCUMENT_TOO_LARGE"),
 ])
-async def test_a_refused_file_has_its_own_code_and_nothing_is_stored(gql, http, new_tenant, content, filename,
+async def test_a_refused_file_has_its_own_code_and_nothing_is_stored(app, gql, http, new_tenant, content, filename,
                                                                       content_type, code):
     tenant = await new_tenant(_agent_with(eoCertificate={"type": "media", "contentTypes": ["application/pdf"],
                                                          "maxBytes": 2048}))
@@ -150,17 +170,17 @@ async def test_a_refused_file_has_its_own_code_and_nothing_is_stored(gql, http, 
     result = await attach(http, tenant.admin, agent["id"], content, filename=filename, content_type=content_type)
     assert result["document"] is None
     assert [(e["code"], e["field"]) for e in result["userErrors"]] == [(code, "file")]
-    assert await stored_counts(http._transport.app, tenant.id) == (0, 0)
+    assert await stored_counts(app, tenant.id) == (0, 0)
     data = (await gql.ok(DATA, {"id": agent["id"]}, token=tenant.admin))["producer"]["data"]
     assert "eoCertificate" not in data
 
 
-async def test_a_file_over_max_bytes_spanning_several_chunks_leaves_no_chunk_behind(gql, http, new_tenant):
+async def test_a_file_over_max_bytes_spanning_several_chunks_leaves_no_chunk_behind(app, gql, http, new_tenant):
     tenant = await new_tenant(_agent_with(eoCertificate={"type": "media", "maxBytes": 600_000}))
     agent = await create_producer(gql, tenant.admin)
     result = await attach(http, tenant.admin, agent["id"], tiny_pdf() + b"%" * 700_000)
     assert [e["code"] for e in result["userErrors"]] == ["DOCUMENT_TOO_LARGE"]
-    assert await stored_counts(http._transport.app, tenant.id) == (0, 0)
+    assert await stored_counts(app, tenant.id) == (0, 0)
 
 
 async def test_an_unknown_field_or_entity_is_refused(gql, http, tenant, agent):
