@@ -313,24 +313,28 @@ def content_disposition(file_name: str) -> str:
 
 @dataclass(frozen=True)
 class DocumentExpiration:
-    """A document with an expiration date beside it (e.g. the E&O certificate and `eoExpiresOn`)."""
+    """A document with an expiration date beside it (e.g. the E&O certificate and `eoExpiresOn`); `state`: the
+    entity's lifecycle state (alerts skip retired or discarded ones)."""
 
     entity: EntityRef
     field: str
     document_id: str
     expires_on: date
+    state: str
 
 
 async def expiring_documents(sessions: Any, tenant_id: str, config: TenantConfig) -> AsyncIterator[DocumentExpiration]:
-    """Every attached document whose media field names an `expirationField` that holds a date, per entity."""
+    """Every attached document whose media field names an `expirationField` that holds a date (for compliance
+    alerts: the E&O certificate's expiration, say), entity kind by kind in locator order."""
     for entity, category in CATEGORIES.items():
         watched = {name: {f: d.expirationField for f, d in config.resolved_data_fields(category, name).items()
                           if d.type == "media" and d.expirationField}
                    for name in config.type_names(category)}
-        if not any(watched.values()):
+        fields = sorted({f for by_field in watched.values() for f in by_field})
+        if not fields:
             continue
         async with sessions() as session:
-            rows = await store.with_media(session, tenant_id, entity, [])
+            rows = await store.with_documents(session, tenant_id, entity, fields)
         for row in rows:
             for field, date_field in watched.get(row.type, {}).items():
                 attached, when = (row.data or {}).get(field), (row.data or {}).get(date_field)
@@ -338,4 +342,4 @@ async def expiring_documents(sessions: Any, tenant_id: str, config: TenantConfig
                     continue
                 day = datetime.fromisoformat(when).date() if "T" in str(when) else date.fromisoformat(str(when))
                 for view in attached if isinstance(attached, list) else [attached]:
-                    yield DocumentExpiration(EntityRef(entity, row.id), field, view["locator"], day)
+                    yield DocumentExpiration(EntityRef(entity, row.id), field, view["locator"], day, row.state)

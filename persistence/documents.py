@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, String, case, select, text
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, String, Text, case, cast, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
 from sqlmodel import Field, SQLModel, col
@@ -150,14 +151,14 @@ async def entity_for_update(session: AsyncSession, scope: Scope, entity: str, en
     return await credential_store.for_update(session, table, scope, entity_id)
 
 
-async def with_media(session: AsyncSession, tenant_id: str, entity: str, entity_ids: Sequence[str]) -> list[Any]:
-    """Entities of one kind (all when `entity_ids` is empty) of the tenant, for expiration reports."""
+async def with_documents(session: AsyncSession, tenant_id: str, entity: str, fields: Sequence[str]) -> list[Any]:
+    """(id, type, state, data) of the tenant's entities of one kind whose data holds any of the media `fields`."""
     table: Any = {"producer": ProducerRecord, "producer_code": ProducerCodeRecord, "license": LicenseRecord,
-             "appointment": AppointmentRecord}[entity]
-    stmt = select(table).where(table.tenant_id == tenant_id)
-    if entity_ids:
-        stmt = stmt.where(table.id.in_(list(entity_ids)))
-    return list((await session.execute(stmt)).scalars())
+                  "appointment": AppointmentRecord}[entity]
+    stmt = (select(table.id, table.type, table.state, table.data)
+            .where(table.tenant_id == tenant_id, table.data.has_any(cast(array(list(fields)), ARRAY(Text))))
+            .order_by(table.id))
+    return list((await session.execute(stmt)).all())
 
 
 async def record_event(session: AsyncSession, record: DocumentRecord, producer_id: str, event: str, actor: str,

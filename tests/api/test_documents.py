@@ -279,3 +279,17 @@ def test_signed_urls_last_the_configured_minutes():
                             uploaded_by="u")
     path = documents.signed_path(settings, record, now=1000)
     assert "expires=1120&" in path
+
+
+async def test_documents_with_an_expiration_date_beside_them_are_listed_for_alerts(app, gql, http, tenant):
+    from app import documents, tenants
+
+    dated, undated = await create_producer(gql, tenant.admin), await create_producer(gql, tenant.admin)
+    await gql.ok(UPDATE_PRODUCER, {"id": dated["id"], "input": {"setData": {"eoExpiresOn": "2027-01-31"}}},
+                 token=tenant.admin)
+    document = (await attach(http, tenant.admin, dated["id"]))["document"]
+    await attach(http, tenant.admin, undated["id"])
+    config = (await tenants.load_tenant(app.state.sessions, tenant.id)).config
+    found = [e async for e in documents.expiring_documents(app.state.sessions, tenant.id, config)]
+    assert [(e.entity.id, e.field, e.document_id, e.expires_on.isoformat(), e.state) for e in found] == [
+        (dated["locator"], "eoCertificate", document["locator"], "2027-01-31", "draft")]
