@@ -61,8 +61,8 @@ class AuditAction(Enum):
 
 
 @strawberry.type(description="One change of a producer, producer code, license, appointment, quote, policy, policy "
-                             "transaction, underwriting flag or onboarding: who, when, what, and the object before "
-                             "and after with the API's field names (SSNs only as their last four digits).")
+                             "transaction, underwriting flag, onboarding or document: who, when, what, and the object "
+                             "before and after with the API's field names (SSNs only as their last four digits).")
 class AuditEvent:
     @classmethod
     def is_type_of(cls, obj: Any, info: Any) -> bool:
@@ -104,7 +104,8 @@ class AuditQuery:
     audit_events: Connection[AuditEvent] = strawberry.field(  # type: ignore[assignment]
         resolver=r.audit_events, permission_classes=[TENANT_ADMIN],
         description="The tenant's audit log, oldest first: every change of producers, codes, licenses, "
-                    "appointments, quotes, policies, policy transactions, underwriting flags and onboardings.")
+                    "appointments, quotes, policies, policy transactions, underwriting flags, onboardings and "
+                    "documents.")
 
 
 @strawberry.type
