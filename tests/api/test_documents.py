@@ -13,6 +13,7 @@ from app.tenant_config import default_config_dict
 from tests.api.document_helpers import DOCUMENT, REMOVE, attach, post_attach, stored_counts, tiny_pdf
 from tests.api.helpers import create_producer, transition_mutation
 from tests.api.registry_helpers import agency
+from tests.api.test_quotes_underwriting import CREATE_LICENSE, VALIDATE_LICENSE
 from tests.conftest import settings_for_test
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
@@ -21,6 +22,10 @@ REPLACE_PRODUCER = """mutation($id: ID!, $input: CreateProducerInput!) { replace
   producer { data } userErrors { field code message } } }"""
 UPDATE_PRODUCER = """mutation($id: ID!, $input: UpdateProducerInput!) { updateProducer(id: $id, input: $input) {
   producer { data } userErrors { field code message } } }"""
+UPDATE_LICENSE = """mutation($id: ID!, $input: UpdateLicenseInput!) { updateLicense(id: $id, input: $input) {
+  license { data } userErrors { field code message } } }"""
+CREATE_APPOINTMENT = """mutation($input: CreateAppointmentInput!) { createAppointment(input: $input) {
+  appointment { id } userErrors { field code message } } }"""
 AUDIT = """query($id: ID) { auditEvents(first: 50, entityId: $id, entity: [DOCUMENT]) {
   nodes { name event entityId producerId actor after } } }"""
 
@@ -252,11 +257,11 @@ async def test_attach_replace_and_remove_are_in_the_audit_log(gql, http, tenant,
     assert events[0]["after"]["fileName"] == "eo-certificate.pdf" and events[0]["actor"] == "tester"
 
 
-async def test_documents_attach_to_codes_licenses_and_appointments_too(gql, http, new_tenant):
+async def test_documents_attach_to_codes_and_appointments_too(gql, http, new_tenant):
     config = default_config_dict()
     pm = config["producerManagement"]
     pm["producerCodes"]["AgentCode"]["data"] = {"agreement": {"type": "media"}}
-    pm["producerLicenses"]["StateLicense"]["data"]["copy"] = {"type": "media", "contentTypes": ["image/png"]}
+    pm["producerAppointments"]["CarrierAppointment"]["data"]["letter"] = {"type": "media"}
     tenant = await new_tenant(config)
     agent = await create_producer(gql, tenant.admin)
     from tests.api.helpers import create_code
@@ -267,6 +272,33 @@ async def test_documents_attach_to_codes_licenses_and_appointments_too(gql, http
     read = await gql.ok("query($id: ID!) { node(id: $id) { ... on ProducerCode { data } } }", {"id": code["id"]},
                         token=tenant.admin)
     assert read["node"]["data"]["agreement"]["id"] == on_code["document"]["id"]
+    appointment = await gql.ok(CREATE_APPOINTMENT, {"input": {
+        "type": "CarrierAppointment", "producerId": agent["id"], "appointmentNumber": "AP-1"}}, token=tenant.admin)
+    on_appointment = await attach(http, tenant.admin, appointment["createAppointment"]["appointment"]["id"],
+                                  field="letter")
+    assert on_appointment["userErrors"] == [] and on_appointment["document"]["version"] == 1
+
+
+async def test_a_license_copy_is_required_to_validate_the_license_and_survives_its_updates(gql, http, new_tenant):
+    config = default_config_dict()
+    config["producerManagement"]["producerLicenses"]["StateLicense"]["data"]["copy"] = {
+        "type": "media", "contentTypes": ["image/png"], "required": True}
+    tenant = await new_tenant(config)
+    agent = await create_producer(gql, tenant.admin)
+    created = await gql.ok(CREATE_LICENSE, {"input": {"type": "StateLicense", "producerId": agent["id"],
+                                                      "licenseNumber": "L-1", "jurisdictions": ["CA"],
+                                                      "linesOfAuthority": ["Property"]}}, token=tenant.admin)
+    license_id = created["createLicense"]["license"]["id"]
+    refused = (await gql.ok(VALIDATE_LICENSE, {"id": license_id}, token=tenant.admin))["validateLicense"]
+    assert [e["code"] for e in refused["userErrors"]] == ["MISSING_REQUIRED_DATA"]
+    assert refused["license"]["state"] == "DRAFT"
+    copy = (await attach(http, tenant.admin, license_id, PNG, field="copy", filename="license.png",
+                         content_type="image/png"))["document"]
+    updated = await gql.ok(UPDATE_LICENSE, {"id": license_id, "input": {"data": {"notes": "checked"}}},
+                           token=tenant.admin)
+    assert updated["updateLicense"]["license"]["data"]["copy"]["id"] == copy["id"]
+    validated = await gql.ok(VALIDATE_LICENSE, {"id": license_id}, token=tenant.admin)
+    assert validated["validateLicense"]["license"]["state"] == "VALIDATED"
 
 
 def test_signed_urls_last_the_configured_minutes():
