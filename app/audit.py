@@ -21,7 +21,7 @@ POLL_SECONDS = 1.0
 FEED_ENTITY_NAMES = {"producer": "producer", "producer_code": "producerCode", "license": "license",
                      "appointment": "appointment", "quote": "quote", "policy": "policy",
                      "policy_transaction": "policyTransaction", "underwriting_flag": "underwritingFlag",
-                     "onboarding": "onboarding"}
+                     "onboarding": "onboarding", "document": "document"}
 # stored columns that are no field of the API (the SSN never leaves the table: the triggers drop it already)
 INTERNAL = frozenset({"tenant_id", "ancestry", "version", "search_text", "ssn_ciphertext", "ssn_hash"})
 # columns whose API field is not simply their camelCase name

@@ -48,9 +48,11 @@ def snapshot(record: ProducerCodeRecord) -> dict[str, Any]:
             "producerLocator": record.producer_id, "data": dict(record.data or {})}
 
 
-def _check_data(ctx: ServiceContext, type_name: str, data: dict[str, Any]) -> dict[str, Any]:
+def _check_data(ctx: ServiceContext, type_name: str, data: dict[str, Any],
+                stored: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The data to save; `stored`: the code's data before the change (its documents stay as attached)."""
     cleaned, problems = validate_data(ctx.config.resolved_data_fields("producerCodes", type_name), data,
-                                      check_required=False)
+                                      check_required=False, stored=stored or {})
     if problems:
         raise DomainError(problems[0].code, problems[0].message, problems[0].field, problems)
     return cleaned
@@ -257,6 +259,7 @@ async def update_code(ctx: ServiceContext, code_id: str, changes: CodeChanges,
     ctx.require(*ADMINS)
     async with transaction(ctx.sessions) as session:
         record = await _load_for_change(ctx, session, code_id)
+        stored = dict(record.data or {})
         if changes.type and changes.type != record.type:
             check_type(ctx.config, "producerCodes", changes.type, "producer code")
             record.type = changes.type
@@ -276,9 +279,9 @@ async def update_code(ctx: ServiceContext, code_id: str, changes: CodeChanges,
             data = {**(record.data or {}), **(changes.data or {}), **changes.set_data}
             for key in changes.remove_data:
                 data.pop(key, None)
-        record.data = _check_data(ctx, record.type, data)
+        record.data = _check_data(ctx, record.type, data, stored)
         _precommit(ctx, record)
-        record.data = _check_data(ctx, record.type, record.data or {})
+        record.data = _check_data(ctx, record.type, record.data or {}, stored)
         record.updated_at = utcnow()
         record.updated_by = ctx.actor
         record.version += 1

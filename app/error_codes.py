@@ -215,6 +215,17 @@ class ErrorCode(StrEnum):
     XLSX_TOO_MANY_STRINGS = "XLSX_TOO_MANY_STRINGS", "The Excel file's text table expands to more than allowed."
     UNSUPPORTED_FILE_TYPE = "UNSUPPORTED_FILE_TYPE", "Upload a CSV (UTF-8) or an Excel .xlsx file."
 
+    # ---- documents (media data fields) ----
+    DOCUMENT_EMPTY = "DOCUMENT_EMPTY", "The uploaded file is empty; nothing was stored."
+    DOCUMENT_TOO_LARGE = "DOCUMENT_TOO_LARGE", "The file is over the field's `maxBytes` (or `DOCUMENT_MAX_BYTES`); nothing was stored."
+    DOCUMENT_NOT_A_PDF = "DOCUMENT_NOT_A_PDF", "The file is named or sent as a PDF but its bytes are not a PDF; nothing was stored."
+    DOCUMENT_TYPE_NOT_ALLOWED = "DOCUMENT_TYPE_NOT_ALLOWED", "The file's type, read from its bytes, is not in the field's `contentTypes`."
+    DOCUMENT_FIELD_UNKNOWN = "DOCUMENT_FIELD_UNKNOWN", "The entity's type has no media data field of that name."
+    DOCUMENT_ENTITY_NOT_FOUND = "DOCUMENT_ENTITY_NOT_FOUND", "No visible producer, code, license or appointment has that id."
+    DOCUMENT_ENTITY_CLOSED = "DOCUMENT_ENTITY_CLOSED", "The entity is retired, discarded or terminated: documents can no longer change."
+    DOCUMENT_NOT_FOUND = "DOCUMENT_NOT_FOUND", "No visible, attached document has that id (removed documents are not downloadable)."
+    DOCUMENT_ATTACH_ONLY = "DOCUMENT_ATTACH_ONLY", "A media field is set with attachDocument, not through `data`."
+
 
 def registered(code: str) -> ErrorCode:
     """The member for `code`; a ValueError (a bug, not bad input) when the code is not registered above."""

@@ -118,9 +118,11 @@ def _check_residency(residency: str) -> None:
 
 
 def _check_data(ctx: ServiceContext, info: KindInfo, type_name: str, data: dict[str, Any],
-                *, required: bool = False) -> tuple[dict[str, Any], list[Problem]]:
+                *, required: bool = False, stored: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[Problem]]:
+    """Check data; `stored`: the credential's data before a change (its documents stay as attached); None when
+    `data` is the stored data itself (validation)."""
     fields = ctx.config.resolved_data_fields(info.category, type_name)  # type: ignore[arg-type]
-    return validate_data(fields, data, check_required=required)
+    return validate_data(fields, data, check_required=required, stored=stored)
 
 
 async def add_license(session: AsyncSession, tenant_id: str, producer_id: str, *, type: str,
@@ -183,7 +185,7 @@ def _apply(ctx: ServiceContext, info: KindInfo, record: Any, changes: Credential
         data = dict(changes.data or {})
     else:
         data = {**(record.data or {}), **(changes.data or {})}
-    cleaned, problems = _check_data(ctx, info, record.type, data)
+    cleaned, problems = _check_data(ctx, info, record.type, data, stored=dict(record.data or {}))
     if problems:
         raise DomainError(problems[0].code, problems[0].message, problems[0].field, problems)
     record.data = cleaned

@@ -129,9 +129,11 @@ def _clean_identity(changes: ProducerChanges) -> None:
             setattr(changes, name, value)
 
 
-def _check_data(config: TenantConfig, type_name: str, data: dict[str, Any]) -> dict[str, Any]:
+def _check_data(config: TenantConfig, type_name: str, data: dict[str, Any],
+                stored: dict[str, Any]) -> dict[str, Any]:
+    """The data to save; `stored`: the producer's data before the change (its documents stay as attached)."""
     cleaned, problems = validate_data(config.resolved_data_fields("producers", type_name), data,
-                                      check_required=False)
+                                      check_required=False, stored=stored)
     if problems:
         raise DomainError(problems[0].code, problems[0].message, problems[0].field, problems)
     return cleaned
@@ -190,10 +192,10 @@ async def create_producer(ctx: ServiceContext, changes: ProducerChanges) -> Prod
                                 kind=ctx.config.resolved_kind(type_name), state="draft",
                                 created_by=ctx.actor, updated_by=ctx.actor, version=0)
         _apply_fields(record, changes, replace=False)
-        record.data = _check_data(ctx.config, type_name, changes.data or {})
+        record.data = _check_data(ctx.config, type_name, changes.data or {}, {})
         await _set_parent(ctx, session, record, parent_id)
         _apply_precommit(ctx, record)
-        record.data = _check_data(ctx.config, type_name, record.data or {})
+        record.data = _check_data(ctx.config, type_name, record.data or {}, {})
         record.search_text = search_text(ctx.config, record)
         record.version = 1
         session.add(record)
@@ -216,6 +218,7 @@ async def update_producer(ctx: ServiceContext, producer_id: str, changes: Produc
     _clean_identity(changes)
     async with transaction(ctx.sessions) as session:
         record = await _load_for_change(ctx, session, producer_id)
+        stored = dict(record.data or {})
         if changes.type and changes.type != record.type:
             check_type(ctx.config, "producers", changes.type, "producer")
             if ctx.config.resolved_kind(changes.type) != record.kind:
@@ -229,7 +232,7 @@ async def update_producer(ctx: ServiceContext, producer_id: str, changes: Produc
             data = {**(record.data or {}), **(changes.data or {}), **changes.set_data}
             for key in changes.remove_data:
                 data.pop(key, None)
-        record.data = _check_data(ctx.config, record.type, data)
+        record.data = _check_data(ctx.config, record.type, data, stored)
         if changes.parent_id is not UNSET and changes.parent_id != record.parent_id:
             refuse_own_agency(ctx, record.id, "move")
             await _set_parent(ctx, session, record, changes.parent_id)
@@ -237,7 +240,7 @@ async def update_producer(ctx: ServiceContext, producer_id: str, changes: Produc
             refuse_own_agency(ctx, record.id, "move")
             await _set_parent(ctx, session, record, None)
         _apply_precommit(ctx, record)
-        record.data = _check_data(ctx.config, record.type, record.data or {})
+        record.data = _check_data(ctx.config, record.type, record.data or {}, stored)
         record.search_text = search_text(ctx.config, record)
         record.updated_at = utcnow()
         record.updated_by = ctx.actor

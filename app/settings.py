@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -98,6 +99,15 @@ class Settings(BaseSettings):
     bulk_max_rows: int = 100_000
     bulk_max_uncompressed_bytes: int = 200 * 1024 * 1024
     bulk_max_shared_strings_bytes: int = 40 * 1024 * 1024
+    document_max_bytes: int = Field(
+        default=25 * 1024 * 1024, ge=1, le=2**31 - 1, description="Largest document any media field accepts; a field's `maxBytes` "
+        "may only lower it.")
+    document_url_ttl_seconds: int = Field(
+        default=300, ge=10, le=3600, description="How long a signed document download URL (a Document's `url`) "
+        "stays valid, in seconds.")
+    document_url_secret: str | None = Field(
+        default=None, description="Key of the HMAC that signs document download URLs; derived from JWT_SECRET (or "
+        "SSN_KEY) when unset. Changing it invalidates the URLs already handed out.")
 
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -156,6 +166,15 @@ class Settings(BaseSettings):
     def signing_secret(self) -> str:
         """HS256 secret; a fixed development secret outside production."""
         return self.jwt_secret or DEV_JWT_SECRET
+
+    @property
+    def document_url_key(self) -> bytes:
+        """The key signing document URLs: DOCUMENT_URL_SECRET, else derived from a server secret (never the
+        bare JWT secret, so a URL signature and a token never share a key)."""
+        if self.document_url_secret:
+            return self.document_url_secret.encode()
+        base = self.jwt_secret or self.ssn_key_or_dev
+        return hashlib.sha256(b"producer-graph document urls\0" + base.encode()).digest()
 
     @property
     def ssn_key_or_dev(self) -> str:

@@ -34,13 +34,17 @@ from app.rules.numbering import max_core_number, validate_format
 
 Category = Literal["producers", "producerCodes", "producerLicenses", "producerAppointments"]
 CATEGORIES: tuple[Category, ...] = ("producers", "producerCodes", "producerLicenses", "producerAppointments")
-DataFieldType = Literal["string", "text", "int", "decimal", "boolean", "date", "datetime", "email", "enum"]
+DataFieldType = Literal["string", "text", "int", "decimal", "boolean", "date", "datetime", "email", "enum", "media"]
 ProducerKind = Literal["individual", "organization"]
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _JURISDICTION_CODE = re.compile(r"[A-Z]{2}")
 _DOTTED_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
 _SEARCHABLE_BY_DEFAULT = ("string", "text", "email")
+_MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
+DEFAULT_MEDIA_TYPES = ("application/pdf", "image/png", "image/jpeg")
+_MEDIA_ONLY = {"many": "list", "contentTypes": "contentTypes", "maxBytes": "maxBytes",
+               "expirationField": "expirationField"}
 
 
 class ConfigError(Exception):
@@ -58,7 +62,10 @@ class _Model(BaseModel):
 
 
 class DataField(_Model):
-    """One extension data field: its type, whether required, enum values and default."""
+    """One extension data field: its type, whether required, enum values and default.
+
+    A `media` field holds documents (one, or several with `list`): the content types allowed (decided from the
+    bytes), the largest size, and optionally the date field of the same type that holds its expiration."""
 
     type: DataFieldType
     required: StrictBool = False
@@ -66,6 +73,32 @@ class DataField(_Model):
     default: Any = None
     searchable: StrictBool | None = None
     description: str | None = None
+    many: StrictBool | None = Field(default=None, alias="list")  # "list" in the JSON; not a builtin's name here
+    contentTypes: list[str] | None = None
+    maxBytes: StrictInt | None = Field(default=None, ge=1)
+    expirationField: str | None = None
+
+    @property
+    def allowed_content_types(self) -> tuple[str, ...]:
+        """The content types a media field accepts (PDF, PNG and JPEG unless configured)."""
+        return tuple(self.contentTypes) if self.contentTypes else DEFAULT_MEDIA_TYPES
+
+    @model_validator(mode="after")
+    def _check_media(self) -> DataField:
+        if self.type != "media":
+            given = [key for attr, key in _MEDIA_ONLY.items() if getattr(self, attr) is not None]
+            if given:
+                raise ValueError(f'{", ".join(given)} only apply to media fields, not to a {self.type} field')
+            return self
+        if self.default is not None or self.searchable:
+            raise ValueError("a media field has no default and is not searchable: documents are attached with "
+                             "attachDocument")
+        if self.contentTypes is not None:
+            bad = [t for t in self.contentTypes if not _MIME_TYPE.fullmatch(t)]
+            if bad or not self.contentTypes:
+                raise ValueError('"contentTypes" must list MIME types such as "application/pdf"; got '
+                                 f'{", ".join(bad) or "an empty list"}')
+        return self
 
     @model_validator(mode="after")
     def _check_values_and_default(self) -> DataField:
@@ -374,6 +407,11 @@ def _check_types(base: str, types: dict[str, EntityType]) -> list[str]:
                               "hold only letters, digits and _")
         if t.extend is not None and t.extend not in types:
             errors.append(f'{base}.{name}.extend: unknown type "{t.extend}"')
+        for field_name, field in t.data.items():
+            target = field.expirationField
+            if target is not None and (target not in t.data or t.data[target].type not in ("date", "datetime")):
+                errors.append(f'{base}.{name}.data.{field_name}.expirationField: "{target}" must be a date or '
+                              "datetime field defined beside it in the same type")
 
     broken: set[str] = set()  # in a cycle or extending a missing type: inheritance not resolvable
     reported_cycles: list[set[str]] = []
@@ -456,7 +494,7 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
         else:
             return []
     if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
+        return [f.alias or name for name, f in current.model_fields.items()]
     return []
 
 

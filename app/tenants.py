@@ -45,7 +45,7 @@ async def create_tenant(sessions: async_sessionmaker[AsyncSession], name: str, r
     async with transaction(sessions) as session:
         if await store.get_tenant_by_name(session, name):
             raise DomainError("TENANT_EXISTS", f"A tenant named {name!r} already exists.", "name")
-        record = store.TenantRecord(name=name, config=config.model_dump(mode="json", exclude_none=True))
+        record = store.TenantRecord(name=name, config=config.model_dump(mode="json", exclude_none=True, by_alias=True))
         session.add(record)
         await session.flush()
         await ensure_numbering_sequences(session, record.id, config)
@@ -68,7 +68,7 @@ async def update_tenant_config(sessions: async_sessionmaker[AsyncSession], tenan
             raise DomainError("TYPE_IN_USE", "The new configuration drops types that existing records use: "
                               + ", ".join(missing) + ". Keep them (they may be made abstract only if unused).",
                               "config")
-        record.config = config.model_dump(mode="json", exclude_none=True)
+        record.config = config.model_dump(mode="json", exclude_none=True, by_alias=True)
         record.config_version += 1
         record.updated_at = utcnow()
         await ensure_numbering_sequences(session, record.id, config)

@@ -62,6 +62,12 @@ NOTES: dict[str, str] = {
     "DataField.default": "Value used when none is given; must be a valid value of the field.",
     "DataField.searchable": "Whether free-text search (`filter: {search: ...}`) looks at this field.",
     "DataField.description": "Free text for people reading the configuration.",
+    "DataField.many": "A `media` field holding several documents instead of one (media only).",
+    "DataField.contentTypes": "The MIME types a `media` field accepts, decided from the file's bytes; default "
+                              "`application/pdf`, `image/png`, `image/jpeg` (media only).",
+    "DataField.maxBytes": "Largest file a `media` field accepts, at most DOCUMENT_MAX_BYTES (media only).",
+    "DataField.expirationField": "The `date` field beside a `media` field that holds when its document expires "
+                                 "(compliance alerts read it) (media only).",
     "NumberingPlan.format": "`#` is one digit of the core number, `\\\\X` a literal character, and "
                             "`{numberingString}` the code type's numbering string. Example: `AG-######`.",
     "NumberingPlan.initialCoreNumber": "The first core number; it must fit in the format's digits.",
@@ -225,7 +231,7 @@ def configuration() -> str:
         out.append("| key | type | default | meaning |\n|---|---|---|---|\n")
         for key, info in model.model_fields.items():
             note = NOTES.get(f"{model.__name__}.{key}") or NOTES[f"EntityType.{key}"]
-            out.append(f"| `{key}` | {_type_text(info.annotation)} | {_default_text(info)} | {note} |\n")
+            out.append(f"| `{info.alias or key}` | {_type_text(info.annotation)} | {_default_text(info)} | {note} |\n")
         out.append("\n")
     out.append("## Error messages\n\nWhat `check-config` prints (and what creating a tenant with such a "
                "configuration refuses with), for each kind of mistake; each line is `path: problem`.\n\n")

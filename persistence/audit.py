@@ -1,5 +1,5 @@
-"""The audit log: rows written by database triggers (migrations 0005, 0006, 0009) on every change, and the reads
-over them."""
+"""The audit log: rows written by database triggers (migrations 0005, 0006, 0009) on every change (documents:
+by persistence.documents, as they are attached, replaced and removed), and the reads over them."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from persistence.producers import ProducerRecord, Scope
 
 EVENTS_CHANNEL = "producer_events"
 ENTITIES = ("producer", "producer_code", "license", "appointment", "quote", "policy", "policy_transaction",
-            "underwriting_flag", "onboarding")
+            "underwriting_flag", "onboarding", "document")
 EVENTS = ("created", "updated", "validated", "suspended", "unsuspended", "retired", "discarded", "terminated",
-          "underwritten", "issued", "declined", "rejected", "added", "cleared", "finished", "cancelled")
+          "underwritten", "issued", "declined", "rejected", "added", "cleared", "finished", "cancelled",
+          "attached", "replaced", "removed")
 
 
 class AuditEventRecord(SQLModel, table=True):

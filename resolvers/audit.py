@@ -24,14 +24,14 @@ Events = Annotated[list[Annotated["AuditAction", strawberry.lazy("schema.audit")
                    strawberry.argument(description="Only these changes; all when omitted.")]
 EntityId = Annotated[strawberry.ID | None, strawberry.argument(
     description="Only the events of this object: a producer, producer code, license, appointment, quote, policy, "
-                "policy transaction, onboarding (global id or locator) or underwriting flag (its id).")]
+                "policy transaction, onboarding, document (global id or locator) or underwriting flag (its id).")]
 Since = Annotated[datetime | None, strawberry.argument(description="Only events at or after this time.")]
 First = Annotated[int | None, strawberry.argument(description="Page size counted from the start (or `after`).")]
 After = Annotated[str | None, strawberry.argument(description="Cursor: return events after this one.")]
 
 TYPE_NAMES = {"producer": "Producer", "producer_code": "ProducerCode", "license": "License",
               "appointment": "Appointment", "quote": "Quote", "policy": "Policy",
-              "policy_transaction": "PolicyTransaction", "onboarding": "Onboarding"}  # a flag's id is its locator
+              "policy_transaction": "PolicyTransaction", "onboarding": "Onboarding", "document": "Document"}  # a flag's id is its locator
 
 
 def _locator(value: object) -> str | None:

@@ -26,6 +26,7 @@ from schema.audit import AuditQuery, AuditSubscription
 from schema.bulk import BulkMutation, BulkQuery, BulkSubscription
 from schema.compiled import CompiledReads
 from schema.cost import QueryCost
+from schema.documents import DocumentMutation
 from schema.errors import ErrorShaper, ShapedSchema
 from schema.lean import use_lean_resolvers
 from schema.licenses import LicenseMutation, LicenseQuery
@@ -52,7 +53,7 @@ class Query(ProducerQuery, LicenseQuery, QuoteQuery, OnboardingQuery, BulkQuery,
 
 
 @strawberry.type(description="Change the producer graph.")
-class Mutation(ProducerMutation, LicenseMutation, QuoteMutation, OnboardingMutation, BulkMutation):
+class Mutation(ProducerMutation, LicenseMutation, QuoteMutation, OnboardingMutation, BulkMutation, DocumentMutation):
     pass
 
 

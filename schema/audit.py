@@ -29,6 +29,8 @@ class AuditEntity(Enum):
     UNDERWRITING_FLAG = strawberry.enum_value("underwriting_flag", description="An underwriting flag on a quote or "
                                                                                "a policy transaction.")
     ONBOARDING = strawberry.enum_value("onboarding", description="A producer's onboarding (the wizard).")
+    DOCUMENT = strawberry.enum_value("document", description="A document in a media data field of a producer, "
+                                                             "producer code, license or appointment.")
 
 
 @strawberry.enum(description="What happened to the object.")
@@ -52,11 +54,16 @@ class AuditAction(Enum):
     CLEARED = strawberry.enum_value("cleared", description="An underwriting flag was cleared.")
     FINISHED = strawberry.enum_value("finished", description="An onboarding was finished.")
     CANCELLED = strawberry.enum_value("cancelled", description="An onboarding was cancelled (its producer removed).")
+    ATTACHED = strawberry.enum_value("attached", description="A document was attached to a media data field.")
+    REPLACED = strawberry.enum_value("replaced", description="A document was attached in place of an earlier version "
+                                                             "(which stays listed in `versions`).")
+    REMOVED = strawberry.enum_value("removed", description="A document was detached (kept for the audit, no longer "
+                                                           "downloadable).")
 
 
 @strawberry.type(description="One change of a producer, producer code, license, appointment, quote, policy, policy "
-                             "transaction, underwriting flag or onboarding: who, when, what, and the object before "
-                             "and after with the API's field names (SSNs only as their last four digits).")
+                             "transaction, underwriting flag, onboarding or document: who, when, what, and the object "
+                             "before and after with the API's field names (SSNs only as their last four digits).")
 class AuditEvent:
     @classmethod
     def is_type_of(cls, obj: Any, info: Any) -> bool:
@@ -104,8 +111,8 @@ class AuditQuery:
     audit_events: Connection[AuditEvent] | None = strawberry.field(  # type: ignore[assignment]
         resolver=r.audit_events, permission_classes=[TENANT_ADMIN],
         description="The tenant's audit log, oldest first: every change of producers, codes, licenses, "
-                    "appointments, quotes, policies, policy transactions, underwriting flags and onboardings. "
-                    "Null (with a FORBIDDEN error) when your roles do not allow it.")
+                    "appointments, quotes, policies, policy transactions, underwriting flags, onboardings and "
+                    "documents. Null (with a FORBIDDEN error) when your roles do not allow it.")
 
 
 @strawberry.type

@@ -22,8 +22,9 @@ UNKNOWN_DATA_FIELD = "UNKNOWN_DATA_FIELD"
 DATA_TYPE_MISMATCH = "DATA_TYPE_MISMATCH"
 MISSING_REQUIRED_DATA = "MISSING_REQUIRED_DATA"
 INVALID_ENUM_VALUE = "INVALID_ENUM_VALUE"
+DOCUMENT_ATTACH_ONLY = "DOCUMENT_ATTACH_ONLY"
 
-FIELD_TYPES = ("string", "text", "int", "decimal", "boolean", "date", "datetime", "email", "enum")
+FIELD_TYPES = ("string", "text", "int", "decimal", "boolean", "date", "datetime", "email", "enum", "media")
 
 EXPECTS: dict[str, str] = {
     "string": "a string",
@@ -35,6 +36,7 @@ EXPECTS: dict[str, str] = {
     "datetime": "an ISO date-time such as 2025-01-31T09:30:00Z",
     "email": "an email address such as name@example.com",
     "enum": "one of the listed values",
+    "media": "a document attached with the attachDocument mutation",
 }
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -113,6 +115,8 @@ def coerce_value(field_type: str, value: Any, values: Sequence[str] | None = Non
         if not isinstance(value, str) or value not in (values or []):
             raise DataValueError(INVALID_ENUM_VALUE, expects(field_type, values))
         return value
+    if field_type == "media":
+        raise DataValueError(DOCUMENT_ATTACH_ONLY, expects(field_type))
     raise ValueError(f'unknown data field type "{field_type}"; allowed: {", ".join(FIELD_TYPES)}')
 
 
@@ -145,11 +149,15 @@ def validate_data(
     *,
     fill_defaults: bool = True,
     check_required: bool = True,
+    stored: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Validate extension data against a type's data fields; return (cleaned data, problems).
 
     `check_required=False` lets drafts be saved partially; validation passes True.
     A null value clears the field (it then counts as absent).
+    Media fields hold the documents attached with `attachDocument`: with `stored` (the entity's data before a
+    change) they keep the stored value whatever is submitted, and a different submitted value is refused;
+    without it, `data` is the stored data and its media values are kept as they are.
     """
     if data is None:
         data = {}
@@ -167,6 +175,15 @@ def validate_data(
             problems.append(Problem(UNKNOWN_DATA_FIELD,
                                     f'Unknown data field "{name}"; known fields: {known}.', path))
             continue
+        if field.type == "media":
+            if stored is None:
+                if value is not None:
+                    cleaned[name] = value
+            elif value != stored.get(name):
+                problems.append(Problem(DOCUMENT_ATTACH_ONLY,
+                                        f'Data field "{name}" holds documents: attach one with attachDocument and '
+                                        "detach it with removeDocument, not through data.", path))
+            continue
         if value is None:
             continue
         try:
@@ -176,7 +193,9 @@ def validate_data(
             problems.append(Problem(exc.code, f'Data field "{name}" {verb} {exc.expects}; '
                                               f"got {show_value(name, value)}.", path))
     for name, field in fields.items():
-        if name in cleaned or data.get(name) is not None:
+        if field.type == "media" and stored is not None and stored.get(name) is not None:
+            cleaned[name] = stored[name]
+        if name in cleaned or (data.get(name) is not None and field.type != "media"):
             continue
         if fill_defaults and field.default is not None:
             cleaned[name] = coerce_value(field.type, field.default, field.values)

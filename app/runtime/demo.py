@@ -166,7 +166,7 @@ GUIDE_REGISTRY = (
 # The values `producer-graph demo` prints: those the guides in docs/ use as {{name}} (tests/docs checks it).
 GUIDE_VALUES = ("northwindId", "summitEastId", "anaId", "benId", "chloeId", "erinId", "frankId", "codeNW301Id",
                 "underwrittenQuoteId", "blockedQuoteId", "declinedQuoteId", "rejectedQuoteId", "draftQuoteId",
-                "policyId", "onboardingId", "bulkJobId", "failedRowNumber")
+                "policyId", "onboardingId", "bulkJobId", "failedRowNumber", "anaEoCertificateId")
 WIZARD_NPN = "19000002"  # onboarded by the demo, left in the wizard for docs/onboarding.md
 GENERATED_REGISTRY = 40
 BULK_GOOD = 5  # registry producers onboarded by the bulk job
@@ -246,16 +246,38 @@ class Api:
                 raise DemoError(f"{name}: {payload['userErrors']}")
         return data
 
-    async def upload(self, query: str, content: bytes, filename: str, **variables: Any) -> dict[str, Any]:
+    async def upload(self, query: str, content: bytes, filename: str, content_type: str = "text/csv",
+                     **variables: Any) -> dict[str, Any]:
         operations = {"query": query, "variables": {"file": None, **variables}}
         response = await self.http.post(
             "/graphql", headers={**self.headers, "Apollo-Require-Preflight": "true"},
             data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
-            files={"0": (filename, content, "text/csv")})
+            files={"0": (filename, content, content_type)})
         body = response.json()
         if response.status_code != 200 or body.get("errors"):
             raise DemoError(f"upload: {body.get('errors')}")
         return body["data"]  # type: ignore[no-any-return]
+
+
+def tiny_pdf(text: str = "Certificate of E&O insurance") -> bytes:
+    """A small, valid one-page PDF showing `text` (ASCII), built in code: objects, cross-reference table, trailer."""
+    shown = "".join(ch for ch in text if 32 <= ord(ch) < 127).replace("\\", "").replace("(", "").replace(")", "")
+    stream = f"BT /F1 18 Tf 72 720 Td ({shown}) Tj ET".encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
 
 
 # ---- building -----------------------------------------------------------------------------------------------
@@ -265,6 +287,13 @@ FIND_PRODUCER = """query($search: String!) { producers(first: 10, filter: {searc
 CREATE_PRODUCER = """mutation($input: CreateProducerInput!) { createProducer(input: $input) {
   producer { id locator email state } userErrors { field message code } } }"""
 TRANSITION = """mutation($id: ID!) {{ {name}(id: $id) {{ {field} {{ id state }} userErrors {{ field message code }} }} }}"""
+PRODUCER_DATA = "query($id: ID!) { producer(id: $id) { data } }"
+SET_DATA = """mutation($id: ID!, $data: JSON!) { updateProducer(id: $id, input: {setData: $data}) {
+  producer { id } userErrors { field message code } } }"""
+ATTACH_DOCUMENT = """mutation($entityId: ID!, $field: String!, $file: Upload!) {
+  attachDocument(entityId: $entityId, field: $field, file: $file) {
+    document { id locator } userErrors { field message code } } }"""
+EO_EXPIRES_ON = "2027-06-30"
 FIND_CODE = "query($code: String!) { producerCodeByCode(code: $code) { id code state } }"
 CREATE_CODE = """mutation($input: CreateProducerCodeInput!) { createProducerCode(input: $input) {
   producerCode { id code state } userErrors { field message code } } }"""
@@ -340,6 +369,22 @@ class Builder:
             self.ids[spec.key] = producer["id"]
             self.keep(f"{spec.key}Id", producer["id"])
             self.keep(f"{spec.key}Locator", producer["locator"])
+
+    async def documents(self) -> None:
+        """Ana's E&O certificate (a PDF built here) and its expiration date, attached once."""
+        data = (await self.api(PRODUCER_DATA, id=self.ids["ana"]))["producer"]["data"]
+        certificate = data.get("eoCertificate")
+        if certificate is None:
+            await self.api(SET_DATA, id=self.ids["ana"], data={"eoExpiresOn": EO_EXPIRES_ON})
+            result = (await self.api.upload(ATTACH_DOCUMENT, tiny_pdf("Certificate of E&O insurance - Ana Rivera"),
+                                            "ana-rivera-eo-certificate.pdf", "application/pdf",
+                                            entityId=self.ids["ana"], field="eoCertificate"))["attachDocument"]
+            if result["userErrors"]:
+                raise DemoError(f"attachDocument: {result['userErrors']}")
+            certificate = result["document"]
+            self.demo.created += 1
+        self.keep("anaEoCertificateId", certificate["id"])
+        self.keep("anaEoCertificateLocator", certificate["locator"])
 
     async def suspensions(self) -> None:
         """Suspended producers are suspended last, once their codes are validated."""
@@ -521,7 +566,8 @@ async def build_demo(http: httpx.AsyncClient, sessions: async_sessionmaker[Async
                                            subject=ADMIN_SUBJECT, ttl_seconds=600)), demo)
     steps: list[tuple[str, Step]] = [
         ("agencies, sub-agencies and agents", builder.producers), ("producer codes", builder.codes),
-        ("licenses and appointments", builder.credentials), ("suspensions", builder.suspensions),
+        ("licenses and appointments", builder.credentials), ("an E&O certificate", builder.documents),
+        ("suspensions", builder.suspensions),
         ("quotes and a policy", builder.quotes), ("an onboarding in the wizard", builder.onboarding),
         ("a bulk onboarding job", lambda: builder.bulk_job(registry))]
     for label, step in steps:

@@ -29,6 +29,7 @@ from app.runtime.cors import Cors
 from app.runtime.request_log import RequestLogMiddleware
 from app.runtime.routes_bulk import MultipartCsrfGuard
 from app.runtime.routes_bulk import routes as bulk_routes
+from app.runtime.routes_documents import routes as document_routes
 from app.runtime.wire import COMPRESS_MIN_BYTES, CompressMiddleware, NoStoreMiddleware
 from app.settings import Settings, get_settings
 from app.throttle import Throttle
@@ -170,6 +171,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
         *bulk_routes,
+        *document_routes,
         *([] if settings.production else [graphiql.assets()]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

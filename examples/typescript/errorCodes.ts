@@ -64,6 +64,8 @@ export function remedy(code: ErrorCode): Remedy {
     case "ONBOARDING_NOT_FOUND":
     case "BULK_JOB_NOT_FOUND":
     case "BULK_ROW_NOT_FOUND":
+    case "DOCUMENT_ENTITY_NOT_FOUND":
+    case "DOCUMENT_NOT_FOUND":
       return "notFound";
     // the producer cannot write this business yet: show the reasons
     case "NO_LICENSE":
@@ -206,6 +208,13 @@ export function remedy(code: ErrorCode): Remedy {
     case "XLSX_TOO_LARGE_UNCOMPRESSED":
     case "XLSX_TOO_MANY_STRINGS":
     case "UNSUPPORTED_FILE_TYPE":
+    case "DOCUMENT_EMPTY":
+    case "DOCUMENT_TOO_LARGE":
+    case "DOCUMENT_NOT_A_PDF":
+    case "DOCUMENT_TYPE_NOT_ALLOWED":
+    case "DOCUMENT_FIELD_UNKNOWN":
+    case "DOCUMENT_ENTITY_CLOSED":
+    case "DOCUMENT_ATTACH_ONLY":
       return "fixInput";
     default: {
       const unhandled: never = code;

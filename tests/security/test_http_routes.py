@@ -18,8 +18,9 @@ from tests.api.helpers import create_producer
 from tests.security.test_access_matrix import declared_roles
 
 REMOVE = "mutation($ids: [ID!]!) { removeProducers(ids: $ids) { results { result } userErrors { code } } }"
-# routes that mirror no GraphQL field, with their own guard: probes and the metrics token
-OWN_GUARD = {"/graphql", "/healthz", "/readyz", "/metrics"}
+# routes that mirror no GraphQL field, with their own guard: probes, the metrics token, and documents (scoped like
+# the document's entity, or a signed URL: tests/api/test_documents.py)
+OWN_GUARD = {"/graphql", "/healthz", "/readyz", "/metrics", "/documents/{document_id}"}
 
 
 @dataclass

@@ -202,7 +202,7 @@ def test_unknown_data_field_type_is_refused() -> None:
     raw = minimal(producers={"Agent": {"data": {"f": {"type": "number"}}}})
     assert refusal(raw) == [
         "producerManagement.producers.Agent.data.f.type: input should be 'string', 'text', 'int', 'decimal', "
-        "'boolean', 'date', 'datetime', 'email' or 'enum'; got \"number\""
+        "'boolean', 'date', 'datetime', 'email', 'enum' or 'media'; got \"number\""
     ]
 
 
