@@ -9,6 +9,7 @@ import persistence.onboarding  # noqa: F401
 import persistence.persisted_queries  # noqa: F401
 import persistence.quotes  # noqa: F401
 import persistence.registry  # noqa: F401
+import persistence.webhooks  # noqa: F401
 from persistence import producers, tenants  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -35,10 +35,11 @@ from schema.producers import ProducerMutation, ProducerQuery
 from schema.quotes import QuoteMutation, QuoteQuery
 from schema.scalars import SCALARS
 from schema.telemetry import Telemetry
+from schema.webhooks import WebhookMutation, WebhookQuery
 
 
 @strawberry.type(description="Read the producer graph.")
-class Query(ProducerQuery, LicenseQuery, QuoteQuery, OnboardingQuery, BulkQuery, AuditQuery):
+class Query(ProducerQuery, LicenseQuery, QuoteQuery, OnboardingQuery, BulkQuery, AuditQuery, WebhookQuery):
     node: relay.Node | None = strawberry.field(
         resolver=ids.node, description="Any object by its global id; null when not visible. A bare locator is refused with "
         "INVALID_ID (it does not say which type it is): send the global id.",
@@ -50,7 +51,7 @@ class Query(ProducerQuery, LicenseQuery, QuoteQuery, OnboardingQuery, BulkQuery,
 
 
 @strawberry.type(description="Change the producer graph.")
-class Mutation(ProducerMutation, LicenseMutation, QuoteMutation, OnboardingMutation, BulkMutation):
+class Mutation(ProducerMutation, LicenseMutation, QuoteMutation, OnboardingMutation, BulkMutation, WebhookMutation):
     pass
 
 
