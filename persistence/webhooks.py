@@ -96,8 +96,8 @@ async def enqueue(session: AsyncSession, tenant_id: str, event_type: str, payloa
     """One outbox row per enabled endpoint of the tenant subscribed to `event_type`, in the caller's transaction."""
     result = await session.execute(text("""
         INSERT INTO webhook_outbox (tenant_id, endpoint_id, event_type, payload)
-        SELECT w.tenant_id, w.id, :event_type, CAST(:payload AS jsonb) FROM webhook_endpoints w
-        WHERE w.tenant_id = :tenant AND w.enabled AND webhook_subscribed(w.events, :event_type)
+        SELECT w.tenant_id, w.id, CAST(:event_type AS text), CAST(:payload AS jsonb) FROM webhook_endpoints w
+        WHERE w.tenant_id = :tenant AND w.enabled AND webhook_subscribed(w.events, CAST(:event_type AS text))
         ORDER BY w.id"""), {"tenant": tenant_id, "event_type": event_type, "payload": orjson.dumps(payload).decode()})
     rows = int(getattr(result, "rowcount", 0) or 0)
     if rows:
@@ -150,7 +150,7 @@ async def claim(session: AsyncSession, owner: str, limit: int, lease_seconds: fl
             FOR UPDATE OF o SKIP LOCKED
         )
         UPDATE webhook_outbox d SET lease_owner = :owner,
-                                    lease_expires_at = now() + make_interval(secs => :lease)
+                                    lease_expires_at = now() + make_interval(secs => CAST(:lease AS double precision))
         FROM due, webhook_endpoints w
         WHERE d.id = due.id AND w.id = d.endpoint_id
         RETURNING d.id, d.message_id, d.tenant_id, d.event_type, d.occurred_at, d.payload, d.attempts, w.url, w.secret,
@@ -184,10 +184,10 @@ async def record(session: AsyncSession, owner: str, outcome: Outcome, disable_af
     `disable_after`. Returns the endpoint id when this attempt disabled it. Nothing changes when the lease was lost."""
     status = DELIVERED if outcome.delivered else (PENDING if outcome.retry_in_seconds is not None else FAILED)
     row = (await session.execute(text("""
-        UPDATE webhook_outbox SET status = :status, attempts = attempts + 1, last_status_code = :code,
+        UPDATE webhook_outbox SET status = CAST(:status AS text), attempts = attempts + 1, last_status_code = :code,
                last_error = :error, lease_owner = NULL, lease_expires_at = NULL,
-               delivered_at = CASE WHEN :status = 'DELIVERED' THEN now() END,
-               next_attempt_at = CASE WHEN :status = 'PENDING' THEN now() + make_interval(secs => :retry) END
+               delivered_at = CASE WHEN CAST(:status AS text) = 'DELIVERED' THEN now() END,
+               next_attempt_at = CASE WHEN CAST(:status AS text) = 'PENDING' THEN now() + make_interval(secs => CAST(:retry AS double precision)) END
         WHERE id = :id AND lease_owner = :owner AND status = 'PENDING'
         RETURNING endpoint_id, attempts"""), {
         "status": status, "code": outcome.status_code, "error": outcome.error, "id": outcome.delivery_id,
@@ -205,10 +205,10 @@ async def record(session: AsyncSession, owner: str, outcome: Outcome, disable_af
         return None
     disabled = (await session.execute(text("""
         UPDATE webhook_endpoints SET failures_in_a_row = failures_in_a_row + 1,
-               enabled = enabled AND failures_in_a_row + 1 < :limit,
-               disabled_reason = CASE WHEN enabled AND failures_in_a_row + 1 >= :limit
-                   THEN :reason ELSE disabled_reason END,
-               updated_at = CASE WHEN enabled AND failures_in_a_row + 1 >= :limit THEN now() ELSE updated_at END
+               enabled = enabled AND failures_in_a_row + 1 < CAST(:limit AS integer),
+               disabled_reason = CASE WHEN enabled AND failures_in_a_row + 1 >= CAST(:limit AS integer)
+                   THEN CAST(:reason AS text) ELSE disabled_reason END,
+               updated_at = CASE WHEN enabled AND failures_in_a_row + 1 >= CAST(:limit AS integer) THEN now() ELSE updated_at END
         WHERE id = :id
         RETURNING enabled"""), {"id": row.endpoint_id, "limit": disable_after,
                                 "reason": f"Disabled after {disable_after} failed attempts in a row."})).scalar_one()
