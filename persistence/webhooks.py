@@ -210,6 +210,7 @@ async def record(session: AsyncSession, owner: str, outcome: Outcome, disable_af
                    THEN CAST(:reason AS text) ELSE disabled_reason END,
                updated_at = CASE WHEN enabled AND failures_in_a_row + 1 >= CAST(:limit AS integer) THEN now() ELSE updated_at END
         WHERE id = :id
-        RETURNING enabled"""), {"id": row.endpoint_id, "limit": disable_after,
-                                "reason": f"Disabled after {disable_after} failed attempts in a row."})).scalar_one()
-    return None if disabled else str(row.endpoint_id)
+        RETURNING enabled, failures_in_a_row"""), {"id": row.endpoint_id, "limit": disable_after,
+                                                   "reason": f"Disabled after {disable_after} failed attempts in a "
+                                                             "row."})).one()
+    return str(row.endpoint_id) if not disabled.enabled and disabled.failures_in_a_row == disable_after else None

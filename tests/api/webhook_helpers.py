@@ -108,10 +108,10 @@ async def receiver(**options: Any) -> AsyncIterator[Receiver]:
         await hook.stop()
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 30.0, every: float = 0.1) -> Any:
-    """Wait until `check()` (sync or async) is truthy, and return it; fail after `timeout` seconds."""
+async def eventually(check: Callable[[], Any], within: float = 30.0, every: float = 0.1) -> Any:
+    """Wait until `check()` (sync or async) is truthy, and return it; fail after `within` seconds."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while True:
         value = check()
         if asyncio.iscoroutine(value):
@@ -119,7 +119,7 @@ async def eventually(check: Callable[[], Any], timeout: float = 30.0, every: flo
         if value:
             return value
         if loop.time() > deadline:
-            raise AssertionError(f"not reached within {timeout} s")
+            raise AssertionError(f"not reached within {within} s")
         await asyncio.sleep(every)
 
 

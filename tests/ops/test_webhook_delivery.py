@@ -15,10 +15,10 @@ from standardwebhooks import Webhook
 
 from app import webhooks
 from persistence.db import transaction
+from tests.api.bulk_helpers import bulk_setup, csv_file, file_rows, start_job, upload, wait_for_job
 from tests.api.helpers import create_producer, transition_mutation
 from tests.api.webhook_helpers import create_endpoint, deliveries, eventually, receiver
 from tests.conftest import settings_for_test
-
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,6 @@ async def test_a_rolled_back_change_is_never_sent_and_a_committed_one_always_is(
 
 async def test_a_receiver_down_then_up_gets_every_event_once_per_webhook_id(app, gql, new_tenant):
     tenant = await new_tenant()
-    hook = None
     async with receiver() as hook:
         endpoint = await create_endpoint(gql, tenant.admin, hook.url, ["producer.created"])
         await hook.stop()  # down: connections refused
@@ -89,7 +88,7 @@ async def test_a_receiver_down_then_up_gets_every_event_once_per_webhook_id(app,
             await create_producer(gql, tenant.admin)
         await eventually(lambda: _failed_attempts(gql, tenant.admin, endpoint["id"], at_least=10))
         await hook.start()  # up again on the same port
-        await eventually(lambda: len(hook.ids()) == 10, timeout=60)
+        await eventually(lambda: len(hook.ids()) == 10, within=60)
         await asyncio.sleep(0.5)
     listed = await deliveries(gql, tenant.admin, endpoint["id"])
     assert {item["messageId"] for item in listed} == hook.ids()
@@ -107,6 +106,7 @@ async def _failed_attempts(gql, token, endpoint_id, at_least):
     return len(listed) == 10 and sum(item["attempts"] for item in listed) >= at_least
 
 
+@pytest.mark.slow
 async def test_a_burst_of_a_thousand_changes_is_all_delivered(app, gql, new_tenant):
     tenant = await new_tenant()
     async with receiver() as hook:
@@ -118,11 +118,27 @@ async def test_a_burst_of_a_thousand_changes_is_all_delivered(app, gql, new_tena
                 await create_producer(gql, tenant.admin, lastName=f"Burst{index}")
 
         await asyncio.gather(*(one(index) for index in range(1000)))
-        await eventually(lambda: len(hook.ids()) == 1000, timeout=180, every=0.5)
+        await eventually(lambda: len(hook.ids()) == 1000, within=180, every=0.5)
     names = {json.loads(item.body)["data"]["after"]["lastName"] for item in hook.received}
     assert names == {f"Burst{index}" for index in range(1000)}
     listed = await deliveries(gql, tenant.admin, endpoint["id"], status=["DELIVERED"])
     assert len(listed) == 1000
+
+
+async def test_a_completed_bulk_job_is_sent_once_with_its_counts(app, gql, http, new_tenant):
+    setup = await bulk_setup(app, gql, new_tenant, count=3)
+    admin = gql.token(setup.tenant_id, "TENANT_ADMIN")
+    async with receiver() as hook:
+        endpoint = await create_endpoint(gql, admin, hook.url, ["bulkJob.completed"])
+        job = (await upload(http, setup.admin, csv_file(file_rows(setup.entries))))["job"]
+        await start_job(gql, setup.admin, job["id"])
+        await wait_for_job(gql, setup.admin, job["id"])
+        await eventually(lambda: hook.received)
+        await asyncio.sleep(0.5)
+    [message] = [Webhook(endpoint["secret"]).verify(item.body, item.headers) for item in hook.received]
+    assert message["type"] == "bulkJob.completed"
+    assert message["data"]["jobLocator"] == job["locator"] and message["data"]["status"] == "COMPLETED"
+    assert (message["data"]["succeededRows"], message["data"]["failedRows"]) == (3, 0)
 
 
 PAGE = "{ producers(first: 20) { nodes { id state } } }"
