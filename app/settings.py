@@ -112,6 +112,13 @@ class Settings(BaseSettings):
         "its deliveries) is disabled; a tenant admin enables it again with enableWebhookEndpoint.")
     webhook_concurrency: int = Field(
         default=8, ge=1, description="Webhook deliveries each server process sends at once.")
+    webhook_secret_grace_seconds: int = Field(
+        default=86400, ge=0, description="After rotateWebhookSecret, the previous secret keeps signing next to the "
+        "new one (two signatures in webhook-signature) this long, so a receiver can switch without refusing a "
+        "message.")
+    webhook_retention_days: float = Field(
+        default=30.0, gt=0, description="Delivered and failed webhook deliveries (with their attempts) are deleted "
+        "this many days after they were written; pending ones are kept.")
     webhook_poll_seconds: float = Field(
         default=1.0, gt=0, description="How often each server process looks for due webhook deliveries when no "
         "notification woke it (retries fall due without one).")

@@ -8,7 +8,7 @@ import base64
 import secrets
 import socket
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -119,11 +119,13 @@ async def set_enabled(ctx: ServiceContext, endpoint_id: str, enabled: bool) -> W
 
 
 async def rotate_secret(ctx: ServiceContext, endpoint_id: str) -> tuple[WebhookEndpointRecord, str]:
-    """A new signing secret, used from the next attempt on; returns it (shown this once)."""
+    """A new signing secret, used from the next attempt on; returns it (shown this once). The old one keeps signing
+    next to it for WEBHOOK_SECRET_GRACE_SECONDS, so receivers can switch without refusing a message."""
     secret = new_secret()
 
     def change(record: WebhookEndpointRecord) -> None:
-        record.secret = secret
+        record.previous_secret, record.secret = record.secret, secret
+        record.previous_secret_until = utcnow() + timedelta(seconds=ctx.settings.webhook_secret_grace_seconds)
 
     return await _change(ctx, endpoint_id, change), secret
 
@@ -191,11 +193,12 @@ def message_body(claimed: Claimed) -> str:
                          "data": data}).decode()
 
 
-def signed_headers(secret: str, message_id: str, body: str, now: datetime | None = None) -> dict[str, str]:
-    """The Standard Webhooks headers of one attempt: webhook-id (the same on retries), -timestamp, -signature."""
+def signed_headers(secrets: list[str], message_id: str, body: str, now: datetime | None = None) -> dict[str, str]:
+    """The Standard Webhooks headers of one attempt: webhook-id (the same on retries), -timestamp, -signature (one
+    signature per secret, space-separated: during a rotation's grace period a receiver may hold either)."""
     at = now or datetime.now(UTC)
     return {"webhook-id": message_id, "webhook-timestamp": str(int(at.timestamp())),
-            "webhook-signature": Webhook(secret).sign(message_id, at, body),
+            "webhook-signature": " ".join(Webhook(secret).sign(message_id, at, body) for secret in secrets),
             "content-type": "application/json", "user-agent": "producer-graph-webhooks/1"}
 
 

@@ -32,6 +32,8 @@ class WebhookEndpointRecord(SQLModel, table=True):
     description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     events: list[str] = text_array()
     secret: str = Field(sa_column=Column(Text, nullable=False))
+    previous_secret: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    previous_secret_until: datetime | None = timestamp(nullable=True)  # it still signs, next to `secret`, until then
     enabled: bool = True
     disabled_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     failures_in_a_row: int = 0
@@ -114,6 +116,17 @@ def deliveries_of(tenant_id: str, endpoint_id: str | None, statuses: Sequence[st
     return stmt
 
 
+async def purge(session: AsyncSession, older_than_seconds: float, limit: int = 1000) -> int:
+    """Delete up to `limit` delivered or failed deliveries (and their attempts) created before the retention."""
+    result = await session.execute(text("""
+        DELETE FROM webhook_outbox WHERE id IN (
+            SELECT id FROM webhook_outbox
+            WHERE status IN ('DELIVERED', 'FAILED')
+              AND created_at < now() - make_interval(secs => CAST(:age AS double precision))
+            ORDER BY id LIMIT :limit)"""), {"age": older_than_seconds, "limit": limit})
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def attempts_of(session: AsyncSession, delivery_ids: Sequence[int]) -> Sequence[WebhookAttemptRecord]:
     stmt = (select(WebhookAttemptRecord).where(col(WebhookAttemptRecord.delivery_id).in_(list(delivery_ids)))
             .order_by(col(WebhookAttemptRecord.id)))
@@ -132,7 +145,7 @@ class Claimed:
     payload: dict[str, Any] | None
     attempts: int
     url: str
-    secret: str
+    secrets: list[str]  # the current secret, and the previous one during a rotation's grace period
     audit: AuditEventRecord | None = None
 
 
@@ -154,9 +167,10 @@ async def claim(session: AsyncSession, owner: str, limit: int, lease_seconds: fl
         FROM due, webhook_endpoints w
         WHERE d.id = due.id AND w.id = d.endpoint_id
         RETURNING d.id, d.message_id, d.tenant_id, d.event_type, d.occurred_at, d.payload, d.attempts, w.url, w.secret,
+                  CASE WHEN w.previous_secret_until > now() THEN w.previous_secret END AS previous_secret,
                   d.audit_event_id"""), {"owner": owner, "limit": limit, "lease": lease_seconds})).all()
     claimed = [Claimed(r.id, r.message_id, r.tenant_id, r.event_type, r.occurred_at, r.payload, r.attempts, r.url,
-                       r.secret) for r in rows]
+                       [r.secret] + ([r.previous_secret] if r.previous_secret else [])) for r in rows]
     audit_ids = {r.audit_event_id for r in rows if r.audit_event_id is not None}
     if audit_ids:
         events = (await session.execute(select(AuditEventRecord).where(

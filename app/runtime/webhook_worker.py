@@ -32,6 +32,7 @@ from persistence.webhooks import OUTBOX_CHANNEL, Claimed, Outcome
 log = logging.getLogger("producer_graph.webhooks")
 
 MAX_ERROR = 300
+PURGE_EVERY_SECONDS = 600.0
 
 
 class WebhookWorker:
@@ -50,6 +51,7 @@ class WebhookWorker:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
+        self._last_purge = 0.0
 
     async def start(self) -> None:
         timeout = httpx.Timeout(self.settings.webhook_timeout_seconds)
@@ -76,6 +78,8 @@ class WebhookWorker:
             while not self._stopping.is_set():
                 try:
                     sent = await self.run_once()
+                    if not sent and time.monotonic() - self._last_purge >= PURGE_EVERY_SECONDS:
+                        await self.purge()
                 except Exception:
                     log.warning("webhook worker iteration failed; retrying", exc_info=True)
                     sent = 0
@@ -85,6 +89,17 @@ class WebhookWorker:
                     await signal.wait(self.settings.webhook_poll_seconds)
                 else:
                     await asyncio.sleep(self.settings.webhook_poll_seconds)
+
+    async def purge(self) -> int:
+        """Delete deliveries delivered or failed more than WEBHOOK_RETENTION_DAYS ago; the number deleted."""
+        self._last_purge = time.monotonic()
+        removed = 0
+        while True:
+            async with transaction(self.sessions) as session:
+                batch = await store.purge(session, self.settings.webhook_retention_days * 86400)
+            removed += batch
+            if batch < 1000 or self._stopping.is_set():
+                return removed
 
     async def run_once(self) -> int:
         """Claim due deliveries, send them concurrently and record each outcome; the deliveries claimed."""
@@ -120,7 +135,7 @@ class WebhookWorker:
                 error = refused
             else:
                 body = webhooks.message_body(item)
-                headers = webhooks.signed_headers(item.secret, item.message_id, body)
+                headers = webhooks.signed_headers(item.secrets, item.message_id, body)
                 response = await self._client.post(item.url, content=body.encode(), headers=headers)
                 status = response.status_code
                 if not 200 <= status < 300:

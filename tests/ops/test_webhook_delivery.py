@@ -44,6 +44,22 @@ async def test_a_change_arrives_signed_and_verifies_with_the_librarys_verifier(a
         Webhook(endpoint["secret"]).verify(hook.received[0].body + b" ", hook.received[0].headers)
 
 
+ROTATE = "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret userErrors { code } } }"
+
+
+async def test_after_a_rotation_messages_verify_with_the_new_secret_and_for_a_while_the_old(app, gql, new_tenant):
+    tenant = await new_tenant()
+    async with receiver() as hook:
+        endpoint = await create_endpoint(gql, tenant.admin, hook.url, ["producer.created"])
+        rotated = (await gql.ok(ROTATE, {"id": endpoint["id"]}, token=tenant.admin))["rotateWebhookSecret"]
+        await create_producer(gql, tenant.admin)
+        await eventually(lambda: hook.received)
+    [message] = hook.received
+    assert len(message.headers["webhook-signature"].split(" ")) == 2
+    for secret in (rotated["secret"], endpoint["secret"]):
+        assert Webhook(secret).verify(message.body, message.headers)["type"] == "producer.created"
+
+
 async def test_only_subscribed_event_types_of_the_tenant_are_sent(app, gql, new_tenant):
     tenant, other = await new_tenant(), await new_tenant()
     async with receiver() as hook:

@@ -57,6 +57,8 @@ def upgrade() -> None:
         description text NOT NULL DEFAULT '',
         events text[] NOT NULL,
         secret text NOT NULL,
+        previous_secret text,
+        previous_secret_until timestamptz,
         enabled boolean NOT NULL DEFAULT true,
         disabled_reason text,
         failures_in_a_row integer NOT NULL DEFAULT 0,
