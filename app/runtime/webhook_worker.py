@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import webhooks
 from app.rules import webhooks as rules
+from app.runtime import metrics
 from app.settings import Settings
 from persistence import webhooks as store
 from persistence.db import transaction
@@ -111,6 +112,8 @@ class WebhookWorker:
 
     async def _deliver(self, item: Claimed) -> None:
         outcome = await self._send(item)
+        metrics.webhook_attempted("delivered" if outcome.delivered else
+                                  "retry" if outcome.retry_in_seconds is not None else "failed")
         try:
             async with transaction(self.sessions) as session:
                 disabled = await store.record(session, self.owner, outcome,

@@ -10,6 +10,7 @@ import pytest
 from tests.api.helpers import create_producer
 from tests.api.webhook_helpers import create_endpoint, deliveries, eventually, receiver
 from tests.conftest import settings_for_test
+from tests.ops.test_metrics_and_logs import metric
 
 ENDPOINT = "{ webhookEndpoints { nodes { id enabled disabledReason failuresInARow } } }"
 ENABLE = "mutation($id: ID!) { enableWebhookEndpoint(id: $id) { endpoint { enabled } userErrors { code } } }"
@@ -26,8 +27,9 @@ async def _endpoint(gql, token):
     return (await gql.ok(ENDPOINT, token=token))["webhookEndpoints"]["nodes"][0]
 
 
-async def test_a_failing_endpoint_is_retried_then_disabled_and_resumes_when_enabled(app, gql, new_tenant):
+async def test_a_failing_endpoint_is_retried_then_disabled_and_resumes_when_enabled(app, gql, http, new_tenant):
     tenant = await new_tenant()
+    before = (await http.get("/metrics")).text
     async with receiver(status=500) as hook:
         endpoint = await create_endpoint(gql, tenant.admin, hook.url, ["producer.created"])
         for _ in range(4):
@@ -56,6 +58,10 @@ async def test_a_failing_endpoint_is_retried_then_disabled_and_resumes_when_enab
     assert all(after[item["messageId"]]["status"] == "DELIVERED" for item in pending)
     assert all(after[item["messageId"]]["status"] == "FAILED" for item in failed)
     assert (await _endpoint(gql, tenant.admin))["failuresInARow"] == 0
+    after = (await http.get("/metrics")).text
+    counted = {outcome: metric(after, "webhook_attempts_total", outcome=outcome)
+               - metric(before, "webhook_attempts_total", outcome=outcome) for outcome in ("delivered", "retry", "failed")}
+    assert counted == {"delivered": len(pending), "retry": 4, "failed": 1}
 
 
 async def _disabled(gql, token):
