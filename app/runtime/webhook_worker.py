@@ -139,10 +139,14 @@ class WebhookWorker:
             else:
                 body = webhooks.message_body(item)
                 headers = webhooks.signed_headers(item.secrets, item.message_id, body)
-                response = await self._client.post(item.url, content=body.encode(), headers=headers)
-                status = response.status_code
+                async with asyncio.timeout(self.settings.webhook_timeout_seconds):  # in all, however it trickles
+                    # the status is all we need: the response body is never read (a huge one costs nothing)
+                    async with self._client.stream("POST", item.url, content=body.encode(), headers=headers) as reply:
+                        status = reply.status_code
                 if not 200 <= status < 300:
                     error = f"The receiver answered {status}."
+        except TimeoutError:
+            error = f"No answer within {self.settings.webhook_timeout_seconds:g} s."
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR] or type(exc).__name__
         except Exception as exc:  # a bad URL stored before a rule changed, ...: the attempt failed, not the worker

@@ -19,7 +19,7 @@ ENABLE = "mutation($id: ID!) { enableWebhookEndpoint(id: $id) { endpoint { enabl
 @pytest.fixture(scope="module")
 def settings():
     return settings_for_test(webhook_retry_base_seconds=0.2, webhook_retry_max_seconds=0.4, webhook_poll_seconds=0.1,
-                             webhook_timeout_seconds=5, webhook_max_attempts=2, webhook_disable_after_failures=5,
+                             webhook_timeout_seconds=1, webhook_max_attempts=2, webhook_disable_after_failures=5,
                              webhook_concurrency=1)  # one attempt at a time: the run of failures is exact
 
 
@@ -67,3 +67,18 @@ async def test_a_failing_endpoint_is_retried_then_disabled_and_resumes_when_enab
 async def _disabled(gql, token):
     endpoint = await _endpoint(gql, token)
     return None if endpoint["enabled"] else endpoint
+
+
+async def test_a_receiver_that_does_not_answer_in_time_fails_the_attempt(app, gql, new_tenant):
+    tenant = await new_tenant()
+    async with receiver(delay=3.0) as hook:
+        endpoint = await create_endpoint(gql, tenant.admin, hook.url, ["producer.created"])
+        await create_producer(gql, tenant.admin)
+        [failed] = await eventually(lambda: _failed(gql, tenant.admin, endpoint["id"]))
+    assert [(a["statusCode"], a["error"]) for a in failed["attemptLog"]] == [(None, "No answer within 1 s.")] * 2
+    assert (await _endpoint(gql, tenant.admin))["failuresInARow"] == 2
+
+
+async def _failed(gql, token, endpoint_id):
+    listed = await deliveries(gql, token, endpoint_id, status=["FAILED"])
+    return listed or None
