@@ -8,6 +8,7 @@ from strawberry import Info
 
 from app import webhooks as service
 from app.errors import DomainError
+from app.rules.webhooks import APP_EVENTS, AUDIT_FAMILIES
 from persistence.webhooks import WebhookDeliveryRecord
 from resolvers.context import GraphQLContext
 from resolvers.ids import global_id, locator_of
@@ -70,8 +71,6 @@ class EventType:
 
 
 def webhook_event_types() -> list[EventType]:
-    from app.rules.webhooks import APP_EVENTS, AUDIT_FAMILIES
-
     return ([EventType(f"{family}.*", text) for family, text in AUDIT_FAMILIES.items()]
             + [EventType(name, text) for name, text in APP_EVENTS.items()])
 
