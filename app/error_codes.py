@@ -226,6 +226,13 @@ class ErrorCode(StrEnum):
     DOCUMENT_NOT_FOUND = "DOCUMENT_NOT_FOUND", "No visible, attached document has that id (removed documents are not downloadable)."
     DOCUMENT_ATTACH_ONLY = "DOCUMENT_ATTACH_ONLY", "A media field is set with attachDocument, not through `data`."
 
+    # ---- webhooks ----
+    WEBHOOK_URL_INVALID = "WEBHOOK_URL_INVALID", "The endpoint URL is not an absolute http(s) URL with a host (and no user or password)."
+    WEBHOOK_URL_FORBIDDEN = "WEBHOOK_URL_FORBIDDEN", "The endpoint's host resolves to a loopback, private or reserved address (refused in production)."
+    WEBHOOK_EVENTS_REQUIRED = "WEBHOOK_EVENTS_REQUIRED", "Name at least one event type, `family.*` or `*`."
+    WEBHOOK_EVENTS_INVALID = "WEBHOOK_EVENTS_INVALID", "An event type is unknown, or there are too many (see `webhookEventTypes`)."
+    WEBHOOK_ENDPOINT_NOT_FOUND = "WEBHOOK_ENDPOINT_NOT_FOUND", "No webhook endpoint of this tenant has that id."
+
 
 def registered(code: str) -> ErrorCode:
     """The member for `code`; a ValueError (a bug, not bad input) when the code is not registered above."""

@@ -116,6 +116,36 @@ class Settings(BaseSettings):
     smtp_sender: str = "producer-graph@localhost"
     smtp_starttls: bool = False
 
+    webhook_allow_private_networks: bool | None = Field(
+        default=None, description="Whether webhook endpoints may be on loopback, private or link-local addresses "
+        "(the host name is resolved, at registration and before each delivery). Unset: refused when ENV=production "
+        "(server-side request forgery), allowed otherwise, for local receivers and tests.")
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest wait for a webhook receiver to connect and answer; longer is a "
+        "failed attempt.")
+    webhook_max_attempts: int = Field(
+        default=15, ge=1, description="Attempts per webhook delivery before it is given up (status FAILED).")
+    webhook_retry_base_seconds: float = Field(
+        default=5.0, gt=0, description="Wait before the second attempt of a webhook delivery; doubled per failed "
+        "attempt (with jitter), capped by WEBHOOK_RETRY_MAX_SECONDS.")
+    webhook_retry_max_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest wait between two attempts of a webhook delivery.")
+    webhook_disable_after_failures: int = Field(
+        default=50, ge=1, description="A webhook endpoint whose attempts failed this many times in a row (across "
+        "its deliveries) is disabled; a tenant admin enables it again with enableWebhookEndpoint.")
+    webhook_concurrency: int = Field(
+        default=8, ge=1, description="Webhook deliveries each server process sends at once.")
+    webhook_secret_grace_seconds: int = Field(
+        default=86400, ge=0, description="After rotateWebhookSecret, the previous secret keeps signing next to the "
+        "new one (two signatures in webhook-signature) this long, so a receiver can switch without refusing a "
+        "message.")
+    webhook_retention_days: float = Field(
+        default=30.0, gt=0, description="Delivered and failed webhook deliveries (with their attempts) are deleted "
+        "this many days after they were written; pending ones are kept.")
+    webhook_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often each server process looks for due webhook deliveries when no "
+        "notification woke it (retries fall due without one).")
+
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", description="Log lines: `json` (one object per line), `console` (readable lines) or "
         "`auto`: readable on a terminal in development, JSON everywhere else.")
@@ -161,6 +191,13 @@ class Settings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def webhook_private_networks_allowed(self) -> bool:
+        """WEBHOOK_ALLOW_PRIVATE_NETWORKS, or its default: allowed outside production."""
+        if self.webhook_allow_private_networks is None:
+            return not self.production
+        return self.webhook_allow_private_networks
 
     @property
     def signing_secret(self) -> str:

@@ -11,6 +11,7 @@ import persistence.persisted_queries  # noqa: F401
 import persistence.quotes  # noqa: F401
 import persistence.registry  # noqa: F401
 import persistence.throttle  # noqa: F401
+import persistence.webhooks  # noqa: F401
 from persistence import producers, tenants  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -38,10 +38,11 @@ from schema.quotes import QuoteMutation, QuoteQuery
 from schema.scalars import SCALARS
 from schema.telemetry import Telemetry
 from schema.throttle import CallerBudget
+from schema.webhooks import WebhookMutation, WebhookQuery
 
 
 @strawberry.type(description="Read the producer graph.")
-class Query(ProducerQuery, LicenseQuery, QuoteQuery, OnboardingQuery, BulkQuery, AuditQuery):
+class Query(ProducerQuery, LicenseQuery, QuoteQuery, OnboardingQuery, BulkQuery, AuditQuery, WebhookQuery):
     node: relay.Node | None = strawberry.field(
         resolver=ids.node, description="Any object by its global id; null when not visible. A bare locator is refused with "
         "INVALID_ID (it does not say which type it is): send the global id.",
@@ -53,7 +54,8 @@ class Query(ProducerQuery, LicenseQuery, QuoteQuery, OnboardingQuery, BulkQuery,
 
 
 @strawberry.type(description="Change the producer graph.")
-class Mutation(ProducerMutation, LicenseMutation, QuoteMutation, OnboardingMutation, BulkMutation, DocumentMutation):
+class Mutation(ProducerMutation, LicenseMutation, QuoteMutation, OnboardingMutation, BulkMutation, DocumentMutation,
+               WebhookMutation):
     pass
 
 

@@ -210,9 +210,17 @@ def free_port() -> int:
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@dataclass
+class ServedProcess:
+    """A server process started by `uvicorn_server`: its base URL and the process (to signal or kill it)."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+
 @contextlib.contextmanager
-def uvicorn_process(database_url: str, log: Path, secret: str, **env: str) -> Iterator[str]:
-    """The served app (`create_production_app`) in its own process on a free loopback port; yields its base URL."""
+def uvicorn_server(database_url: str, log: Path, secret: str, **env: str) -> Iterator[ServedProcess]:
+    """The served app (`create_production_app`) in its own process on a free loopback port."""
     port = free_port()
     environment = {**os.environ, "DATABASE_URL": database_url, "JWT_SECRET": secret, "ENV": "test", **env}
     environment.pop("SMTP_HOST", None)
@@ -222,14 +230,22 @@ def uvicorn_process(database_url: str, log: Path, secret: str, **env: str) -> It
              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
             cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
         try:
-            yield f"http://127.0.0.1:{port}"
+            yield ServedProcess(f"http://127.0.0.1:{port}", process)
         finally:
-            process.send_signal(signal.SIGTERM)
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
             try:
                 process.wait(15)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextlib.contextmanager
+def uvicorn_process(database_url: str, log: Path, secret: str, **env: str) -> Iterator[str]:
+    """The served app (`create_production_app`) in its own process on a free loopback port; yields its base URL."""
+    with uvicorn_server(database_url, log, secret, **env) as served:
+        yield served.url
 
 
 @contextlib.asynccontextmanager

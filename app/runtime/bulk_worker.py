@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import bulk
+from app import bulk, webhooks
 from app.context import ServiceContext
 from app.errors import DomainError
 from app.onboarding import BatchOutcome, OnboardRequest, PaymentSetup, onboard_batch, onboard_producer
@@ -339,6 +339,8 @@ class BulkWorker:
                 self._recounted[job_id] = now
                 await store.recount(session, job_id)
                 await store.notify(session, PROGRESS_CHANNEL, job_id)
+                if job_id in completed:
+                    await webhooks.bulk_job_completed(session, job_id)  # with the completion: sent iff committed
         for job_id in completed:
             self._recounted.pop(job_id, None)
         await self._announce_completed(completed)
@@ -354,6 +356,7 @@ class BulkWorker:
             for job_id in completed:
                 await store.recount(session, job_id)
                 await store.notify(session, PROGRESS_CHANNEL, job_id)
+                await webhooks.bulk_job_completed(session, job_id)
         await self._announce_completed(completed)
 
     async def _announce_completed(self, job_ids: Sequence[str]) -> None:

@@ -646,6 +646,9 @@ async def run(settings: Settings, url: str | None = None, out: Callable[[str], N
     for name in GUIDE_VALUES:
         out(f"  {name:<20} {demo.values[name]}")
     out("")
+    out("Webhooks: push the tenant's changes to another system with createWebhookEndpoint(url, events) as "
+        "TENANT_ADMIN (docs/webhooks.md), e.g. events [\"producer.*\", \"bulkJob.completed\"].")
+    out("")
     out("GraphiQL, signed in as the demo's tenant admin (the token is in the link's #fragment, which the browser"
         " keeps to itself)" + ("" if running else "; start the server first with `producer-graph serve`") + ":")
     out(f"  {graphiql.link(url, tokens['TENANT_ADMIN'])}")

@@ -28,6 +28,8 @@ GRAPHQL_READ_PATHS = Counter("graphql_read_path_total", "Queries by how they wer
                              "statement), `resolved` (field by field) or `compiled_failed` (then resolved).",
                              ["path"])
 BULK_ROWS = Counter("bulk_rows_processed_total", "Bulk onboarding rows processed, by outcome.", ["outcome"])
+WEBHOOK_ATTEMPTS = Counter("webhook_attempts_total", "Webhook delivery attempts, by outcome: delivered, retry "
+                           "(failed, tried again later) or failed (given up).", ["outcome"])
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_OPERATION_NAMES = 500  # operation names are client-chosen: bound the label values
@@ -69,6 +71,11 @@ def bulk_row_processed(outcome: str) -> None:
     BULK_ROWS.labels(outcome).inc()
 
 
+def webhook_attempted(outcome: str) -> None:
+    """`outcome`: delivered, retry or failed."""
+    WEBHOOK_ATTEMPTS.labels(outcome).inc()
+
+
 class PoolCollector(Collector):
     """Database pool use, read when scraped: connections checked out, and the pool's size."""
 
@@ -103,7 +110,7 @@ def exposition(pools: dict[str, Any]) -> tuple[bytes, str]:
 
         mp.MultiProcessCollector(registry)
     else:
-        for collector in (GRAPHQL_REQUESTS, GRAPHQL_LATENCY, GRAPHQL_ERRORS, HTTP_REQUESTS, BULK_ROWS):
+        for collector in (GRAPHQL_REQUESTS, GRAPHQL_LATENCY, GRAPHQL_ERRORS, HTTP_REQUESTS, BULK_ROWS, WEBHOOK_ATTEMPTS):
             registry.register(collector)
     registry.register(PoolCollector(pools))
     return generate_latest(registry), CONTENT_TYPE_LATEST

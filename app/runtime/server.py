@@ -30,6 +30,7 @@ from app.runtime.request_log import RequestLogMiddleware
 from app.runtime.routes_bulk import MultipartCsrfGuard
 from app.runtime.routes_bulk import routes as bulk_routes
 from app.runtime.routes_documents import routes as document_routes
+from app.runtime.webhook_worker import WebhookWorker
 from app.runtime.wire import COMPRESS_MIN_BYTES, CompressMiddleware, NoStoreMiddleware
 from app.settings import Settings, get_settings
 from app.throttle import Throttle
@@ -38,6 +39,7 @@ from persistence.bulk import PROGRESS_CHANNEL, WORK_CHANNEL
 from persistence.db import create_engine, resolve_url, session_factory
 from persistence.migrate import upgrade
 from persistence.notify import NotifyHub
+from persistence.webhooks import OUTBOX_CHANNEL
 
 log = logging.getLogger("producer_graph")
 
@@ -96,7 +98,8 @@ async def metrics_endpoint(request: Request) -> Response:
         return JSONResponse({"errors": [{"message": "Send 'Authorization: Bearer <METRICS_TOKEN>' to read metrics.",
                                          "extensions": {"code": "UNAUTHENTICATED"}}]}, status_code=401)
     pools = {name: engine.pool for name, engine in (("requests", getattr(state, "engine", None)),
-                                                   ("bulk_worker", getattr(state, "worker_engine", None)))
+                                                   ("bulk_worker", getattr(state, "worker_engine", None)),
+                                                   ("webhooks", getattr(state, "webhook_engine", None)))
              if engine is not None}
     body, content_type = metrics.exposition(pools)
     return Response(body, media_type=content_type)
@@ -146,20 +149,26 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.persisted_queries = PersistedQueries(
             app.state.sessions, max_entries=settings.persisted_queries_max_entries,
             max_query_bytes=settings.persisted_query_max_bytes, cache_size=settings.persisted_queries_cache_size)
-        app.state.notify = NotifyHub(url, (PROGRESS_CHANNEL, WORK_CHANNEL, EVENTS_CHANNEL))
+        app.state.notify = NotifyHub(url, (PROGRESS_CHANNEL, WORK_CHANNEL, EVENTS_CHANNEL, OUTBOX_CHANNEL))
         await app.state.notify.start()
         worker_engine = create_engine(url, pool_size=BulkWorker.pool_size(), max_overflow=2)
         app.state.worker_engine = worker_engine
         app.state.bulk_worker = BulkWorker(settings, session_factory(worker_engine), app.state.notify)
         await app.state.bulk_worker.start()
+        webhook_engine = create_engine(url, pool_size=WebhookWorker.POOL_SIZE, max_overflow=2)
+        app.state.webhook_engine = webhook_engine
+        app.state.webhook_worker = WebhookWorker(settings, session_factory(webhook_engine), app.state.notify)
+        await app.state.webhook_worker.start()
         if freeze_gc:
             gc.collect()
             gc.freeze()
         try:
             yield
         finally:
+            await app.state.webhook_worker.stop()
             await app.state.bulk_worker.stop()
             await app.state.notify.stop()
+            await webhook_engine.dispose()
             await worker_engine.dispose()
             await throttle_engine.dispose()
             await engine.dispose()

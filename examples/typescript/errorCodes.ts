@@ -66,6 +66,7 @@ export function remedy(code: ErrorCode): Remedy {
     case "BULK_ROW_NOT_FOUND":
     case "DOCUMENT_ENTITY_NOT_FOUND":
     case "DOCUMENT_NOT_FOUND":
+    case "WEBHOOK_ENDPOINT_NOT_FOUND":
       return "notFound";
     // the producer cannot write this business yet: show the reasons
     case "NO_LICENSE":
@@ -215,6 +216,10 @@ export function remedy(code: ErrorCode): Remedy {
     case "DOCUMENT_FIELD_UNKNOWN":
     case "DOCUMENT_ENTITY_CLOSED":
     case "DOCUMENT_ATTACH_ONLY":
+    case "WEBHOOK_URL_INVALID":
+    case "WEBHOOK_URL_FORBIDDEN":
+    case "WEBHOOK_EVENTS_REQUIRED":
+    case "WEBHOOK_EVENTS_INVALID":
       return "fixInput";
     default: {
       const unhandled: never = code;

@@ -174,7 +174,7 @@ async def test_a_refused_file_has_its_own_code_and_nothing_is_stored(app, gql, h
     agent = await create_producer(gql, tenant.admin)
     result = await attach(http, tenant.admin, agent["id"], content, filename=filename, content_type=content_type)
     assert result["document"] is None
-    assert [(e["code"], e["field"]) for e in result["userErrors"]] == [(code, "file")]
+    assert [(e["code"], e["field"]) for e in result["userErrors"]] == [(code, ["file"])]
     assert await stored_counts(app, tenant.id) == (0, 0)
     data = (await gql.ok(DATA, {"id": agent["id"]}, token=tenant.admin))["producer"]["data"]
     assert "eoCertificate" not in data
