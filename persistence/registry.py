@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 from persistence.base import locator_pk, new_locator, tenant_fk, text_array, timestamp, utcnow
+from persistence.onboarding import OnboardingRecord
+from persistence.producers import ProducerRecord
 
 
 class RegistryProducerRecord(SQLModel, table=True):
@@ -158,3 +160,18 @@ async def counts(session: AsyncSession, tenant_id: str) -> tuple[int, int]:
     licenses = await session.execute(select(func.count()).select_from(RegistryLicenseRecord).where(
         col(RegistryLicenseRecord.tenant_id) == tenant_id))
     return int(producers.scalar_one()), int(licenses.scalar_one())
+
+
+async def onboarded_producers(session: AsyncSession, tenant_id: str,
+                              registry_producer_ids: Sequence[str]) -> list[tuple[str, Any]]:
+    """The active producers onboarded from these registry producers, locked for the sync:
+    [(registry producer id, ProducerRecord)], in producer order."""
+    if not registry_producer_ids:
+        return []
+    stmt = (select(col(OnboardingRecord.registry_producer_id), ProducerRecord)
+            .join(ProducerRecord, col(ProducerRecord.id) == col(OnboardingRecord.producer_id))
+            .where(col(OnboardingRecord.tenant_id) == tenant_id,
+                   col(OnboardingRecord.registry_producer_id).in_(list(set(registry_producer_ids))),
+                   col(ProducerRecord.state).not_in(["retired", "discarded"]))
+            .order_by(col(ProducerRecord.id)).with_for_update(of=ProducerRecord))  # type: ignore[arg-type]
+    return [(str(rid), producer) for rid, producer in (await session.execute(stmt)).all()]

@@ -247,6 +247,15 @@ async def _registry_import(tenant: str, path: Path) -> Any:
                                  SsnVault.from_setting(get_settings().ssn_key_or_dev))
 
 
+def sync_report(changes: dict[str, int]) -> str:
+    """What the sync changed in onboarded producers, by kind, every kind named (zero included)."""
+    from app.rules.registry_sync import LICENSE_KINDS, PRODUCER_UPDATED
+
+    total = sum(changes.values())
+    kinds = ", ".join(f"{kind} {changes.get(kind, 0)}" for kind in (*LICENSE_KINDS, PRODUCER_UPDATED))
+    return f"synced onboarded producers: {total} changes ({kinds})"
+
+
 def cmd_registry_import(args: argparse.Namespace) -> int:
     from app.errors import DomainError
     from persistence.migrate import upgrade
@@ -264,6 +273,7 @@ def cmd_registry_import(args: argparse.Namespace) -> int:
         print(f"  skipped {error}", file=sys.stderr)
     print(f"imported {summary.producers} registry producers with {summary.licenses} licenses"
           + (f"; {len(summary.errors)} rows skipped" if summary.errors else ""))
+    print(sync_report(summary.changes))
     return 1 if summary.errors else 0
 
 
