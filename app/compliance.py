@@ -160,9 +160,13 @@ def recipients_of(ctx: ServiceContext, agency: ProducerRecord) -> list[str]:
     return list(listed) if listed else ([agency.email] if agency.email else [])
 
 
+def _display(producer: ProducerRecord) -> str:
+    return producer.organization_name or " ".join(
+        p for p in (producer.first_name, producer.last_name) if p) or producer.id
+
+
 def _name(producer: ProducerRecord) -> str:
-    name = producer.organization_name or " ".join(p for p in (producer.first_name, producer.last_name) if p)
-    return f"{name} ({producer.id})" if name else producer.id
+    return f"{_display(producer)} ({producer.id})"
 
 
 async def tenant_context(settings: Settings, sessions: async_sessionmaker[AsyncSession],
@@ -214,7 +218,7 @@ async def _send_one(ctx: ServiceContext, send: Send, owner: str, lease_seconds: 
     lines = list({(a.entity_id, a.window): rules.DigestLine(a.window, a.label, _name(a.producer), a.expires_on,
                                                             a.days_left) for a in fresh}.values())
     if lines:
-        subject, body = rules.digest_email(_name(agency), day, lines)
+        subject, body = rules.digest_email(_display(agency), agency.id, day, lines)
         if not await send(", ".join(to), subject, body):
             async with transaction(ctx.sessions) as session:  # give the lease back: the next round tries again
                 await store.release_digest(session, ctx.tenant_id, agency.id, day, owner)

@@ -43,10 +43,10 @@ class DigestLine:
     days_left: int
 
 
-def digest_email(agency: str, day: date, lines: Sequence[DigestLine]) -> tuple[str, str]:
+def digest_email(agency: str, agency_id: str, day: date, lines: Sequence[DigestLine]) -> tuple[str, str]:
     """The subject and plain-text body of an agency's digest: the alerts by window, most pressing first."""
     subject = f"Compliance digest for {agency}, {day.isoformat()}: {len(lines)} alert{'s' if len(lines) != 1 else ''}"
-    out = [f"Compliance alerts for {agency} on {day.isoformat()}.", ""]
+    out = [f"Compliance alerts for {agency} ({agency_id}) on {day.isoformat()}.", ""]
     for window in WINDOWS:
         group = [line for line in lines if line.window == window]
         if not group:
