@@ -1,4 +1,5 @@
-"""The `producer-graph` command: serve, migrate, export-schema, check-config, tenant, token, registry, demo."""
+"""The `producer-graph` command: serve, migrate, export-schema, check-config, tenant, token, registry, compliance,
+demo."""
 
 from __future__ import annotations
 
@@ -285,6 +286,23 @@ def cmd_registry_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _compliance_digest(any_hour: bool) -> int:
+    from app.runtime.compliance_digests import ComplianceDigests
+
+    async with _sessions() as sessions:
+        return await ComplianceDigests(get_settings(), sessions).run_once(any_hour=any_hour)
+
+
+def cmd_compliance_digest(args: argparse.Namespace) -> int:
+    """Send the agencies' compliance digests due today now (the server's loop does it every few minutes)."""
+    from persistence.migrate import upgrade
+
+    upgrade(_url())
+    sent = asyncio.run(_compliance_digest(args.now))
+    print(f"sent {sent} compliance digests")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     import httpx
 
@@ -353,6 +371,13 @@ def parser() -> argparse.ArgumentParser:
     rs.add_argument("--count", type=int, default=2000)
     rs.add_argument("--seed", type=int, default=7)
     rs.set_defaults(fn=cmd_registry_sample)
+
+    cp = sub.add_parser("compliance", help="compliance alerts: the agencies' daily digest emails")
+    csub = cp.add_subparsers(dest="compliance_command", required=True)
+    cd = csub.add_parser("digest", help="send today's digests not sent yet (once per agency and day, whichever "
+                         "process or command takes the lease)")
+    cd.add_argument("--now", action="store_true", help="do not wait for COMPLIANCE_DIGEST_HOUR")
+    cd.set_defaults(fn=cmd_compliance_digest)
 
     d = sub.add_parser("demo", help="create (or complete) the demo tenant; prints tokens per role and a GraphiQL link "
                        "(idempotent)")

@@ -4,7 +4,11 @@ named after its kind, idempotent; the lapse reaches underwriting."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -181,3 +185,33 @@ async def test_a_lapsed_license_active_again_in_a_later_extract_is_reinstated(ap
     assert (ca["state"], ca["stateReason"]) == ("VALIDATED", None)
     result = await quote_underwritten_with(gql, gql.token(tenant.id, "UNDERWRITER"), done["producerCode"]["code"])
     assert result["userErrors"] == []
+
+
+async def test_the_import_command_prints_the_changes_by_kind_and_zero_the_second_time(app, gql, new_tenant,
+                                                                                      database_url, tmp_path):
+    # given an onboarded producer and a later extract file renewing its CA license
+    tenant = await new_tenant()
+    acme = await agency(gql, tenant.admin)
+    person = entry_with("5601", "233-45-7601", "Okafor", later(CA, license_number="0H77761"))
+    await load_registry(app, tenant.id, [person], tmp_path)
+    await finished_producer(gql, tenant, acme, "5601", "chi@example.com")
+    path = tmp_path / "later.csv"
+    write_extract(path, [dataclasses.replace(person, licenses=[
+        later(CA, license_number="0H77761", expiration_date=date(2100, 3, 1))])])
+    env = {**os.environ, "DATABASE_URL": database_url}
+    command = [str(Path(sys.executable).parent / "producer-graph"), "registry", "import", str(path),
+               "--tenant", tenant.id]
+
+    # when `producer-graph registry import` runs twice with it
+    first, second = [await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True,
+                                             timeout=120) for _ in range(2)]
+
+    # then the first run reports one renewal, the second no change at all
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == [
+        "imported 1 registry producers with 1 licenses",
+        "synced onboarded producers: 1 changes (added 0, granted 0, lapsed 0, reinstated 0, renewed 1, loaChanged 0, "
+        "updated 0, producerUpdated 0)"]
+    assert second.stdout.splitlines()[1] == (
+        "synced onboarded producers: 0 changes (added 0, granted 0, lapsed 0, reinstated 0, renewed 0, loaChanged 0, "
+        "updated 0, producerUpdated 0)")

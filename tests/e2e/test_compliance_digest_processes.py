@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +76,28 @@ async def test_two_processes_running_the_digest_loop_send_one_digest_per_agency(
         rows = (await session.execute(text("SELECT status, alert_count FROM compliance_digests WHERE tenant_id = :t"),
                                       {"t": tenant.id})).all()
     assert sorted(rows) == [("sent", 2)] * 3
+
+
+async def test_the_digest_command_sends_todays_digests_once(app, gql, new_tenant, database_url):
+    # given an agency with an expiring license and a real SMTP server
+    config = copy.deepcopy(default_config_dict())
+    config["compliance"] = {"defaultDigestRecipients": ["command@example.com"]}
+    tenant = await new_tenant(config)
+    created = await agency_with(gql, tenant.admin, "Commanded")
+    await agent_with_licenses(gql, tenant.admin, created["id"], ("CMD-3", 3.5))
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    env = {**os.environ, "DATABASE_URL": database_url, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(controller.port)}
+    command = [str(Path(sys.executable).parent / "producer-graph"), "compliance", "digest", "--now"]
+    try:
+        # when `producer-graph compliance digest --now` runs twice
+        first, second = [await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True,
+                                                 timeout=120) for _ in range(2)]
+    finally:
+        controller.stop()
+
+    # then the first run sent the digest, the second nothing more
+    assert (first.returncode, first.stdout, second.stdout) == (0, "sent 1 compliance digests\n",
+                                                               "sent 0 compliance digests\n"), first.stderr
+    assert len(mail_to(inbox, "command@example.com")) == 1
