@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -113,6 +114,21 @@ def parse_license(raw: dict[str, Any]) -> RegistryLicense:
     return lic
 
 
+_PLAIN_EMAIL = re.compile(r"[a-z0-9]+(?:[._+-][a-z0-9]+)*@(?:[a-z0-9]+(?:-[a-z0-9]+)*\.)+([a-z]{2,24})")
+_SPECIAL_USE = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test", "internal", "home", "lan"})
+
+
+def registry_email(text: str) -> str:
+    """The email of a registry record: a plain address as it is, lower-cased (most of an extract, and a full
+    syntax check per row would be the import's largest cost), anything else through `normalize_email`."""
+    lowered = text.strip().lower()
+    plain = _PLAIN_EMAIL.fullmatch(lowered)
+    if plain and len(lowered) <= 254 and len(lowered.split("@")[0]) <= 64 and plain.group(1) not in _SPECIAL_USE \
+            and all(len(label) <= 63 for label in lowered.split("@")[1].split(".")):
+        return lowered
+    return normalize_email(text)
+
+
 def parse_entry(raw: dict[str, Any]) -> RegistryEntry:
     """A registry producer from a JSON object or a CSV row (license columns ignored here)."""
     last_name = _text(raw.get("last_name"))
@@ -123,7 +139,7 @@ def parse_entry(raw: dict[str, Any]) -> RegistryEntry:
     return RegistryEntry(npn=normalize_npn(_text(raw.get("npn"))), last_name=last_name,
                          first_name=_text(raw.get("first_name")), middle_name=_text(raw.get("middle_name")),
                          ssn=normalize_ssn(ssn) if ssn else None, gender=normalize_gender(_text(raw.get("gender"))),
-                         email=normalize_email(email) if email else None)
+                         email=registry_email(email) if email else None)
 
 
 def read_csv(path: Path, errors: list[str]) -> Iterator[RegistryEntry]:
@@ -134,7 +150,9 @@ def read_csv(path: Path, errors: list[str]) -> Iterator[RegistryEntry]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
             try:
-                entry = parse_entry(row)
+                npn = normalize_npn(_text(row.get("npn")))
+                same = current is not None and npn == current.npn  # its producer columns were read already
+                entry = current if same and current is not None else parse_entry(row)
                 has_license = bool(_text(row.get("license_number")) or _text(row.get("state")))
                 lic = parse_license(row) if has_license else None
             except DomainError as exc:

@@ -33,6 +33,7 @@ from persistence.producers import ProducerRecord
 
 SYNC_ACTOR = "registry-sync"
 PRODUCER_FIELDS = ("first_name", "middle_name", "last_name", "gender", "email")
+ANALYZE_AFTER = frozenset(4 ** k for k in range(8))  # batches 1, 4, 16, 64...: the tables' statistics keep up
 
 
 def batches(entries: Iterable[RegistryEntry], size: int = BATCH) -> Iterator[list[RegistryEntry]]:
@@ -66,9 +67,12 @@ async def import_file(sessions: async_sessionmaker[AsyncSession], tenant_id: str
     summary = ImportSummary()
     token = audit_context.set(AuditStamp(request_id=f"registry:{path.name}"[:100], actor=SYNC_ACTOR))
     try:
-        for batch in batches(read_extract(path, summary.errors)):
+        for number, batch in enumerate(batches(read_extract(path, summary.errors)), start=1):
             async with transaction(sessions) as session:
                 await sync_batch(ctx, session, batch, vault, summary, today or utcnow().date())
+            if number in ANALYZE_AFTER:
+                async with transaction(sessions) as session:
+                    await store.analyze(session)
     finally:
         audit_context.reset(token)
     return summary

@@ -6,7 +6,8 @@ WebSocket from this process.
 
 Prints one table row per (workload, workers, concurrency): p50, p99, requests/s, SQL statements per request,
 peak server memory, and for reads the floor (one hand-written SQL statement through asyncpg + orjson, served by
-Starlette on uvicorn) with the ratio to it. Bulk onboarding (d) and subscribers (e) print their own rows.
+Starlette on uvicorn) with the ratio to it. Bulk onboarding (d), subscribers (e) and registry sync (f) print their own
+rows.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import httpx
 
 from app.auth import mint_token
 from app.settings import Settings
-from bench import bulk, subscribers
+from bench import bulk, registry_sync, subscribers
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE_QUERY = """query($first: Int!) { producers(first: $first) { edges { node {
@@ -42,7 +43,8 @@ UNDERWRITE = """mutation($ids: [ID!]!) { underwriteQuotes(ids: $ids) {
   results { quote { id state } userErrors { code } } userErrors { code } } }"""
 SECRET = "bench-secret-of-at-least-thirty-two-bytes!"
 ALL = {"producers": 10_000, "workers": [1, 2], "concurrency": [1, 16, 64], "requests": 400,
-       "bulk_rows": [10_000, 100_000], "bulk_formats": ["csv", "xlsx"], "subscribers": 500}
+       "bulk_rows": [10_000, 100_000], "bulk_formats": ["csv", "xlsx"], "subscribers": 500,
+       "sync_records": [100_000]}
 
 
 def free_port() -> int:
@@ -186,7 +188,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--all", action="store_true", help="the full suite: " + ", ".join(
         f"{k}={v}" for k, v in ALL.items()))
-    parser.add_argument("--only", nargs="+", default=["a", "b", "c", "d", "e"], choices=["a", "b", "c", "d", "e"])
+    parser.add_argument("--only", nargs="+", default=["a", "b", "c", "d", "e", "f"],
+                        choices=["a", "b", "c", "d", "e", "f"])
     parser.add_argument("--producers", type=int, default=2_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
@@ -194,6 +197,10 @@ def main() -> None:
     parser.add_argument("--bulk-rows", type=int, nargs="+", default=[2_000])
     parser.add_argument("--bulk-formats", nargs="+", default=["csv", "xlsx"], choices=["csv", "xlsx"])
     parser.add_argument("--subscribers", type=int, default=50)
+    parser.add_argument("--sync-records", type=int, nargs="+", default=[10_000],
+                        help="registry records per sync run (f)")
+    parser.add_argument("--sync-onboarded-per-mille", type=int, default=200,
+                        help="share of the registry records onboarded before the later extract (f), per mille")
     parser.add_argument("--database-url", help="an external PostgreSQL; default: a fresh embedded one")
     args = parser.parse_args()
     if args.all:
@@ -230,6 +237,8 @@ def main() -> None:
             bulk.run(args, db_url, tenant, env, token, agency, serve, stop, peak_rss_mb, settings)
         if "e" in args.only:
             subscribers.run(args, db_url, tenant, env, token, agency, serve, stop, peak_rss_mb, settings)
+        if "f" in args.only:
+            registry_sync.run(args, db_url, tenant, env)
     finally:
         if server is not None:
             server.cleanup()
