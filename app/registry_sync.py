@@ -134,16 +134,24 @@ def _terms(record: LicenseRecord) -> rules.Terms:
                        record.license_class, record.effective_time, record.expiration_time)
 
 
+def _held_license(held: list[LicenseRecord], lic: RegistryLicense) -> tuple[LicenseRecord | None, bool]:
+    """The producer's license the registry license is: same number in the same state, else an application for
+    that state (True: the registry now carries the license applied for); (None, False) when it holds neither."""
+    number = lic.license_number.strip().upper()
+    for record in held:
+        if lic.state in (record.jurisdictions or []) and (record.license_number or "").strip().upper() == number:
+            return record, False
+    for record in held:
+        if record.state == "applied" and record.license_number is None and lic.state in (record.jurisdictions or []):
+            return record, True
+    return None, False
+
+
 async def _reconcile_license(ctx: ServiceContext, session: AsyncSession, producer: ProducerRecord,
                              held: list[LicenseRecord], lic: RegistryLicense, type_name: str, incomplete: str | None,
                              today: date, names: dict[str, str]) -> str | None:
     """Bring the producer's license `lic` in line with the registry; the kind of change, or None for none."""
-    number = lic.license_number.strip().upper()
-    match = next((r for r in held if lic.state in (r.jurisdictions or [])
-                  and (r.license_number or "").strip().upper() == number), None)
-    application = match is None and (match := next(
-        (r for r in held if r.state == "applied" and r.license_number is None
-         and lic.state in (r.jurisdictions or [])), None)) is not None
+    match, application = _held_license(held, lic)
     effective, expiration = _window(lic)
     loas = [t for t in dict.fromkeys(v.strip() for v in lic.lines_of_authority) if t]
     if match is None:

@@ -44,15 +44,20 @@ async def sync(app: Any, tenant_id: str, tmp_path: Path, *entries: RegistryEntry
     return summary
 
 
-async def finished_producer(gql: Any, tenant: Any, acme: dict[str, Any], npn: str, email: str) -> dict[str, Any]:
-    """Onboard the registry producer `npn` into the agency and finish the wizard; the finished onboarding."""
+CA_ONLY = '[{jurisdiction: "CA", linesOfAuthority: ["Property", "Casualty"]}]'
+
+
+async def finished_producer(gql: Any, tenant: Any, acme: dict[str, Any], npn: str, email: str,
+                            states: str = CA_ONLY) -> dict[str, Any]:
+    """Onboard the registry producer `npn` into the agency and finish the wizard with `states` assigned; the
+    finished onboarding."""
     admin = gql.token(tenant.id, "AGENCY_ADMIN", agency=acme["locator"])
     onboarding = await onboarded(gql, admin, npn=npn, email=email)
     await wizard_step(gql, admin, "updateOnboardingDetails", onboarding["id"])
     await wizard_step(gql, admin, "setOnboardingPayment", onboarding["id"],
                       ", input: {newLicensePaidBy: AGENCY, renewalPaidBy: PRODUCER, autoRenewal: true}")
     await wizard_step(gql, admin, "assignOnboardingStates", onboarding["id"],
-                      ', states: [{jurisdiction: "CA", linesOfAuthority: ["Property", "Casualty"]}]')
+                      f", states: {states}")
     await wizard_step(gql, admin, "reviewOnboarding", onboarding["id"])
     finished = (await gql.ok(FINISH, {"id": onboarding["id"]}, token=admin))["finishOnboarding"]
     assert finished["userErrors"] == []
@@ -215,3 +220,27 @@ async def test_the_import_command_prints_the_changes_by_kind_and_zero_the_second
     assert second.stdout.splitlines()[1] == (
         "synced onboarded producers: 0 changes (added 0, granted 0, lapsed 0, reinstated 0, renewed 0, loaChanged 0, "
         "updated 0, producerUpdated 0)")
+
+
+async def test_a_license_applied_for_during_onboarding_is_granted_when_the_registry_carries_it(
+        app, gql, new_tenant, tmp_path):
+    # given a producer onboarded with its CA license and an application for NV
+    tenant = await new_tenant()
+    acme = await agency(gql, tenant.admin)
+    person = entry_with("5701", "233-45-7701", "Okafor", later(CA, license_number="0H77771"))
+    await load_registry(app, tenant.id, [person], tmp_path)
+    done = await finished_producer(gql, tenant, acme, "5701", "chi@example.com", states=(
+        '[{jurisdiction: "CA", linesOfAuthority: ["Property", "Casualty"]}, '
+        '{jurisdiction: "NV", linesOfAuthority: ["Property"]}]'))
+    assert (await licenses_by_state(gql, tenant.admin, done["producer"]["id"]))["NV"]["state"] == "APPLIED"
+
+    # when a later extract carries the NV license the state issued
+    summary = await sync(app, tenant.id, tmp_path, dataclasses.replace(person, licenses=[
+        later(CA, license_number="0H77771"), later(NV, license_number="NV-7771")]))
+
+    # then the application became that license, validated with its number, and no second NV license appeared
+    assert summary.changes == {"granted": 1}
+    held = await licenses_by_state(gql, tenant.admin, done["producer"]["id"])
+    assert (held["NV"]["licenseNumber"], held["NV"]["state"]) == ("NV-7771", "VALIDATED")
+    producer = (await gql.ok(PRODUCER, {"id": done["producer"]["id"]}, token=tenant.admin))["producer"]
+    assert len(producer["licenses"]["nodes"]) == 2
