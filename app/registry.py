@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -18,7 +20,6 @@ from app.errors import DomainError
 from app.pii import SsnVault
 from app.rules.identity import normalize_email, normalize_gender, normalize_npn, normalize_ssn, normalize_state
 from persistence import registry as store
-from persistence.db import transaction
 
 CSV_COLUMNS = ("npn", "first_name", "middle_name", "last_name", "ssn", "gender", "email", "state",
                "license_number", "license_class", "residency", "lines_of_authority", "status", "issue_date",
@@ -57,9 +58,12 @@ class RegistryEntry:
 
 @dataclass
 class ImportSummary:
+    """What an import stored, what it skipped, and what it changed in onboarded producers, by kind."""
+
     producers: int = 0
     licenses: int = 0
     errors: list[str] = field(default_factory=list)
+    changes: Counter[str] = field(default_factory=Counter)
 
 
 # ---- reading extracts ----------------------------------------------------------------------------
@@ -110,6 +114,21 @@ def parse_license(raw: dict[str, Any]) -> RegistryLicense:
     return lic
 
 
+_PLAIN_EMAIL = re.compile(r"[a-z0-9]+(?:[._+-][a-z0-9]+)*@(?:[a-z0-9]+(?:-[a-z0-9]+)*\.)+([a-z]{2,24})")
+_SPECIAL_USE = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test", "internal", "home", "lan"})
+
+
+def registry_email(text: str) -> str:
+    """The email of a registry record: a plain address as it is, lower-cased (most of an extract, and a full
+    syntax check per row would be the import's largest cost), anything else through `normalize_email`."""
+    lowered = text.strip().lower()
+    plain = _PLAIN_EMAIL.fullmatch(lowered)
+    if plain and len(lowered) <= 254 and len(lowered.split("@")[0]) <= 64 and plain.group(1) not in _SPECIAL_USE \
+            and all(len(label) <= 63 for label in lowered.split("@")[1].split(".")):
+        return lowered
+    return normalize_email(text)
+
+
 def parse_entry(raw: dict[str, Any]) -> RegistryEntry:
     """A registry producer from a JSON object or a CSV row (license columns ignored here)."""
     last_name = _text(raw.get("last_name"))
@@ -120,24 +139,38 @@ def parse_entry(raw: dict[str, Any]) -> RegistryEntry:
     return RegistryEntry(npn=normalize_npn(_text(raw.get("npn"))), last_name=last_name,
                          first_name=_text(raw.get("first_name")), middle_name=_text(raw.get("middle_name")),
                          ssn=normalize_ssn(ssn) if ssn else None, gender=normalize_gender(_text(raw.get("gender"))),
-                         email=normalize_email(email) if email else None)
+                         email=registry_email(email) if email else None)
 
 
 def read_csv(path: Path, errors: list[str]) -> Iterator[RegistryEntry]:
-    """Entries of a CSV extract: one row per license, producer columns repeated; rows of one NPN are merged."""
-    entries: dict[str, RegistryEntry] = {}
+    """Entries of a CSV extract, streamed: one row per license, producer columns repeated; the rows of one NPN
+    follow each other and are merged (a row of an NPN seen earlier, after another one, is reported)."""
+    seen: set[str] = set()
+    current: RegistryEntry | None = None
     with path.open(newline="", encoding="utf-8-sig") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
             try:
-                entry = parse_entry(row)
+                npn = normalize_npn(_text(row.get("npn")))
+                same = current is not None and npn == current.npn  # its producer columns were read already
+                entry = current if same and current is not None else parse_entry(row)
                 has_license = bool(_text(row.get("license_number")) or _text(row.get("state")))
                 lic = parse_license(row) if has_license else None
-                existing = entries.setdefault(entry.npn, entry)
-                if lic is not None:
-                    existing.licenses.append(lic)
             except DomainError as exc:
                 errors.append(f"line {line}: {exc.message}")
-    yield from entries.values()
+                continue
+            if current is None or entry.npn != current.npn:
+                if entry.npn in seen:
+                    errors.append(f"line {line}: the rows of the NPN ending {entry.npn[-4:]} are not together; "
+                                  "keep every row of a producer next to the previous one.")
+                    continue
+                if current is not None:
+                    yield current
+                current = entry
+                seen.add(entry.npn)
+            if lic is not None:
+                current.licenses.append(lic)
+    if current is not None:
+        yield current
 
 
 def read_json(path: Path, errors: list[str]) -> Iterator[RegistryEntry]:
@@ -164,7 +197,7 @@ def read_extract(path: Path, errors: list[str]) -> Iterator[RegistryEntry]:
 
 # ---- storing -------------------------------------------------------------------------------------
 
-def _producer_row(entry: RegistryEntry, vault: SsnVault) -> dict[str, Any]:
+def producer_row(entry: RegistryEntry, vault: SsnVault) -> dict[str, Any]:
     row: dict[str, Any] = {"npn": entry.npn, "first_name": entry.first_name, "middle_name": entry.middle_name,
                            "last_name": entry.last_name, "gender": entry.gender, "email": entry.email,
                            "ssn_ciphertext": None, "ssn_hash": None, "ssn_last4": None}
@@ -181,7 +214,7 @@ async def store_entries(session: AsyncSession, tenant_id: str, entries: Iterable
     batch: list[RegistryEntry] = []
 
     async def flush() -> None:
-        ids = await store.upsert_producers(session, tenant_id, [_producer_row(e, vault) for e in batch])
+        ids = await store.upsert_producers(session, tenant_id, [producer_row(e, vault) for e in batch])
         licenses: dict[tuple[str, str], dict[str, Any]] = {}
         for entry in batch:
             for lic in entry.licenses:
@@ -204,13 +237,11 @@ async def store_entries(session: AsyncSession, tenant_id: str, entries: Iterable
 
 async def import_file(sessions: async_sessionmaker[AsyncSession], tenant_id: str, path: Path,
                       vault: SsnVault) -> ImportSummary:
-    """Load a CSV or JSON extract into the tenant's registry in one transaction; bad rows are reported."""
-    errors: list[str] = []
-    entries = list(read_extract(path, errors))
-    async with transaction(sessions) as session:
-        summary = await store_entries(session, tenant_id, entries, vault)
-    summary.errors = errors
-    return summary
+    """Load a CSV or JSON extract into the tenant's registry and reconcile the producers onboarded from it
+    (app.registry_sync), one transaction per batch; bad rows are reported."""
+    from app.registry_sync import import_file as sync_file
+
+    return await sync_file(sessions, tenant_id, path, vault)
 
 
 # ---- sample extracts -----------------------------------------------------------------------------

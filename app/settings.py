@@ -145,6 +145,14 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(
         default=1.0, gt=0, description="How often each server process looks for due webhook deliveries when no "
         "notification woke it (retries fall due without one).")
+    compliance_digest_hour: int = Field(
+        default=6, ge=0, le=23, description="UTC hour from which each agency's daily compliance digest is sent.")
+    compliance_digest_interval_seconds: float = Field(
+        default=300.0, gt=0, description="How often each server process looks for digests due (one is sent per "
+        "agency and day, whichever process takes its lease).")
+    compliance_digest_lease_seconds: float = Field(
+        default=600.0, gt=0, description="How long a process holds an agency's digest of the day before another "
+        "one may take it over (it crashed while sending).")
 
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", description="Log lines: `json` (one object per line), `console` (readable lines) or "

@@ -241,6 +241,30 @@ class OffboardingConfig(_Model):
     agencyRemoval: Literal["cascade", "refuse"] = "cascade"
 
 
+class AlertWindows(_Model):
+    """Days before an expiration date at which a compliance alert opens: three windows, widest first."""
+
+    upcoming: StrictInt = Field(default=90, ge=1, le=3650)
+    soon: StrictInt = Field(default=30, ge=1, le=3650)
+    urgent: StrictInt = Field(default=7, ge=1, le=3650)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AlertWindows:
+        if not self.upcoming > self.soon > self.urgent:
+            raise ValueError("alert windows must narrow: upcoming > soon > urgent (days)")
+        return self
+
+
+class ComplianceConfig(_Model):
+    """Expiration alerts and the daily digest email of each agency: the windows, and who receives the digest
+    (by agency locator; `defaultDigestRecipients` for the agencies not listed, else the agency's own email)."""
+
+    alertWindows: AlertWindows = Field(default_factory=AlertWindows)
+    digestRecipients: dict[str, list[str]] = Field(default_factory=dict)
+    defaultDigestRecipients: list[str] = Field(default_factory=list)
+    digestEnabled: StrictBool = True
+
+
 def _default_jurisdictions() -> dict[str, Jurisdiction]:
     """A fresh mapping of the packaged reference jurisdictions (models are shared, immutable)."""
     return dict(_packaged_jurisdictions())
@@ -255,6 +279,7 @@ class TenantConfig(_Model):
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
     onboarding: OnboardingConfig = Field(default_factory=OnboardingConfig)
     offboarding: OffboardingConfig = Field(default_factory=OffboardingConfig)
+    compliance: ComplianceConfig = Field(default_factory=ComplianceConfig)
 
     @model_validator(mode="after")
     def _cross_check(self) -> TenantConfig:

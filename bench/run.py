@@ -6,8 +6,8 @@ WebSocket from this process.
 
 Prints one table row per (workload, workers, concurrency): p50, p99, requests/s, SQL statements per request,
 peak server memory, and for reads the floor (one hand-written SQL statement through asyncpg + orjson, served by
-Starlette on uvicorn) with the ratio to it. Bulk onboarding (d), subscribers (e) and documents (g) print
-their own rows; (f) compares a cheap query with the per-caller cost budget on and off.
+Starlette on uvicorn) with the ratio to it. Bulk onboarding (d), subscribers (e), documents (g) and registry sync (h)
+print their own rows; (f) compares a cheap query with the per-caller cost budget on and off.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import httpx
 
 from app.auth import mint_token
 from app.settings import Settings
-from bench import bulk, documents, subscribers
+from bench import bulk, documents, registry_sync, subscribers
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE_QUERY = """query($first: Int!) { producers(first: $first) { edges { node {
@@ -43,7 +43,8 @@ UNDERWRITE = """mutation($ids: [ID!]!) { underwriteQuotes(ids: $ids) {
   results { quote { id state } userErrors { code } } userErrors { code } } }"""
 SECRET = "bench-secret-of-at-least-thirty-two-bytes!"
 ALL = {"producers": 10_000, "workers": [1, 2], "concurrency": [1, 16, 64], "requests": 400,
-       "bulk_rows": [10_000, 100_000], "bulk_formats": ["csv", "xlsx"], "subscribers": 500}
+       "bulk_rows": [10_000, 100_000], "bulk_formats": ["csv", "xlsx"], "subscribers": 500,
+       "sync_records": [100_000]}
 
 
 def free_port() -> int:
@@ -187,8 +188,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--all", action="store_true", help="the full suite: " + ", ".join(
         f"{k}={v}" for k, v in ALL.items()))
-    parser.add_argument("--only", nargs="+", default=["a", "b", "c", "d", "e", "f", "g"],
-                        choices=["a", "b", "c", "d", "e", "f", "g"])
+    parser.add_argument("--only", nargs="+", default=["a", "b", "c", "d", "e", "f", "g", "h"],
+                        choices=["a", "b", "c", "d", "e", "f", "g", "h"])
     parser.add_argument("--producers", type=int, default=2_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
@@ -197,6 +198,10 @@ def main() -> None:
     parser.add_argument("--bulk-formats", nargs="+", default=["csv", "xlsx"], choices=["csv", "xlsx"])
     parser.add_argument("--subscribers", type=int, default=50)
     parser.add_argument("--document-mb", type=int, default=20, help="size of the document of workload g")
+    parser.add_argument("--sync-records", type=int, nargs="+", default=[10_000],
+                        help="registry records per sync run (h)")
+    parser.add_argument("--sync-onboarded-per-mille", type=int, default=200,
+                        help="share of the registry records onboarded before the later extract (h), per mille")
     parser.add_argument("--database-url", help="an external PostgreSQL; default: a fresh embedded one")
     args = parser.parse_args()
     if args.all:
@@ -238,6 +243,8 @@ def main() -> None:
             throttle_workload(args, env, headers, ids)
         if "g" in args.only:
             documents.run(args, db_url, env, serve, stop, peak_rss_mb, settings)
+        if "h" in args.only:
+            registry_sync.run(args, db_url, tenant, env)
     finally:
         if server is not None:
             server.cleanup()

@@ -41,6 +41,15 @@ NOTES: dict[str, str] = {
     "OffboardingConfig.agencyRemoval": "`cascade` removes the whole subtree with it (each descendant retired, or "
                                        "discarded when draft, with its codes and appointments); `refuse` refuses "
                                        "the removal (`HAS_ACTIVE_DESCENDANTS`) while active producers are below.",
+    "TenantConfig.compliance": "Expiration alerts (`complianceAlerts`) and the daily digest email of each agency.",
+    "ComplianceConfig.alertWindows": "Days before an expiration at which an alert opens, in three windows.",
+    "ComplianceConfig.digestRecipients": "Digest recipients by agency locator (a list of email addresses each).",
+    "ComplianceConfig.defaultDigestRecipients": "Recipients of the digest of an agency not in `digestRecipients`; "
+                                                "when empty, the agency producer's own email.",
+    "ComplianceConfig.digestEnabled": "`false` sends no digest emails (alerts stay queryable).",
+    "AlertWindows.upcoming": "The widest window (`UPCOMING`), in days.",
+    "AlertWindows.soon": "The middle window (`SOON`), in days; narrower than `upcoming`.",
+    "AlertWindows.urgent": "The narrowest window (`URGENT`), in days; narrower than `soon`.",
     "ProducerManagement.producers": "Producer types by name (for example Agency, Agent).",
     "ProducerManagement.producerCodes": "Producer code types by name (for example AgencyCode, AgentCode).",
     "ProducerManagement.producerLicenses": "License types by name (for example StateLicense).",
@@ -148,7 +157,7 @@ BROKEN: list[tuple[str, Any]] = [
 MODELS: list[type[BaseModel]] = [tc.TenantConfig, tc.ProducerManagement, tc.EntityType, tc.ProducerType,
                                  tc.ProducerCodeType, tc.DataField, tc.NumberingPlan, tc.UnderwritingFlagConfig,
                                  tc.ProductConfig, tc.Jurisdiction, tc.LineOfAuthority, tc.PluginsConfig,
-                                 tc.OnboardingConfig, tc.OffboardingConfig]
+                                 tc.OnboardingConfig, tc.OffboardingConfig, tc.ComplianceConfig, tc.AlertWindows]
 WHERE = {
     "TenantConfig": "the top level of the file",
     "ProducerManagement": "`producerManagement`",
@@ -164,6 +173,8 @@ WHERE = {
     "PluginsConfig": "`plugins`",
     "OnboardingConfig": "`onboarding`",
     "OffboardingConfig": "`offboarding`",
+    "ComplianceConfig": "`compliance`",
+    "AlertWindows": "`compliance.alertWindows`",
 }
 
 

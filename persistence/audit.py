@@ -21,7 +21,7 @@ ENTITIES = ("producer", "producer_code", "license", "appointment", "quote", "pol
             "underwriting_flag", "onboarding", "document")
 EVENTS = ("created", "updated", "validated", "suspended", "unsuspended", "retired", "discarded", "terminated",
           "underwritten", "issued", "declined", "rejected", "added", "cleared", "finished", "cancelled",
-          "attached", "replaced", "removed")
+          "attached", "replaced", "removed", "granted", "lapsed", "reinstated", "renewed", "loaChanged")
 
 
 class AuditEventRecord(SQLModel, table=True):
@@ -86,3 +86,18 @@ async def events_settled_between(session: AsyncSession, scope: Scope, flt: Audit
     ).order_by(text("audit_events.tx"), col(AuditEventRecord.id))
     rows = (await session.execute(stmt, {"low": low, "high": high})).scalars().all()
     return rows, high
+
+
+_NAME_EVENTS = text("""
+UPDATE audit_events e SET event = v.event
+FROM unnest(CAST(:ids AS text[]), CAST(:events AS text[])) AS v(entity_id, event)
+WHERE e.tenant_id = :tenant AND e.tx = pg_current_xact_id() AND e.entity = :entity AND e.entity_id = v.entity_id
+""")
+
+
+async def name_events(session: AsyncSession, tenant_id: str, entity: str, names: dict[str, str]) -> None:
+    """Rename this transaction's trigger-written events of these objects ({entity id: event}): the registry sync
+    calls a license change by its kind (`renewed`, `lapsed`...) rather than `updated` or `discarded`."""
+    if names:
+        await session.execute(_NAME_EVENTS, {"ids": list(names), "events": list(names.values()),
+                                             "tenant": tenant_id, "entity": entity})

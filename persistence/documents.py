@@ -118,6 +118,18 @@ async def by_ids(session: AsyncSession, scope: Scope, ids: Sequence[str]) -> lis
     return list((await session.execute(stmt)).scalars())
 
 
+async def with_owners(session: AsyncSession, scope: Scope,
+                      ids: Sequence[str]) -> list[tuple[DocumentRecord, ProducerRecord]]:
+    """(document, the producer its entity belongs to) for the current, attached documents of `ids` in scope."""
+    if not ids:
+        return []
+    stmt = (in_scope(scope).add_columns(ProducerRecord)
+            .join(ProducerRecord, col(ProducerRecord.id) == _owner())
+            .where(col(DocumentRecord.id).in_(list(set(ids))), col(DocumentRecord.current),
+                   col(DocumentRecord.removed_at).is_(None)))
+    return [(document, producer) for document, producer in (await session.execute(stmt)).all()]
+
+
 async def by_id(session: AsyncSession, document_id: str) -> DocumentRecord | None:
     """A document by id, whatever its tenant (a signed URL's signature names the tenant and the document)."""
     return await session.get(DocumentRecord, document_id)

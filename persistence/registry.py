@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Date, ForeignKey, Index, LargeBinary, String, delete, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Column, Date, ForeignKey, Index, LargeBinary, String, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 from persistence.base import locator_pk, new_locator, tenant_fk, text_array, timestamp, utcnow
+from persistence.onboarding import OnboardingRecord
+from persistence.producers import ProducerRecord
 
 
 class RegistryProducerRecord(SQLModel, table=True):
@@ -64,40 +65,94 @@ LICENSE_COLUMNS = ("state", "license_number", "license_class", "residency", "lin
                    "issue_date", "effective_date", "expiration_date")
 
 
+_UPSERT_PRODUCERS = text("""
+INSERT INTO registry_producers AS r (id, tenant_id, npn, first_name, middle_name, last_name, ssn_ciphertext, ssn_hash,
+                                     ssn_last4, gender, email, created_at, updated_at)
+SELECT u.id, :tenant, u.npn, u.first_name, u.middle_name, u.last_name, u.ssn_ciphertext, u.ssn_hash, u.ssn_last4,
+       u.gender, u.email, :now, :now
+FROM unnest(CAST(:id AS text[]), CAST(:npn AS text[]), CAST(:first_name AS text[]), CAST(:middle_name AS text[]),
+            CAST(:last_name AS text[]), CAST(:ssn_ciphertext AS bytea[]), CAST(:ssn_hash AS text[]),
+            CAST(:ssn_last4 AS text[]), CAST(:gender AS text[]), CAST(:email AS text[]))
+     AS u(id, npn, first_name, middle_name, last_name, ssn_ciphertext, ssn_hash, ssn_last4, gender, email)
+ON CONFLICT (tenant_id, npn) DO UPDATE SET
+    first_name = excluded.first_name, middle_name = excluded.middle_name, last_name = excluded.last_name,
+    ssn_ciphertext = CASE WHEN r.ssn_hash IS DISTINCT FROM excluded.ssn_hash THEN excluded.ssn_ciphertext
+                          ELSE r.ssn_ciphertext END,
+    ssn_hash = excluded.ssn_hash, ssn_last4 = excluded.ssn_last4, gender = excluded.gender, email = excluded.email,
+    updated_at = excluded.updated_at
+WHERE (r.first_name, r.middle_name, r.last_name, r.ssn_hash, r.ssn_last4, r.gender, r.email)
+      IS DISTINCT FROM (excluded.first_name, excluded.middle_name, excluded.last_name, excluded.ssn_hash,
+                        excluded.ssn_last4, excluded.gender, excluded.email)
+""")
+
+
 async def upsert_producers(session: AsyncSession, tenant_id: str, rows: Sequence[dict[str, Any]]) -> dict[str, str]:
-    """Insert or refresh registry producers by NPN; returns {npn: registry producer id}."""
+    """Insert or refresh registry producers by NPN (a row whose details did not change is not rewritten; the
+    stored SSN ciphertext stays while the SSN is the same); returns {npn: registry producer id}.
+
+    One statement over arrays whatever the count: a multi-row VALUES costs more to compile than to run."""
     if not rows:
         return {}
-    now = utcnow()
-    values = [{"id": new_locator(), "tenant_id": tenant_id, "created_at": now, "updated_at": now,
-               **{c: row.get(c) for c in PRODUCER_COLUMNS}} for row in rows]
-    stmt = insert(RegistryProducerRecord).values(values)
-    upsert = stmt.on_conflict_do_update(
-        index_elements=["tenant_id", "npn"],
-        set_={**{c: stmt.excluded[c] for c in PRODUCER_COLUMNS if c != "npn"}, "updated_at": now},
-    ).returning(col(RegistryProducerRecord.id), col(RegistryProducerRecord.npn))
-    return {npn: rid for rid, npn in (await session.execute(upsert)).all()}
+    params: dict[str, Any] = {c: [row.get(c) for row in rows] for c in PRODUCER_COLUMNS}
+    params.update(id=[new_locator() for _ in rows], tenant=tenant_id, now=utcnow())
+    await session.execute(_UPSERT_PRODUCERS, params)
+    table: Any = RegistryProducerRecord.__table__  # type: ignore[attr-defined]
+    found = await session.execute(select(table.c.id, table.c.npn).where(
+        table.c.tenant_id == tenant_id, table.c.npn.in_(params["npn"])))
+    return {npn: rid for rid, npn in found.all()}
+
+
+LOA_JOIN = "\x1f"  # the lines of authority of a license travel as one string (unnest flattens nested arrays)
+
+_UPSERT_LICENSES = text("""
+INSERT INTO registry_licenses AS l (id, tenant_id, registry_producer_id, state, license_number, license_class,
+                                    residency, lines_of_authority, status, issue_date, effective_date,
+                                    expiration_date)
+SELECT u.id, :tenant, u.registry_producer_id, u.state, u.license_number, u.license_class, u.residency,
+       string_to_array(u.loas, E'\\x1f'), u.status, u.issue_date, u.effective_date, u.expiration_date
+FROM unnest(CAST(:id AS text[]), CAST(:registry_producer_id AS text[]), CAST(:state AS text[]),
+            CAST(:license_number AS text[]), CAST(:license_class AS text[]), CAST(:residency AS text[]),
+            CAST(:loas AS text[]), CAST(:status AS text[]), CAST(:issue_date AS date[]),
+            CAST(:effective_date AS date[]), CAST(:expiration_date AS date[]))
+     AS u(id, registry_producer_id, state, license_number, license_class, residency, loas, status, issue_date,
+          effective_date, expiration_date)
+ON CONFLICT (tenant_id, state, license_number) DO UPDATE SET
+    registry_producer_id = excluded.registry_producer_id, license_class = excluded.license_class,
+    residency = excluded.residency, lines_of_authority = excluded.lines_of_authority, status = excluded.status,
+    issue_date = excluded.issue_date, effective_date = excluded.effective_date,
+    expiration_date = excluded.expiration_date
+WHERE (l.registry_producer_id, l.license_class, l.residency, l.lines_of_authority, l.status, l.issue_date,
+       l.effective_date, l.expiration_date)
+      IS DISTINCT FROM (excluded.registry_producer_id, excluded.license_class, excluded.residency,
+                        excluded.lines_of_authority, excluded.status, excluded.issue_date, excluded.effective_date,
+                        excluded.expiration_date)
+""")
+
+_DROP_OTHER_LICENSES = text("""
+DELETE FROM registry_licenses l
+WHERE l.registry_producer_id = ANY(CAST(:producers AS text[]))  -- by ix_registry_licenses_producer, tenant's ids
+  AND (l.state, l.license_number) NOT IN (
+      SELECT k.state, k.license_number FROM unnest(CAST(:state AS text[]), CAST(:license_number AS text[]))
+          AS k(state, license_number))
+""")
 
 
 async def replace_licenses(session: AsyncSession, tenant_id: str, producer_ids: Sequence[str],
                            rows: Sequence[dict[str, Any]]) -> int:
-    """Replace the licenses of the given registry producers by `rows` (each with registry_producer_id)."""
+    """Make `rows` (each with registry_producer_id) the licenses of the given registry producers: new ones
+    inserted, changed ones updated, the others of those producers deleted; two statements whatever the count."""
+    params: dict[str, Any] = {c: [row.get(c) for row in rows] for c in LICENSE_COLUMNS if c != "lines_of_authority"}
     if producer_ids:
-        await session.execute(delete(RegistryLicenseRecord).where(
-            col(RegistryLicenseRecord.tenant_id) == tenant_id,
-            col(RegistryLicenseRecord.registry_producer_id).in_(list(producer_ids))))
+        await session.execute(_DROP_OTHER_LICENSES, {"producers": list(producer_ids),
+                                                     "state": params["state"],
+                                                     "license_number": params["license_number"]})
     if not rows:
         return 0
-    values = [{"id": new_locator(), "tenant_id": tenant_id, "registry_producer_id": row["registry_producer_id"],
-               **{c: row.get(c) for c in LICENSE_COLUMNS}} for row in rows]
-    stmt = insert(RegistryLicenseRecord).values(values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["tenant_id", "state", "license_number"],
-        set_={"registry_producer_id": stmt.excluded.registry_producer_id,
-              **{c: stmt.excluded[c] for c in LICENSE_COLUMNS if c not in ("state", "license_number")}},
-    )
-    await session.execute(stmt)
-    return len(values)
+    params.update(id=[new_locator() for _ in rows], tenant=tenant_id,
+                  registry_producer_id=[row["registry_producer_id"] for row in rows],
+                  loas=[LOA_JOIN.join(row.get("lines_of_authority") or []) for row in rows])
+    await session.execute(_UPSERT_LICENSES, params)
+    return len(rows)
 
 
 async def by_npn(session: AsyncSession, tenant_id: str, npn: str) -> list[RegistryProducerRecord]:
@@ -158,3 +213,25 @@ async def counts(session: AsyncSession, tenant_id: str) -> tuple[int, int]:
     licenses = await session.execute(select(func.count()).select_from(RegistryLicenseRecord).where(
         col(RegistryLicenseRecord.tenant_id) == tenant_id))
     return int(producers.scalar_one()), int(licenses.scalar_one())
+
+
+async def onboarded_producers(session: AsyncSession, tenant_id: str,
+                              registry_producer_ids: Sequence[str]) -> list[tuple[str, Any]]:
+    """The active producers onboarded from these registry producers, locked for the sync:
+    [(registry producer id, ProducerRecord)], in producer order."""
+    if not registry_producer_ids:
+        return []
+    stmt = (select(col(OnboardingRecord.registry_producer_id), ProducerRecord)
+            .join(ProducerRecord, col(ProducerRecord.id) == col(OnboardingRecord.producer_id))
+            .where(col(OnboardingRecord.tenant_id) == tenant_id,
+                   col(OnboardingRecord.registry_producer_id).in_(list(set(registry_producer_ids))),
+                   col(ProducerRecord.state).not_in(["retired", "discarded"]))
+            .order_by(col(ProducerRecord.id)).with_for_update(of=ProducerRecord))  # type: ignore[arg-type]
+    return [(str(rid), producer) for rid, producer in (await session.execute(stmt)).all()]
+
+
+async def analyze(session: AsyncSession) -> None:
+    """Refresh the planner's statistics of the registry tables: an import grows them from nothing, and with the
+    statistics of an empty table every look-up by NPN becomes a scan of the whole table."""
+    await session.execute(text("ANALYZE registry_producers"))
+    await session.execute(text("ANALYZE registry_licenses"))

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 import persistence.audit  # noqa: F401
 import persistence.bulk  # noqa: F401
+import persistence.compliance  # noqa: F401
 import persistence.documents  # noqa: F401
 import persistence.licenses  # noqa: F401
 import persistence.onboarding  # noqa: F401

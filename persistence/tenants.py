@@ -44,3 +44,8 @@ async def types_in_use(session: AsyncSession, tenant_id: str) -> dict[str, dict[
             text(f"SELECT type, count(*) FROM {table} WHERE tenant_id = :tenant GROUP BY type"), {"tenant": tenant_id})
         used[category] = {str(name): int(count) for name, count in rows}
     return used
+
+
+async def tenant_ids(session: AsyncSession) -> list[str]:
+    """Every tenant's id, oldest first."""
+    return list((await session.execute(select(col(TenantRecord.id)).order_by(col(TenantRecord.id)))).scalars())

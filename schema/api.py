@@ -25,6 +25,7 @@ from resolvers import ids
 from schema.audit import AuditQuery, AuditSubscription
 from schema.bulk import BulkMutation, BulkQuery, BulkSubscription
 from schema.compiled import CompiledReads
+from schema.compliance import ComplianceQuery
 from schema.cost import QueryCost
 from schema.documents import DocumentMutation
 from schema.errors import ErrorShaper, ShapedSchema
@@ -42,7 +43,8 @@ from schema.webhooks import WebhookMutation, WebhookQuery
 
 
 @strawberry.type(description="Read the producer graph.")
-class Query(ProducerQuery, LicenseQuery, QuoteQuery, OnboardingQuery, BulkQuery, AuditQuery, WebhookQuery):
+class Query(ProducerQuery, LicenseQuery, QuoteQuery, OnboardingQuery, BulkQuery, AuditQuery, WebhookQuery,
+            ComplianceQuery):
     node: relay.Node | None = strawberry.field(
         resolver=ids.node, description="Any object by its global id; null when not visible. A bare locator is refused with "
         "INVALID_ID (it does not say which type it is): send the global id.",

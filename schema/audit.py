@@ -50,7 +50,8 @@ class AuditAction(Enum):
     ISSUED = strawberry.enum_value("issued", description="A quote, a policy or a policy transaction was issued.")
     DECLINED = strawberry.enum_value("declined", description="A quote was declined.")
     REJECTED = strawberry.enum_value("rejected", description="A quote was rejected.")
-    ADDED = strawberry.enum_value("added", description="An underwriting flag was added.")
+    ADDED = strawberry.enum_value("added", description="An underwriting flag was added, or a license the producer did "
+                                  "not hold came in with a registry sync.")
     CLEARED = strawberry.enum_value("cleared", description="An underwriting flag was cleared.")
     FINISHED = strawberry.enum_value("finished", description="An onboarding was finished.")
     CANCELLED = strawberry.enum_value("cancelled", description="An onboarding was cancelled (its producer removed).")
@@ -59,6 +60,15 @@ class AuditAction(Enum):
                                                              "(which stays listed in `versions`).")
     REMOVED = strawberry.enum_value("removed", description="A document was detached (kept for the audit, no longer "
                                                            "downloadable).")
+    GRANTED = strawberry.enum_value("granted", description="A registry sync found the license a producer had applied "
+                                    "for: the application now carries its number and dates.")
+    LAPSED = strawberry.enum_value("lapsed", description="A registry sync found the license inactive or expired: it "
+                                   "is discarded and no longer qualifies.")
+    REINSTATED = strawberry.enum_value("reinstated", description="A registry sync found a lapsed license active "
+                                       "again: it is validated again.")
+    RENEWED = strawberry.enum_value("renewed", description="A registry sync moved the license's expiration later.")
+    LOA_CHANGED = strawberry.enum_value("loaChanged", description="A registry sync changed the license's lines of "
+                                        "authority.")
 
 
 @strawberry.type(description="One change of a producer, producer code, license, appointment, quote, policy, policy "

@@ -103,12 +103,15 @@ def _f(resolver: Any, description: str) -> Any:
 
 @strawberry.type
 class WebhookQuery:
-    webhook_endpoints: Connection[WebhookEndpoint] = _f(
-        r.webhook_endpoints, "The tenant's webhook endpoints, oldest first (tenant admins).")
-    webhook_deliveries: Connection[WebhookDelivery] = _f(
-        r.webhook_deliveries, "The tenant's webhook deliveries, oldest first: attempts, status codes, next retry.")
-    webhook_event_types: list[WebhookEventType] = _f(
-        r.webhook_event_types, "The event types and families endpoints can subscribe to.")
+    webhook_endpoints: Connection[WebhookEndpoint] | None = _f(
+        r.webhook_endpoints, "The tenant's webhook endpoints, oldest first (tenant admins). Null (with a FORBIDDEN "
+        "error) when your roles do not allow it.")
+    webhook_deliveries: Connection[WebhookDelivery] | None = _f(
+        r.webhook_deliveries, "The tenant's webhook deliveries, oldest first: attempts, status codes, next retry. "
+        "Null (with a FORBIDDEN error) when your roles do not allow it.")
+    webhook_event_types: list[WebhookEventType] | None = _f(
+        r.webhook_event_types, "The event types and families endpoints can subscribe to. Null (with a FORBIDDEN "
+        "error) when your roles do not allow it.")
 
 
 @strawberry.type

@@ -1,4 +1,5 @@
-"""The `producer-graph` command: serve, migrate, export-schema, check-config, tenant, token, registry, demo."""
+"""The `producer-graph` command: serve, migrate, export-schema, check-config, tenant, token, registry, compliance,
+demo."""
 
 from __future__ import annotations
 
@@ -247,6 +248,15 @@ async def _registry_import(tenant: str, path: Path) -> Any:
                                  SsnVault.from_setting(get_settings().ssn_key_or_dev))
 
 
+def sync_report(changes: dict[str, int]) -> str:
+    """What the sync changed in onboarded producers, by kind, every kind named (zero included)."""
+    from app.rules.registry_sync import LICENSE_KINDS, PRODUCER_UPDATED
+
+    total = sum(changes.values())
+    kinds = ", ".join(f"{kind} {changes.get(kind, 0)}" for kind in (*LICENSE_KINDS, PRODUCER_UPDATED))
+    return f"synced onboarded producers: {total} changes ({kinds})"
+
+
 def cmd_registry_import(args: argparse.Namespace) -> int:
     from app.errors import DomainError
     from persistence.migrate import upgrade
@@ -264,6 +274,7 @@ def cmd_registry_import(args: argparse.Namespace) -> int:
         print(f"  skipped {error}", file=sys.stderr)
     print(f"imported {summary.producers} registry producers with {summary.licenses} licenses"
           + (f"; {len(summary.errors)} rows skipped" if summary.errors else ""))
+    print(sync_report(summary.changes))
     return 1 if summary.errors else 0
 
 
@@ -272,6 +283,23 @@ def cmd_registry_sample(args: argparse.Namespace) -> int:
 
     count = write_extract(Path(args.out), sample_entries(args.count, seed=args.seed))
     print(f"wrote {count} sample registry producers to {args.out}")
+    return 0
+
+
+async def _compliance_digest(any_hour: bool) -> int:
+    from app.runtime.compliance_digests import ComplianceDigests
+
+    async with _sessions() as sessions:
+        return await ComplianceDigests(get_settings(), sessions).run_once(any_hour=any_hour)
+
+
+def cmd_compliance_digest(args: argparse.Namespace) -> int:
+    """Send the agencies' compliance digests due today now (the server's loop does it every few minutes)."""
+    from persistence.migrate import upgrade
+
+    upgrade(_url())
+    sent = asyncio.run(_compliance_digest(args.now))
+    print(f"sent {sent} compliance digests")
     return 0
 
 
@@ -343,6 +371,13 @@ def parser() -> argparse.ArgumentParser:
     rs.add_argument("--count", type=int, default=2000)
     rs.add_argument("--seed", type=int, default=7)
     rs.set_defaults(fn=cmd_registry_sample)
+
+    cp = sub.add_parser("compliance", help="compliance alerts: the agencies' daily digest emails")
+    csub = cp.add_subparsers(dest="compliance_command", required=True)
+    cd = csub.add_parser("digest", help="send today's digests not sent yet (once per agency and day, whichever "
+                         "process or command takes the lease)")
+    cd.add_argument("--now", action="store_true", help="do not wait for COMPLIANCE_DIGEST_HOUR")
+    cd.set_defaults(fn=cmd_compliance_digest)
 
     d = sub.add_parser("demo", help="create (or complete) the demo tenant; prints tokens per role and a GraphiQL link "
                        "(idempotent)")

@@ -25,6 +25,7 @@ from app.auth import AuthError, principal_from_header
 from app.persisted_queries import PersistedQueries
 from app.runtime import graphiql, metrics
 from app.runtime.bulk_worker import BulkWorker
+from app.runtime.compliance_digests import ComplianceDigests
 from app.runtime.cors import Cors
 from app.runtime.request_log import RequestLogMiddleware
 from app.runtime.routes_bulk import MultipartCsrfGuard
@@ -159,6 +160,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.webhook_engine = webhook_engine
         app.state.webhook_worker = WebhookWorker(settings, session_factory(webhook_engine), app.state.notify)
         await app.state.webhook_worker.start()
+        app.state.compliance_digests = ComplianceDigests(settings, session_factory(worker_engine))
+        await app.state.compliance_digests.start()
         if freeze_gc:
             gc.collect()
             gc.freeze()
@@ -166,6 +169,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             yield
         finally:
             await app.state.webhook_worker.stop()
+            await app.state.compliance_digests.stop()
             await app.state.bulk_worker.stop()
             await app.state.notify.stop()
             await webhook_engine.dispose()

@@ -22,7 +22,7 @@ from app.runtime.demo import GUIDE_VALUES, Demo, build_demo
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 # Reading order; offboarding last, since it removes producers.
 GUIDES = ["getting-started.md", "concepts.md", "api-conventions.md", "frontend.md", "onboarding.md", "bulk-onboarding.md",
-          "documents.md", "underwriting.md", "policies.md", "operations.md", "webhooks.md", "offboarding.md"]
+          "documents.md", "underwriting.md", "policies.md", "operations.md", "webhooks.md", "compliance.md", "offboarding.md"]
 BLOCK = re.compile(r"^```graphql runnable\n(.*?)^```", re.S | re.M)
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 

@@ -189,3 +189,39 @@ async def test_a_slow_receiver_does_not_slow_api_requests(app, gql, new_tenant, 
     assert statements.count == baseline_statements
     # the same query in the same run, before and while deliveries wait on the receiver: a ratio, no wall clock
     assert statistics.median(during) < 4 * statistics.median(baseline)
+
+
+async def test_a_registry_sync_is_sent_under_the_name_of_its_kind(app, gql, new_tenant, tmp_path):
+    # given a producer onboarded from the registry with CA and NV licenses, and an endpoint for renewals and lapses
+    import dataclasses
+    from datetime import date
+
+    from tests.api.registry_helpers import agency, entry_with, load_registry
+    from tests.api.test_registry_sync import CA, NV, finished_producer, later, sync
+
+    tenant = await new_tenant()
+    acme = await agency(gql, tenant.admin)
+    person = entry_with("5901", "233-45-7901", "Okafor", later(CA), later(NV))
+    await load_registry(app, tenant.id, [person], tmp_path)
+    await finished_producer(gql, tenant, acme, "5901", "chi.hooks@example.com")
+    async with receiver() as hook:
+        endpoint = await create_endpoint(gql, tenant.admin, hook.url,
+                                         ["license.renewed", "license.lapsed", "registry.imported"])
+
+        # when a later extract renews CA and reports NV inactive
+        summary = await sync(app, tenant.id, tmp_path, dataclasses.replace(person, licenses=[
+            later(CA, expiration_date=date(2100, 2, 28)), later(NV, status="inactive")]))
+        await eventually(lambda: len(hook.received) >= 3)
+        await asyncio.sleep(0.5)
+
+    # then the endpoint got the two events under the names the sync gave them (the triggers first wrote them as
+    # updated and discarded, which the endpoint does not subscribe to), each once
+    # updated and discarded, which the endpoint does not subscribe to), each once, and the import's summary
+    assert summary.changes == {"renewed": 1, "lapsed": 1}
+    messages = {m["type"]: m for m in (Webhook(endpoint["secret"]).verify(item.body, item.headers)
+                                       for item in hook.received)}
+    types = sorted(item["type"] for item in (Webhook(endpoint["secret"]).verify(i.body, i.headers)
+                                             for i in hook.received))
+    assert types == ["license.lapsed", "license.renewed", "registry.imported"]
+    assert messages["registry.imported"]["data"]["changes"] == {"lapsed": 1, "renewed": 1}
+    assert sorted(item["eventType"] for item in await deliveries(gql, tenant.admin, endpoint["id"])) == types

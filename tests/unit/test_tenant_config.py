@@ -161,7 +161,7 @@ def test_unknown_top_level_key_is_refused() -> None:
     raw = minimal()
     raw["product"] = {}
     assert refusal(raw) == ["product: unknown key; allowed keys: producerManagement, products, jurisdictions, plugins, "
-                            "onboarding, offboarding"]
+                            "onboarding, offboarding, compliance"]
 
 
 def test_enum_field_without_values_is_refused() -> None:
