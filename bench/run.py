@@ -30,7 +30,7 @@ import httpx
 
 from app.auth import mint_token
 from app.settings import Settings
-from bench import bulk, subscribers
+from bench import bulk, peer, subscribers
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE_QUERY = """query($first: Int!) { producers(first: $first) { edges { node {
@@ -186,7 +186,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--all", action="store_true", help="the full suite: " + ", ".join(
         f"{k}={v}" for k, v in ALL.items()))
-    parser.add_argument("--only", nargs="+", default=["a", "b", "c", "d", "e"], choices=["a", "b", "c", "d", "e"])
+    parser.add_argument("--only", nargs="+", default=["a", "b", "c", "d", "e", "p"],
+                        choices=["a", "b", "c", "d", "e", "p"])
+    parser.add_argument("--rounds", type=int, default=3, help="(p) interleaved rounds against PostGraphile")
     parser.add_argument("--producers", type=int, default=2_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
@@ -226,6 +228,8 @@ def main() -> None:
     try:
         if {"a", "b", "c"} & set(args.only):
             requests_workloads(args, db_url, tenant, env, headers, ids, quotes)
+        if "p" in args.only:
+            peer.run(args, db_url, {**env, "BENCH_TENANT": tenant}, headers, ids, sys.modules[__name__])
         if "d" in args.only:
             bulk.run(args, db_url, tenant, env, token, agency, serve, stop, peak_rss_mb, settings)
         if "e" in args.only:
