@@ -76,6 +76,16 @@ class Timestamp:
 
 
 @dataclass(frozen=True, slots=True)
+class ByValue:
+    """A JSON value chosen by the stored value of `column`: `values` maps value -> JSON text; `default`
+    (JSON text) for any other."""
+
+    column: str
+    values: tuple[tuple[str, str], ...]
+    default: str
+
+
+@dataclass(frozen=True, slots=True)
 class DisplayName:
     """The organization name, else first and last name, else the locator."""
 
@@ -210,6 +220,10 @@ def _text(value: str) -> ColumnElement[Any]:
 
 
 _EMPTY: ColumnElement[Any] = literal_column("'[]'::json")
+
+
+def _json(text: str) -> ColumnElement[Any]:
+    return literal_column("'" + text.replace("'", "''") + "'::json")
 _TRUE: ColumnElement[Any] = literal_column("true", Boolean)
 _FALSE: ColumnElement[Any] = literal_column("false", Boolean)
 
@@ -261,6 +275,9 @@ class _Builder:
                     encoded, literal_column("E'\\n'"), _text(""))
             case Mapped(column, names):
                 return case(*((getattr(row, column) == _text(v), _text(n)) for v, n in names), else_=None)
+            case ByValue(column, choices, default):
+                return case(*((getattr(row, column) == _text(v), _json(text)) for v, text in choices),
+                            else_=_json(default))
             case Timestamp(column):
                 utc = func.timezone(_text("UTC"), getattr(row, column))
                 return case((func.to_char(utc, _text("US")) == _text("000000"),
@@ -426,6 +443,6 @@ async def read_document(session: AsyncSession, scope: Scope, fields: tuple[tuple
     return str((await session.execute(stmt, values)).scalar_one())
 
 
-__all__ = ["TABLES", "Ancestors", "Below", "Column", "Constant", "Cursor", "DisplayName", "EdgeCursor", "Edges", "Encoded",
+__all__ = ["TABLES", "Ancestors", "Below", "ByValue", "Column", "Constant", "Cursor", "DisplayName", "EdgeCursor", "Edges", "Encoded",
            "HasNext", "HasPrevious", "Held", "Mapped", "Nodes", "Obj", "Page", "PageInfo", "Param", "ProducerById", "ProducerVia",
            "RootPage", "Timestamp", "TotalCount", "Unbuildable", "document_statement", "read_document", "wants_total"]

@@ -20,16 +20,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import strawberry
 from graphql import (
+    DirectiveNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLIncludeDirective,
+    GraphQLList,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLSkipDirective,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -37,13 +43,14 @@ from graphql import (
     get_named_type,
     is_abstract_type,
 )
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.execution.values import get_argument_values, get_directive_values, get_variable_values
 from graphql.utilities import get_operation_ast
 from strawberry import relay
 
 from app import queries
 from app.auth import Principal
 from app.errors import DomainError
+from app.rules import lifecycle
 from persistence import json_read as j
 from resolvers import licenses as licenses_r
 from resolvers import producers as producers_r
@@ -115,7 +122,9 @@ class Planner:
                     values.pop(name, None)
                     continue
                 known = relations.get((type_name, name))
-                if known is not None and field.base_resolver is not None \
+                if field.base_resolver is not None and field.base_resolver.wrapped_func is producers_r.allowed_actions:
+                    values[name] = _allowed_actions(graphql_type.fields[name])
+                elif known is not None and field.base_resolver is not None \
                         and field.base_resolver.wrapped_func is known[0]:
                     self.relations[type_name][name] = known[1]
                 elif field.base_resolver is None and field.python_name in columns and name not in values:
@@ -151,6 +160,24 @@ def _roles(field: Any) -> frozenset[Any] | None:
             return None
         roles = permission.roles if roles is None else roles & permission.roles
     return roles
+
+
+def _allowed_actions(field: GraphQLField) -> j.ByValue:
+    """`allowedActions` as SQL: the list for each lifecycle state (app.rules.lifecycle), as the field serialises
+    it (an enum's names, or the strings themselves)."""
+    named = get_named_type(field.type)
+    inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+    if not isinstance(inner, GraphQLList):
+        raise TypeError("allowedActions is a list")
+
+    def out(action: str) -> str:
+        if isinstance(named, GraphQLEnumType):
+            return next(name for name, v in named.values.items() if v.value == action or str(v.value) == action)
+        return action
+
+    lists = tuple((state, orjson.dumps([out(a) for a in lifecycle.allowed_actions(state)]).decode())
+                  for state in lifecycle.STATES)
+    return j.ByValue("state", lists, "[]")
 
 
 def _plain(column: str, field: GraphQLField) -> Any:
@@ -198,8 +225,8 @@ class _Operation:
         if selection_set is None:
             return
         for selection in selection_set.selections:
-            if selection.directives:
-                raise Unsupported("directives")
+            if selection.directives and not self._included(selection.directives, selection):
+                continue
             if isinstance(selection, FieldNode):
                 key = selection.alias.value if selection.alias else selection.name.value
                 groups.setdefault(key, []).append(selection)
@@ -215,6 +242,18 @@ class _Operation:
                 visited.add(name)
                 if self._applies(fragment.type_condition.name.value, object_type):
                     self._collect(fragment.selection_set, object_type, groups, visited)
+
+    def _included(self, directives: Iterable[DirectiveNode], node: Any) -> bool:
+        """`@include` and `@skip` decided here from the variables, as graphql-core decides them; any other
+        directive has no compiled form."""
+        for directive in directives:
+            if directive.name.value not in ("include", "skip"):
+                raise Unsupported(f"directive @{directive.name.value}")
+        skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
+        if skip is not None and skip["if"] is True:
+            return False
+        include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
+        return not (include is not None and include["if"] is False)
 
     def _applies(self, condition: str, object_type: GraphQLObjectType) -> bool:
         target = self.graphql.get_type(condition)

@@ -216,8 +216,6 @@ async def test_parent_and_agency_filters_read_the_same_compiled(gql, resolved, w
 @pytest.mark.parametrize(("query", "variables"), [
     ("{ producers { nodes { name validationResult { valid } } } }", None),
     ("{ producers { nodes { name appointments { nodes { licenses { id } } } } } }", None),
-    ("{ producers { nodes { name allowedActions } } }", None),
-    ("query($x: Boolean!) { producers { nodes { name @include(if: $x) } } }", {"x": True}),
     ("{ producers(last: 2) { nodes { name } } }", None),
     ("{ producers { nodes { name } } licenses(expiringWithin: 30) { totalCount } }", None),
     ("{ producers(filter: {agencyId: \"not-an-id\"}) { nodes { name } } }", None),
@@ -225,11 +223,37 @@ async def test_parent_and_agency_filters_read_the_same_compiled(gql, resolved, w
     ("{ producers(first: 101) { nodes { name } } }", None),
     ("{ producers(first: -1) { nodes { name } } }", None),
     ("{ producers { nodes { codes(after: \"bad\") { nodes { code } } } } }", None),
-], ids=["validationResult", "appointment-licenses", "allowedActions", "directive", "last", "other-root", "bad-agency",
+], ids=["validationResult", "appointment-licenses", "last", "other-root", "bad-agency",
         "foreign-cursor", "too-large", "negative", "bad-nested-cursor"])
 async def test_queries_without_a_compiled_form_are_resolved_with_the_same_answer(gql, resolved, world, query,
                                                                                  variables):
     await same_answer(gql, resolved, query, variables, world["admin"], compiled=False)
+
+
+ACTIONS = """query($first: Int!, $with: Boolean!, $without: Boolean!) { producers(first: $first) { edges { node {
+  id name state allowedActions parent { id allowedActions } ancestors { id name }
+  codes @skip(if: $without) { nodes { code state allowedActions } }
+  licenses @include(if: $with) { nodes { licenseNumber jurisdictions state } }
+  locator @include(if: false) type @skip(if: true) email @include(if: true) @skip(if: $without)
+  ...More @include(if: $with) ... on Producer @skip(if: $with) { kind } } } } }
+  fragment More on Producer { npn codes { totalCount } }"""
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("flags", [(True, False), (False, True), (True, True), (False, False)],
+                         ids=["include", "skip", "both", "neither"])
+async def test_allowed_actions_and_include_or_skip_read_the_same_compiled(gql, resolved, world, caller, flags):
+    """Given producers and codes in several states, when a page asks for allowedActions and decides fields with
+    @include / @skip from variables and literals, then it is compiled and answers what the resolvers answer."""
+    with_, without = flags
+    body = await same_answer(gql, resolved, ACTIONS, {"first": 100, "with": with_, "without": without},
+                             world[caller])
+    nodes = [e["node"] for e in body["data"]["producers"]["edges"]]
+    assert nodes and all("locator" not in n and "type" not in n for n in nodes)
+    assert all(("licenses" in n) == with_ and ("codes" in n) == (not without or with_) for n in nodes)
+    states = {n["state"]: n["allowedActions"] for n in nodes}
+    assert states.get("VALIDATED", ["suspend", "retire", "discard"]) == ["suspend", "retire", "discard"]
+    assert states.get("DRAFT", ["validate", "discard"]) == ["validate", "discard"]
 
 
 async def test_limits_still_refuse_a_compiled_query_first(gql, world):
