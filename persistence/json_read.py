@@ -140,6 +140,17 @@ class Held:
 
 
 @dataclass(frozen=True, slots=True)
+class ScopePage:
+    """A page of the producers in the caller's scope, by id: `first` of them after the id `after` (from the
+    start when None); its total counts every producer in scope. The root page of an unfiltered list, so that
+    the page, its bounds and its total come in the document's one statement."""
+
+    first: Param
+    after: Param | None
+    page: Page
+
+
+@dataclass(frozen=True, slots=True)
 class Below:
     """A page of the producers in scope below this producer, by id: its children (`direct`) or all its
     descendants, `first` of them after the id `after` (from the start when None)."""
@@ -301,6 +312,9 @@ class _Builder:
                 return self.held(value, row)
             case Below():
                 return self.below(value, row)
+            case ScopePage(first, after, page):
+                return self.related_page(ProducerRecord, lambda table: [self.scope.producers_clause(table)],
+                                         first, after, page)
         raise Unbuildable(f"unknown value {type(value).__name__}")
 
     def producer(self, producer_id: ColumnElement[Any], obj: Obj) -> ColumnElement[Any]:
@@ -334,9 +348,10 @@ class _Builder:
             stmt = stmt.limit(size)
         rows = self.alias(model, stmt.subquery())  # a sub-select of the owner's row: correlated, not lateral
         has_next: ColumnElement[Any] = _FALSE
-        if size is not None:
+        if size is not None:  # one row past the page is enough to know
             more = self.alias(model)
-            has_next = select(func.count()).select_from(more).where(*items(more)).scalar_subquery() > size
+            beyond = select(more.id).where(*items(more)).order_by(more.id).limit(size + 1).correlate_except(more)
+            has_next = select(func.count()).select_from(beyond.subquery()).scalar_subquery() > size
         every = self.alias(model)
         total = select(func.count()).select_from(every).where(*related(every)).scalar_subquery()
         return self.page(page, _PageRows(rows, has_next, _FALSE if after is None else _TRUE, total))
@@ -445,4 +460,4 @@ async def read_document(session: AsyncSession, scope: Scope, fields: tuple[tuple
 
 __all__ = ["TABLES", "Ancestors", "Below", "ByValue", "Column", "Constant", "Cursor", "DisplayName", "EdgeCursor", "Edges", "Encoded",
            "HasNext", "HasPrevious", "Held", "Mapped", "Nodes", "Obj", "Page", "PageInfo", "Param", "ProducerById", "ProducerVia",
-           "RootPage", "Timestamp", "TotalCount", "Unbuildable", "document_statement", "read_document", "wants_total"]
+           "RootPage", "ScopePage", "Timestamp", "TotalCount", "Unbuildable", "document_statement", "read_document", "wants_total"]

@@ -264,16 +264,33 @@ async def test_limits_still_refuse_a_compiled_query_first(gql, world):
     assert compiled_count() == before
 
 
-async def test_a_compiled_page_runs_the_same_statements_for_10_and_100_producers(gql, world, statements):
+async def test_a_compiled_page_is_one_round_trip_for_1_and_6_producers(gql, world, round_trips):
+    """Given a warm server, when an unfiltered page with every mapped field, nested pages and totals is read,
+    then PostgreSQL receives one statement, whatever the page size: no ids or count before it, no BEGIN and
+    ROLLBACK around it, no liveness ping of the pooled connection."""
     from tests.api.test_producer_queries import page_statements
 
+    await gql.ok(everything(), token=world["admin"])  # warm: the tenant configuration, the pool's connections
     counts = []
     for first in (1, 6):
-        with statements:
+        with round_trips:
             await gql.ok(everything().replace("first: 20", f"first: {first}"), token=world["admin"])
-        counts.append(page_statements(statements))
-    # the page's ids, its total, then the document: one statement whatever the page and nesting hold
-    assert counts == [3, 3]
+        counts.append(page_statements(round_trips))
+    assert counts == [1, 1], round_trips.statements
+
+
+async def test_a_filtered_compiled_page_runs_the_same_statements_for_1_and_6_producers(gql, world, round_trips):
+    """A filtered page is chosen first (its ids, then its total), then read: three statements, never more."""
+    from tests.api.test_producer_queries import page_statements
+
+    query = everything().replace("first: 20", "first: $first, filter: {types: [\"Agent\", \"Agency\"]}")
+    query = query.replace("query {", "query($first: Int!) {")
+    counts = []
+    for first in (1, 6):
+        with round_trips:
+            await gql.ok(query, {"first": first}, token=world["admin"])
+        counts.append(page_statements(round_trips))
+    assert counts == [3, 3], round_trips.statements
 
 
 ONE = """query($id: ID!) { producer(id: $id) { __typename id name state
