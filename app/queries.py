@@ -13,6 +13,7 @@ from app.context import ServiceContext
 from app.errors import DomainError
 from persistence import json_read
 from persistence import producers as store
+from persistence.db import read_only
 from persistence.licenses import AppointmentRecord, LicenseRecord
 from persistence.pagination import Page, count, keyset_page
 from persistence.producers import ProducerCodeRecord, ProducerRecord
@@ -135,8 +136,7 @@ async def read_producer_document(ctx: ServiceContext, parts: tuple[tuple[str, An
     a transaction (each is its own snapshot, as under READ COMMITTED): no BEGIN and ROLLBACK round trips."""
     fields: list[tuple[str, Any]] = []
     values = dict(parameters)
-    async with ctx.sessions() as session:
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    async with read_only(ctx.sessions) as session:
         for key, part in parts:
             if isinstance(part, ProducerPageRead):
                 if part.page.last is not None or part.page.before is not None:

@@ -141,8 +141,8 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10,
     (default IDLE_PING_SECONDS).
 
     SQLAlchemy's `pool_pre_ping` checks every checkout (asyncpg: BEGIN, an empty query, ROLLBACK: three round
-    trips before each unit of work). Here a connection handed back within the last seconds is trusted; an idle
-    one is pinged, and replaced when the ping fails. A connection that died while busy fails its statement, which
+    trips before each unit of work). Here a connection handed back within the last seconds is trusted (the pool
+    hands out the one returned last, so a busy pool's are always fresh); an idle one is pinged, and replaced when the ping fails. A connection that died while busy fails its statement, which
     invalidates the pool (every older connection is replaced on its next checkout) and answers the request with
     DATABASE_UNAVAILABLE; a compiled read is then resolved again field by field on a fresh connection."""
     engine = create_async_engine(
@@ -150,6 +150,7 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=False,
+        pool_use_lifo=True,  # the connection used last goes out first: warm, rarely idle long enough to be pinged
         connect_args={"server_settings": {"application_name": "producer-graph"}},
     )
     _ping_when_idle(engine, IDLE_PING_SECONDS if idle_ping_seconds is None else idle_ping_seconds)
@@ -261,6 +262,15 @@ class AuditStamp:
 audit_context: ContextVar[AuditStamp | None] = ContextVar("audit_context", default=None)
 
 _STAMP = text("SELECT set_config('app.actor', :actor, true), set_config('app.request_id', :request_id, true)")
+
+
+@asynccontextmanager
+async def read_only(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for reads that need no transaction: each statement is its own snapshot (as under READ COMMITTED),
+    and the driver sends no BEGIN and ROLLBACK around them. Never for writes."""
+    async with sessions() as session:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
 
 
 @asynccontextmanager
