@@ -15,8 +15,23 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ARRAY, Boolean, Integer, Text, any_, bindparam, case, cast, func, literal_column, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by, array
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    Integer,
+    Numeric,
+    Text,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import TIMESTAMP, aggregate_order_by, array
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
@@ -83,6 +98,24 @@ class ByValue:
     column: str
     values: tuple[tuple[str, str], ...]
     default: str
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """The validation result stored (jsonb) in `column`, as an object; null when none is stored (null or `{}`).
+    `fields` maps keys to "valid" (its truth, as Python's `bool`), "at" (the stored time: as written when it is
+    ISO 8601 as Python writes it, else in UTC; a stored offset other than UTC is not kept), `ValidationItems`, or a `Constant`."""
+
+    column: str
+    fields: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationItems:
+    """The stored result's `items`, in order: `fields` maps keys to "code" or "message" (text, "" when missing),
+    "field" (text or null), or a `Constant`."""
+
+    fields: tuple[tuple[str, Any], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +266,28 @@ def _text(value: str) -> ColumnElement[Any]:
 _EMPTY: ColumnElement[Any] = literal_column("'[]'::json")
 
 
+_ISO = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?[+-]\d\d:\d\d$"  # datetime.isoformat() with an offset
+
+
+def _iso_utc(moment: Any) -> ColumnElement[Any]:
+    """A timestamptz as Python's `isoformat()` writes it in UTC: microseconds only when not zero, `+00:00`."""
+    utc = func.timezone(_text("UTC"), moment)
+    return case((func.to_char(utc, _text("US")) == _text("000000"), func.to_char(utc, literal_column(_TIME))),
+                else_=func.to_char(utc, literal_column(_TIME_FRACTION))).op("||")(_text("+00:00"))
+
+
+def _truth(value: Any) -> ColumnElement[Any]:
+    """Python's `bool` of a jsonb value (false when missing)."""
+    text = value.op("#>>")(literal_column("'{}'"))
+    kind = func.jsonb_typeof(value)
+    return case((kind == _text("boolean"), cast(text, Boolean)),
+                (kind == _text("number"), cast(text, Numeric) != 0),
+                (kind == _text("string"), text != _text("")),
+                (kind == _text("array"), func.jsonb_array_length(value) > 0),
+                (kind == _text("object"), value != literal_column("'{}'::jsonb")),
+                else_=_FALSE)
+
+
 def _json(text: str) -> ColumnElement[Any]:
     return literal_column("'" + text.replace("'", "''") + "'::json")
 _TRUE: ColumnElement[Any] = literal_column("true", Boolean)
@@ -286,14 +341,13 @@ class _Builder:
                     encoded, literal_column("E'\\n'"), _text(""))
             case Mapped(column, names):
                 return case(*((getattr(row, column) == _text(v), _text(n)) for v, n in names), else_=None)
+            case Validation():
+                return self.validation(value, getattr(row, value.column))
             case ByValue(column, choices, default):
                 return case(*((getattr(row, column) == _text(v), _json(text)) for v, text in choices),
                             else_=_json(default))
             case Timestamp(column):
-                utc = func.timezone(_text("UTC"), getattr(row, column))
-                return case((func.to_char(utc, _text("US")) == _text("000000"),
-                             func.to_char(utc, literal_column(_TIME))),
-                            else_=func.to_char(utc, literal_column(_TIME_FRACTION))).op("||")(_text("+00:00"))
+                return _iso_utc(getattr(row, column))
             case DisplayName():
                 person = func.nullif(func.concat_ws(_text(" "), func.nullif(row.first_name, _text("")),
                                                     func.nullif(row.last_name, _text(""))), _text(""))
@@ -316,6 +370,43 @@ class _Builder:
                 return self.related_page(ProducerRecord, lambda table: [self.scope.producers_clause(table)],
                                          first, after, page)
         raise Unbuildable(f"unknown value {type(value).__name__}")
+
+    def validation(self, validation: Validation, stored: Any) -> ColumnElement[Any]:
+        def part(value: Any) -> ColumnElement[Any]:
+            match value:
+                case "valid":
+                    return _truth(stored.op("->")(_text("valid")))
+                case "at":
+                    at = stored.op("->>")(_text("at"))
+                    return case((or_(at.is_(None), at == _text("")), null()), (at.op("~")(_text(_ISO)), at),
+                                else_=_iso_utc(cast(at, TIMESTAMP(timezone=True))))
+                case ValidationItems(fields):
+                    return self.validation_items(fields, stored)
+                case Constant(text):
+                    return _text(text)
+            raise Unbuildable(f"unknown validation part {value!r}")
+
+        empty = or_(stored.is_(None), stored == literal_column("'null'::jsonb"), stored == literal_column("'{}'::jsonb"))
+        return case((empty, null()), else_=_json_object((key, part(value)) for key, value in validation.fields))
+
+    def validation_items(self, fields: tuple[tuple[str, Any], ...], stored: Any) -> ColumnElement[Any]:
+        self.count += 1
+        items = func.jsonb_array_elements(func.coalesce(stored.op("->")(_text("items")),
+                                                        literal_column("'[]'::jsonb"))).table_valued(
+            "value", with_ordinality="n").render_derived(name=f"r{self.count}")
+
+        def part(value: Any) -> ColumnElement[Any]:
+            match value:
+                case "code" | "message":
+                    return func.coalesce(items.c.value.op("->>")(_text(value)), _text(""))
+                case "field":
+                    return items.c.value.op("->>")(_text("field"))  # type: ignore[no-any-return]
+                case Constant(text):
+                    return _text(text)
+            raise Unbuildable(f"unknown validation item part {value!r}")
+
+        ordered = aggregate_order_by(_json_object((key, part(value)) for key, value in fields), items.c.n)
+        return select(func.coalesce(func.json_agg(ordered), _EMPTY)).select_from(items).scalar_subquery()
 
     def producer(self, producer_id: ColumnElement[Any], obj: Obj) -> ColumnElement[Any]:
         other = self.alias(ProducerRecord)
@@ -460,4 +551,4 @@ async def read_document(session: AsyncSession, scope: Scope, fields: tuple[tuple
 
 __all__ = ["TABLES", "Ancestors", "Below", "ByValue", "Column", "Constant", "Cursor", "DisplayName", "EdgeCursor", "Edges", "Encoded",
            "HasNext", "HasPrevious", "Held", "Mapped", "Nodes", "Obj", "Page", "PageInfo", "Param", "ProducerById", "ProducerVia",
-           "RootPage", "ScopePage", "Timestamp", "TotalCount", "Unbuildable", "document_statement", "read_document", "wants_total"]
+           "RootPage", "ScopePage", "Timestamp", "Validation", "ValidationItems", "TotalCount", "Unbuildable", "document_statement", "read_document", "wants_total"]

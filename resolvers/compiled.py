@@ -81,6 +81,18 @@ class _Below:
     direct: bool
 
 
+@dataclass(frozen=True)
+class _Validation:
+    column: str
+
+
+def _is_validation_result(resolver: Any) -> bool:
+    """The `validationResult` field of producers and codes (schema/producers.py: the stored result, shaped by
+    schema.common.validation_result)."""
+    return getattr(resolver, "__module__", None) == "schema.producers" and \
+        getattr(resolver, "__name__", None) == "validation_result"
+
+
 def _relations() -> dict[tuple[str, str], tuple[Any, Any]]:
     """(type, field) -> (the resolver it must have, what it is in SQL)."""
     return {
@@ -124,6 +136,9 @@ class Planner:
                 known = relations.get((type_name, name))
                 if field.base_resolver is not None and field.base_resolver.wrapped_func is producers_r.allowed_actions:
                     values[name] = _allowed_actions(graphql_type.fields[name])
+                elif field.base_resolver is not None and _is_validation_result(field.base_resolver.wrapped_func) \
+                        and "validation_result" in columns:
+                    self.relations[type_name][name] = _Validation("validation_result")
                 elif known is not None and field.base_resolver is not None \
                         and field.base_resolver.wrapped_func is known[0]:
                     self.relations[type_name][name] = known[1]
@@ -404,9 +419,36 @@ class _Operation:
                           None if after is None else self.param(after), self.page(target, groups))
         if isinstance(known, _Below):
             return self.below(known, field, nodes, target, groups)
+        if isinstance(known, _Validation):
+            return self.validation(known, target, groups)
         if field.args:
             raise Unsupported("arguments")
         return known(self, self.obj(target, groups))
+
+    def validation(self, known: _Validation, result: GraphQLObjectType, groups: Groups) -> j.Validation:
+        """`validationResult { valid at items { code message field } }`, from the stored result."""
+        parts: list[tuple[str, Any]] = []
+        for key, nodes in groups.items():
+            name = nodes[0].name.value
+            if name == "__typename":
+                parts.append((key, j.Constant(result.name)))
+            elif name in ("valid", "at"):
+                parts.append((key, name))
+            elif name == "items":
+                item_type, item_groups = self._subfields(nodes, result.fields[name])
+                items: list[tuple[str, Any]] = []
+                for item_key, item_nodes in item_groups.items():
+                    item_name = item_nodes[0].name.value
+                    if item_name == "__typename":
+                        items.append((item_key, j.Constant(item_type.name)))
+                    elif item_name in ("code", "message", "field"):
+                        items.append((item_key, item_name))
+                    else:
+                        raise Unsupported(f"validation item field {item_name}")
+                parts.append((key, j.ValidationItems(tuple(items))))
+            else:
+                raise Unsupported(f"validation result field {name}")
+        return j.Validation(known.column, tuple(parts))
 
     def below(self, known: _Below, field: GraphQLField, nodes: list[FieldNode], target: GraphQLObjectType,
               groups: Groups) -> j.Below:

@@ -214,7 +214,6 @@ async def test_parent_and_agency_filters_read_the_same_compiled(gql, resolved, w
 
 
 @pytest.mark.parametrize(("query", "variables"), [
-    ("{ producers { nodes { name validationResult { valid } } } }", None),
     ("{ producers { nodes { name appointments { nodes { licenses { id } } } } } }", None),
     ("{ producers(last: 2) { nodes { name } } }", None),
     ("{ producers { nodes { name } } licenses(expiringWithin: 30) { totalCount } }", None),
@@ -223,7 +222,7 @@ async def test_parent_and_agency_filters_read_the_same_compiled(gql, resolved, w
     ("{ producers(first: 101) { nodes { name } } }", None),
     ("{ producers(first: -1) { nodes { name } } }", None),
     ("{ producers { nodes { codes(after: \"bad\") { nodes { code } } } } }", None),
-], ids=["validationResult", "appointment-licenses", "last", "other-root", "bad-agency",
+], ids=["appointment-licenses", "last", "other-root", "bad-agency",
         "foreign-cursor", "too-large", "negative", "bad-nested-cursor"])
 async def test_queries_without_a_compiled_form_are_resolved_with_the_same_answer(gql, resolved, world, query,
                                                                                  variables):
@@ -254,6 +253,45 @@ async def test_allowed_actions_and_include_or_skip_read_the_same_compiled(gql, r
     states = {n["state"]: n["allowedActions"] for n in nodes}
     assert states.get("VALIDATED", ["suspend", "retire", "discard"]) == ["suspend", "retire", "discard"]
     assert states.get("DRAFT", ["validate", "discard"]) == ["validate", "discard"]
+
+
+DETAIL = """query($id: ID!) { producer(id: $id) { id name state allowedActions
+  validationResult { __typename valid at items { __typename code message field } }
+  children(first: 20) { nodes { id name state allowedActions validationResult { valid items { code } } } }
+  codes { nodes { code state allowedActions validationResult { valid at items { field code } } } }
+  licenses { nodes { licenseNumber jurisdictions state } } appointments { nodes { appointmentNumber state } } } }"""
+STORED_RESULTS = [
+    None, {}, {"valid": True, "at": "2026-03-04T05:06:07.123456+00:00", "items": []},
+    {"valid": False, "at": "2026-03-04T05:06:07Z", "items": [
+        {"code": "MISSING_LICENSE", "message": "No license in CA.", "field": "licenses"},
+        {"code": "NPN_REQUIRED", "message": "An agent needs an NPN.", "field": None}, {"code": "ODD"}]},
+    {"valid": 1, "items": [{"message": "no code", "field": "npn"}]}, {"valid": "", "at": ""},
+]
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("stored", range(len(STORED_RESULTS)), ids=lambda i: f"stored{i}")
+async def test_a_producer_detail_with_validation_results_reads_the_same_compiled(gql, app, resolved, world, caller,
+                                                                                stored):
+    """Given stored validation results of every form (none, empty, passed, failed with items, odd values), when a
+    producer detail asks for them with allowedActions, children, codes, licenses and appointments, then it is
+    compiled and answers what the resolvers answer."""
+    value = STORED_RESULTS[stored]
+    async with app.state.engine.begin() as conn:
+        await conn.execute(text("UPDATE producers SET validation_result = CAST(:v AS jsonb) WHERE id = :id"),
+                           {"v": None if value is None else orjson.dumps(value).decode(),
+                            "id": world["agent"]["locator"]})
+        await conn.execute(text("UPDATE producer_codes SET validation_result = CAST(:v AS jsonb) "
+                                "WHERE producer_id = :id"),
+                           {"v": orjson.dumps(STORED_RESULTS[3]).decode(), "id": world["agent"]["locator"]})
+    for who in ("sub", "agent"):
+        body = await same_answer(gql, resolved, DETAIL, {"id": world[who]["id"]}, world[caller])
+        if caller != "producer" and who == "agent":
+            result = body["data"]["producer"]["validationResult"]
+            assert (result is None) == (stored in (0, 1))
+            if stored == 3:
+                assert result["valid"] is False and result["at"] == "2026-03-04T05:06:07+00:00"
+                assert [i["code"] for i in result["items"]] == ["MISSING_LICENSE", "NPN_REQUIRED", "ODD"]
 
 
 async def test_limits_still_refuse_a_compiled_query_first(gql, world):
