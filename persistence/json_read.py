@@ -25,6 +25,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    exists,
     func,
     literal_column,
     null,
@@ -178,6 +179,18 @@ class ScopePage:
     start when None); its total counts every producer in scope. The root page of an unfiltered list, so that
     the page, its bounds and its total come in the document's one statement."""
 
+    first: Param
+    after: Param | None
+    page: Page
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiringLicenses:
+    """A page of the licenses in scope (their producer in scope), draft or validated, expiring from `now` to
+    before `until` (timestamps), by id: `first` of them after the id `after`; its total counts them all."""
+
+    now: Param
+    until: Param
     first: Param
     after: Param | None
     page: Page
@@ -366,6 +379,8 @@ class _Builder:
                 return self.held(value, row)
             case Below():
                 return self.below(value, row)
+            case ExpiringLicenses():
+                return self.expiring(value)
             case ScopePage(first, after, page):
                 return self.related_page(ProducerRecord, lambda table: [self.scope.producers_clause(table)],
                                          first, after, page)
@@ -407,6 +422,19 @@ class _Builder:
 
         ordered = aggregate_order_by(_json_object((key, part(value)) for key, value in fields), items.c.n)
         return select(func.coalesce(func.json_agg(ordered), _EMPTY)).select_from(items).scalar_subquery()
+
+    def expiring(self, expiring: ExpiringLicenses) -> ColumnElement[Any]:
+        def window(table: Any) -> list[ColumnElement[Any]]:
+            clauses = [table.tenant_id == self.scope.tenant_id, table.expiration_time.is_not(None),
+                       table.expiration_time >= bindparam(expiring.now.name, type_=TIMESTAMP(timezone=True)),
+                       table.expiration_time < bindparam(expiring.until.name, type_=TIMESTAMP(timezone=True)),
+                       table.state.in_(["draft", "validated"])]
+            if self.scope.root is not None:  # as persistence.licenses.in_scope: the producer in scope
+                owner = self.alias(ProducerRecord)
+                clauses.append(exists().where(owner.id == table.producer_id, self.scope.producers_clause(owner)))
+            return clauses
+
+        return self.related_page(LicenseRecord, window, expiring.first, expiring.after, expiring.page)
 
     def producer(self, producer_id: ColumnElement[Any], obj: Obj) -> ColumnElement[Any]:
         other = self.alias(ProducerRecord)
@@ -549,6 +577,6 @@ async def read_document(session: AsyncSession, scope: Scope, fields: tuple[tuple
     return str((await session.execute(stmt, values)).scalar_one())
 
 
-__all__ = ["TABLES", "Ancestors", "Below", "ByValue", "Column", "Constant", "Cursor", "DisplayName", "EdgeCursor", "Edges", "Encoded",
+__all__ = ["TABLES", "Ancestors", "Below", "ByValue", "Column", "Constant", "Cursor", "DisplayName", "EdgeCursor", "Edges", "Encoded", "ExpiringLicenses",
            "HasNext", "HasPrevious", "Held", "Mapped", "Nodes", "Obj", "Page", "PageInfo", "Param", "ProducerById", "ProducerVia",
            "RootPage", "ScopePage", "Timestamp", "Validation", "ValidationItems", "TotalCount", "Unbuildable", "document_statement", "read_document", "wants_total"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -47,11 +48,13 @@ from graphql.execution.values import get_argument_values, get_directive_values, 
 from graphql.utilities import get_operation_ast
 from strawberry import relay
 
+from app import licenses as licenses_app
 from app import queries
 from app.auth import Principal
 from app.errors import DomainError
 from app.rules import lifecycle
 from persistence import json_read as j
+from persistence.base import utcnow
 from resolvers import licenses as licenses_r
 from resolvers import producers as producers_r
 from resolvers.ids import LOCATOR
@@ -60,7 +63,7 @@ from resolvers.pagination import CURSOR_PREFIX, decode_cursor, page_request
 RECORDS = {"Producer": "producers", "ProducerCode": "producer_codes", "License": "licenses",
            "Appointment": "appointments"}
 PLAIN_SCALARS = frozenset({"String", "ID", "Int", "Boolean", "JSON", "Date"})
-ROOTS = ("producers", "producer", "node")
+ROOTS = ("producers", "producer", "node", "licenses")
 
 
 class Unsupported(Exception):
@@ -299,6 +302,8 @@ class _Operation:
                 self.permitted(name)
                 if name == "producers":
                     parts.append((key, self.producers(query.fields[name], nodes)))
+                elif name == "licenses":
+                    parts.append((key, self.expiring(query.fields[name], nodes)))
                 else:
                     parts.append((key, self.one_producer(name, query.fields[name], nodes)))
             else:
@@ -329,6 +334,28 @@ class _Operation:
         assert isinstance(producer, GraphQLObjectType)
         groups = self.collect((n.selection_set for n in nodes), producer)
         return j.ProducerById(self.param(locator), self.obj(producer, groups))
+
+    def expiring(self, field: GraphQLField, nodes: list[FieldNode]) -> j.ExpiringLicenses:
+        """`licenses(expiringWithin:)`: forward pages within the bounds the service enforces, a window of the
+        days it accepts (it refuses the others with an error the resolver reports); `now` as the service's."""
+        args = self.arguments(field, nodes[0])
+        if args.get("last") is not None or args.get("before") is not None:
+            raise Unsupported("backward pages")
+        days = args["expiring_within"] if "expiring_within" in args else args.get("expiringWithin")
+        first = args.get("first")
+        if first is None:
+            first = min(queries.DEFAULT_PAGE_SIZE, self.max_page_size)
+        if not (isinstance(days, int) and 0 <= days <= licenses_app.MAX_WINDOW_DAYS) \
+                or not 0 <= first <= self.max_page_size:
+            raise Unsupported("a window or page size the service refuses")
+        try:
+            after = decode_cursor(args.get("after"), "after")
+        except DomainError as exc:
+            raise Unsupported("the resolver answers this cursor itself") from exc
+        now = utcnow()
+        connection, groups = self._subfields(nodes, field)
+        return j.ExpiringLicenses(self.param(now), self.param(now + timedelta(days=days)), self.param(first),
+                                  None if after is None else self.param(after), self.page(connection, groups))
 
     def producers(self, field: GraphQLField, nodes: list[FieldNode]) -> queries.ProducerPageRead:
         args = self.arguments(field, nodes[0])

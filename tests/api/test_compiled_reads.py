@@ -216,13 +216,17 @@ async def test_parent_and_agency_filters_read_the_same_compiled(gql, resolved, w
 @pytest.mark.parametrize(("query", "variables"), [
     ("{ producers { nodes { name appointments { nodes { licenses { id } } } } } }", None),
     ("{ producers(last: 2) { nodes { name } } }", None),
-    ("{ producers { nodes { name } } licenses(expiringWithin: 30) { totalCount } }", None),
+    ("{ producers { nodes { name } } licenses(expiringWithin: -1) { totalCount } }", None),
+    ("{ licenses(expiringWithin: 36501) { totalCount } }", None),
+    ("{ licenses(expiringWithin: 30, first: 101) { totalCount } }", None),
+    ("{ licenses(expiringWithin: 30, last: 1) { totalCount } }", None),
     ("{ producers(filter: {agencyId: \"not-an-id\"}) { nodes { name } } }", None),
     ("{ producers(after: \"bm90IGEgY3Vyc29y\") { nodes { name } } }", None),
     ("{ producers(first: 101) { nodes { name } } }", None),
     ("{ producers(first: -1) { nodes { name } } }", None),
     ("{ producers { nodes { codes(after: \"bad\") { nodes { code } } } } }", None),
-], ids=["appointment-licenses", "last", "other-root", "bad-agency",
+], ids=["appointment-licenses", "last", "negative-window", "window-too-long", "licenses-too-many",
+        "licenses-last", "bad-agency",
         "foreign-cursor", "too-large", "negative", "bad-nested-cursor"])
 async def test_queries_without_a_compiled_form_are_resolved_with_the_same_answer(gql, resolved, world, query,
                                                                                  variables):
@@ -292,6 +296,32 @@ async def test_a_producer_detail_with_validation_results_reads_the_same_compiled
             if stored == 3:
                 assert result["valid"] is False and result["at"] == "2026-03-04T05:06:07+00:00"
                 assert [i["code"] for i in result["items"]] == ["MISSING_LICENSE", "NPN_REQUIRED", "ODD"]
+
+
+EXPIRING = """query($days: Int!, $first: Int, $after: String) {
+  licenses(expiringWithin: $days, first: $first, after: $after) { totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id licenseNumber state jurisdictions expirationTime producer { id name allowedActions } } } }
+  producers(first: 2) { nodes { name } } }"""
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("days", [0, 30, 400, 36500])
+async def test_licenses_expiring_read_the_same_compiled(gql, resolved, world, caller, days):
+    """Given licenses expiring at several times, when a caller lists those expiring within a window, page by page
+    (first 1, then after each end cursor), then each page is compiled and answers what the resolvers answer."""
+    after, seen = None, 0
+    while True:
+        body = await same_answer(gql, resolved, EXPIRING, {"days": days, "first": 1, "after": after}, world[caller])
+        page = body["data"]["licenses"]
+        seen += len(page["edges"])
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == page["totalCount"]
+    if caller != "producer" and days >= 400:
+        assert seen >= 1
+    await same_answer(gql, resolved, EXPIRING, {"days": days}, world[caller])
 
 
 async def test_limits_still_refuse_a_compiled_query_first(gql, world):
