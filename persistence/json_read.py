@@ -38,6 +38,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import col
 
+from persistence.db import database_unavailable
 from persistence.licenses import AppointmentRecord, LicenseRecord
 from persistence.producers import ProducerCodeRecord, ProducerRecord, Scope
 
@@ -294,9 +295,9 @@ def _truth(value: Any) -> ColumnElement[Any]:
     text = value.op("#>>")(literal_column("'{}'"))
     kind = func.jsonb_typeof(value)
     return case((kind == _text("boolean"), cast(text, Boolean)),
-                (kind == _text("number"), cast(text, Numeric) != 0),
+                (kind == _text("number"), cast(text, Numeric) != literal_column("0")),
                 (kind == _text("string"), text != _text("")),
-                (kind == _text("array"), func.jsonb_array_length(value) > 0),
+                (kind == _text("array"), func.jsonb_array_length(value) > literal_column("0")),
                 (kind == _text("object"), value != literal_column("'{}'::jsonb")),
                 else_=_FALSE)
 
@@ -428,7 +429,7 @@ class _Builder:
             clauses = [table.tenant_id == self.scope.tenant_id, table.expiration_time.is_not(None),
                        table.expiration_time >= bindparam(expiring.now.name, type_=TIMESTAMP(timezone=True)),
                        table.expiration_time < bindparam(expiring.until.name, type_=TIMESTAMP(timezone=True)),
-                       table.state.in_(["draft", "validated"])]
+                       or_(table.state == _text("draft"), table.state == _text("validated"))]
             if self.scope.root is not None:  # as persistence.licenses.in_scope: the producer in scope
                 owner = self.alias(ProducerRecord)
                 clauses.append(exists().where(owner.id == table.producer_id, self.scope.producers_clause(owner)))
@@ -574,7 +575,33 @@ async def read_document(session: AsyncSession, scope: Scope, fields: tuple[tuple
     """The JSON text of `fields`, read in one statement, with the `Param` and `RootPage` values given."""
     stmt = document_statement((scope.root is not None, scope.only_root), fields, max_shapes)
     values = {**parameters, "scope_tenant": scope.tenant_id, "scope_root": scope.root}
-    return str((await session.execute(stmt, values)).scalar_one())
+    connection = await session.connection()
+    sql, names, defaults = _sql(stmt, connection.dialect)
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    try:
+        return str(await driver.fetchval(sql, *(values[n] if n in values else defaults[n] for n in names)))
+    except Exception as exc:
+        if database_unavailable(exc):  # as SQLAlchemy would: the pool replaces this connection and older ones
+            await connection.invalidate(exc)
+        raise
+
+
+_texts: dict[int, tuple[Select[Any], str, tuple[str, ...], dict[str, Any]]] = {}
+
+
+def _sql(stmt: Select[Any], dialect: Any) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """The statement's SQL for the driver, its parameter names in order and the values it carries itself:
+    compiled once per shape, then sent by asyncpg directly (its own prepared-statement cache), without
+    SQLAlchemy's per-execution work (ORM context, parameter processing, result wrapping) for one text value."""
+    hit = _texts.get(id(stmt))
+    if hit is None or hit[0] is not stmt:
+        compiled = stmt.compile(dialect=dialect)
+        names = tuple(compiled.positiontup or ())
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise Unbuildable("a statement with expanding parameters")
+        hit = _texts[id(stmt)] = (stmt, compiled.string, names, dict(compiled.params))
+    return hit[1], hit[2], hit[3]
 
 
 __all__ = ["TABLES", "Ancestors", "Below", "ByValue", "Column", "Constant", "Cursor", "DisplayName", "EdgeCursor", "Edges", "Encoded", "ExpiringLicenses",
