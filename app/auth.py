@@ -69,8 +69,31 @@ def _verification_key(settings: Settings) -> str:
 MAX_SUBJECT_LENGTH = column_limits(ProducerRecord)["created_by"]
 
 
+LEEWAY_SECONDS = 10
+_verified: dict[tuple[str, ...], tuple[Principal, float]] = {}
+_VERIFIED_MAX = 4096
+
+
 def decode_token(token: str, settings: Settings) -> Principal:
-    """Verify a bearer token and turn its claims into a Principal."""
+    """Verify a bearer token and turn its claims into a Principal.
+
+    A token verified once is remembered (at most 4,096, per process) with its expiry, so the next requests
+    that send it skip the signature check (~0.3 ms, an eighth of a compiled read's CPU): a verified token
+    stays valid until it expires, and once past its expiry (and the leeway) it is verified again, which refuses it.
+    """
+    key = (token, settings.jwt_algorithm, _verification_key(settings), str(settings.jwt_audience),
+           str(settings.jwt_issuer))
+    hit = _verified.get(key)
+    if hit is not None and time.time() <= hit[1] + LEEWAY_SECONDS:
+        return hit[0]
+    principal, expires = _decode(token, settings)
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[key] = (principal, expires)
+    return principal
+
+
+def _decode(token: str, settings: Settings) -> tuple[Principal, float]:
     options = {"require": ["exp", "sub", "tenant"]}
     try:
         claims = jwt.decode(
@@ -80,7 +103,7 @@ def decode_token(token: str, settings: Settings) -> Principal:
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
             options=options,  # type: ignore[arg-type]
-            leeway=10,
+            leeway=LEEWAY_SECONDS,
         )
     except jwt.ExpiredSignatureError as exc:
         raise AuthError("TOKEN_EXPIRED", "The bearer token has expired; request a new one.") from exc
@@ -109,7 +132,7 @@ def decode_token(token: str, settings: Settings) -> Principal:
         raise AuthError("INVALID_TOKEN", "Agency-scoped roles need an 'agency' claim (a producer locator).")
     email = claims.get("email")
     return Principal(subject, str(claims["tenant"]), roles, str(agency) if agency else None,
-                     email.strip() if isinstance(email, str) and email.strip() else None)
+                     email.strip() if isinstance(email, str) and email.strip() else None), float(claims["exp"])
 
 
 def principal_from_header(value: str | None, settings: Settings) -> Principal:

@@ -13,7 +13,7 @@ from app.rules import lifecycle
 from persistence import offboarding as store
 from persistence import onboarding as onboarding_store
 from persistence.base import utcnow
-from persistence.db import transaction
+from persistence.db import read_only, transaction
 from persistence.producers import ProducerRecord
 
 Outcome = Literal["REMOVED", "NOT_FOUND", "NOT_ALLOWED", "HAS_ACTIVE_DESCENDANTS"]
@@ -101,7 +101,7 @@ async def ensure_agency_active(sessions: async_sessionmaker[AsyncSession], princ
     """Refuse a token whose agency (or own producer, for PRODUCER) was removed: it can do nothing more."""
     if principal.agency is None:
         return
-    async with sessions() as session:
+    async with read_only(sessions) as session:
         state = await onboarding_store.producer_state(session, principal.tenant_id, principal.agency)
     if state is not None and lifecycle.is_terminal(state):
         raise AuthError("AGENCY_REMOVED", f"The producer this token acts for was {state}; it can no longer act "

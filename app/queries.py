@@ -13,6 +13,7 @@ from app.context import ServiceContext
 from app.errors import DomainError
 from persistence import json_read
 from persistence import producers as store
+from persistence.db import read_only
 from persistence.licenses import AppointmentRecord, LicenseRecord
 from persistence.pagination import Page, count, keyset_page
 from persistence.producers import ProducerCodeRecord, ProducerRecord
@@ -129,16 +130,26 @@ async def read_producer_document(ctx: ServiceContext, parts: tuple[tuple[str, An
                                  parameters: dict[str, Any]) -> str:
     """The JSON text of a document whose values are pages of producers (`ProducerPageRead`) or json_read values.
 
-    Each page is chosen as `list_producers` chooses it (scope, filters, bounds, keyset order: one statement,
-    a second for the total when asked), then the document is built by one cached statement."""
+    An unfiltered page is chosen inside the document's statement (scope, bounds, keyset order, total), so such a
+    document is one statement. A filtered page is chosen as `list_producers` chooses it (one statement, a second
+    for the total when asked), then the document is built by one cached statement. The statements run outside
+    a transaction (each is its own snapshot, as under READ COMMITTED): no BEGIN and ROLLBACK round trips."""
     fields: list[tuple[str, Any]] = []
     values = dict(parameters)
-    async with ctx.sessions() as session:
+    async with read_only(ctx.sessions) as session:
         for key, part in parts:
             if isinstance(part, ProducerPageRead):
                 if part.page.last is not None or part.page.before is not None:
                     raise ValueError("only forward pages are read as documents")
                 page = bounded(part.page, ctx.settings.max_page_size)
+                if part.filter == ProducerFilter():  # the page, its bounds and total in the document itself
+                    values[f"{key}__first"] = page.first
+                    if page.after is not None:
+                        values[f"{key}__after"] = page.after
+                    fields.append((key, json_read.ScopePage(
+                        json_read.Param(f"{key}__first"),
+                        None if page.after is None else json_read.Param(f"{key}__after"), part.shape)))
+                    continue
                 stmt = _producer_stmt(ctx, part.filter)
                 ids = await keyset_page(session, stmt.with_only_columns(col(ProducerRecord.id)),
                                         col(ProducerRecord.id), first=page.first, after=page.after, last=None,

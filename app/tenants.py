@@ -14,7 +14,7 @@ from app.tenant_config import TenantConfig, parse_tenant_config
 from persistence import producers as producer_store
 from persistence import tenants as store
 from persistence.base import utcnow
-from persistence.db import transaction
+from persistence.db import read_only, transaction
 
 CACHE_SECONDS = 5.0
 
@@ -82,7 +82,7 @@ async def load_tenant(sessions: async_sessionmaker[AsyncSession], tenant_id: str
     now = time.monotonic()
     if hit and now - hit[0] < CACHE_SECONDS:
         return hit[1]
-    async with sessions() as session:
+    async with read_only(sessions) as session:
         record = await store.get_tenant(session, tenant_id)
     if record is None:
         return None

@@ -31,7 +31,7 @@ import httpx
 
 from app.auth import mint_token
 from app.settings import Settings
-from bench import bulk, documents, registry_sync, subscribers
+from bench import bulk, documents, peer, registry_sync, subscribers
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE_QUERY = """query($first: Int!) { producers(first: $first) { edges { node {
@@ -135,7 +135,8 @@ def summarise(result: tuple[list[float], float]) -> tuple[float, float, float]:
 
 
 async def statements_per_request(db_url: str, tenant: str, query: str, variables: dict[str, Any]) -> int:
-    """Run one request in-process with a statement counter on the request engine (after a warm-up)."""
+    """Run one request in-process counting what reaches PostgreSQL from the request engine (after a warm-up):
+    SQLAlchemy's statements and what asyncpg sends by itself (transaction control, pings, compiled reads)."""
     from sqlalchemy import event
 
     from app.runtime.server import create_app
@@ -152,7 +153,14 @@ async def statements_per_request(db_url: str, tenant: str, query: str, variables
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             body = {"query": query, "variables": variables}
+            def checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:  # what asyncpg sends itself:
+                if not record.info.get("bench_logger"):  # BEGIN/ROLLBACK, pings, compiled reads' own statement
+                    dbapi_connection.driver_connection.add_query_logger(lambda _record: before())
+                    record.info["bench_logger"] = True
+
+            event.listen(app.state.engine.sync_engine.pool, "checkout", checkout)
             await client.post("/graphql", json=body, headers={"Authorization": f"Bearer {token}"})  # warm caches
+            count = 0
             event.listen(app.state.engine.sync_engine, "before_cursor_execute", before)
             response = await client.post("/graphql", json=body, headers={"Authorization": f"Bearer {token}"})
             event.remove(app.state.engine.sync_engine, "before_cursor_execute", before)
@@ -188,8 +196,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--all", action="store_true", help="the full suite: " + ", ".join(
         f"{k}={v}" for k, v in ALL.items()))
-    parser.add_argument("--only", nargs="+", default=["a", "b", "c", "d", "e", "f", "g", "h"],
-                        choices=["a", "b", "c", "d", "e", "f", "g", "h"])
+    parser.add_argument("--only", nargs="+", default=["a", "b", "c", "d", "e", "f", "g", "h", "p"],
+                        choices=["a", "b", "c", "d", "e", "f", "g", "h", "p"])
+    parser.add_argument("--rounds", type=int, default=3, help="(p) interleaved rounds against PostGraphile")
     parser.add_argument("--producers", type=int, default=2_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
@@ -235,6 +244,8 @@ def main() -> None:
     try:
         if {"a", "b", "c"} & set(args.only):
             requests_workloads(args, db_url, tenant, env, headers, ids, quotes)
+        if "p" in args.only:
+            peer.run(args, db_url, {**env, "BENCH_TENANT": tenant}, headers, ids, sys.modules[__name__])
         if "d" in args.only:
             bulk.run(args, db_url, tenant, env, token, agency, serve, stop, peak_rss_mb, settings)
         if "e" in args.only:

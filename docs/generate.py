@@ -314,6 +314,10 @@ def auth_and_roles() -> str:
            "producer locator) for agency-scoped roles. WebSocket clients send `{\"Authorization\": \"Bearer "
            "<jwt>\"}` as the `connection_init` payload. Development tokens: `producer-graph token --tenant demo "
            "--roles UNDERWRITER` or `producer-graph demo`, which prints one per role.\n\n",
+           "A token is verified (signature, `exp` with 10 seconds of leeway, audience and issuer when configured) the "
+           "first time a process sees it, and remembered until it expires, so later requests with it skip the "
+           "signature check; once past its expiry it is refused as usual. Rotating `JWT_SECRET` or the public key "
+           "takes effect at once: remembered tokens are keyed by the verification key too.\n\n",
            "Refusals: a missing, malformed or expired token is HTTP 401 with `extensions.code` `UNAUTHENTICATED`, "
            "`INVALID_TOKEN` or `TOKEN_EXPIRED`; an operation the roles do not allow is an error with code "
            "`FORBIDDEN`; an object outside the caller's tenant or subtree is reported as not found (null, or a "

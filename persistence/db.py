@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -12,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from persistence import lengths  # noqa: F401  (registers the length check on every flush)
@@ -131,14 +132,47 @@ def sync_url(url: str) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
-    return create_async_engine(
+IDLE_PING_SECONDS = 5.0
+
+
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10,
+                  idle_ping_seconds: float | None = None) -> AsyncEngine:
+    """An asyncpg engine whose pool checks a connection only when it has been idle for `idle_ping_seconds`
+    (default IDLE_PING_SECONDS).
+
+    SQLAlchemy's `pool_pre_ping` checks every checkout (asyncpg: BEGIN, an empty query, ROLLBACK: three round
+    trips before each unit of work). Here a connection handed back within the last seconds is trusted (the pool
+    hands out the one returned last, so a busy pool's are always fresh); an idle one is pinged, and replaced when the ping fails. A connection that died while busy fails its statement, which
+    invalidates the pool (every older connection is replaced on its next checkout) and answers the request with
+    DATABASE_UNAVAILABLE; a compiled read is then resolved again field by field on a fresh connection."""
+    engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=False,
+        pool_use_lifo=True,  # the connection used last goes out first: warm, rarely idle long enough to be pinged
         connect_args={"server_settings": {"application_name": "producer-graph"}},
     )
+    _ping_when_idle(engine, IDLE_PING_SECONDS if idle_ping_seconds is None else idle_ping_seconds)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def returned(dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def handed_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        returned_at = record.info.get("returned_at")
+        if returned_at is None or time.monotonic() - returned_at < idle_seconds:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # the pool discards it and hands out another (a new one if need be)
+            raise DisconnectionError("the pooled connection did not answer") from exc
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -228,6 +262,15 @@ class AuditStamp:
 audit_context: ContextVar[AuditStamp | None] = ContextVar("audit_context", default=None)
 
 _STAMP = text("SELECT set_config('app.actor', :actor, true), set_config('app.request_id', :request_id, true)")
+
+
+@asynccontextmanager
+async def read_only(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for reads that need no transaction: each statement is its own snapshot (as under READ COMMITTED),
+    and the driver sends no BEGIN and ROLLBACK around them. Never for writes."""
+    async with sessions() as session:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
 
 
 @asynccontextmanager

@@ -15,13 +15,30 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ARRAY, Boolean, Integer, Text, any_, bindparam, case, cast, func, literal_column, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by, array
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    Integer,
+    Numeric,
+    Text,
+    any_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import TIMESTAMP, aggregate_order_by, array
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import col
 
+from persistence.db import database_unavailable
 from persistence.licenses import AppointmentRecord, LicenseRecord
 from persistence.producers import ProducerCodeRecord, ProducerRecord, Scope
 
@@ -76,6 +93,34 @@ class Timestamp:
 
 
 @dataclass(frozen=True, slots=True)
+class ByValue:
+    """A JSON value chosen by the stored value of `column`: `values` maps value -> JSON text; `default`
+    (JSON text) for any other."""
+
+    column: str
+    values: tuple[tuple[str, str], ...]
+    default: str
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """The validation result stored (jsonb) in `column`, as an object; null when none is stored (null or `{}`).
+    `fields` maps keys to "valid" (its truth, as Python's `bool`), "at" (the stored time: as written when it is
+    ISO 8601 as Python writes it, else in UTC; a stored offset other than UTC is not kept), `ValidationItems`, or a `Constant`."""
+
+    column: str
+    fields: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationItems:
+    """The stored result's `items`, in order: `fields` maps keys to "code" or "message" (text, "" when missing),
+    "field" (text or null), or a `Constant`."""
+
+    fields: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class DisplayName:
     """The organization name, else first and last name, else the locator."""
 
@@ -125,6 +170,29 @@ class Held:
 
     table: str
     first: Param | None
+    after: Param | None
+    page: Page
+
+
+@dataclass(frozen=True, slots=True)
+class ScopePage:
+    """A page of the producers in the caller's scope, by id: `first` of them after the id `after` (from the
+    start when None); its total counts every producer in scope. The root page of an unfiltered list, so that
+    the page, its bounds and its total come in the document's one statement."""
+
+    first: Param
+    after: Param | None
+    page: Page
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiringLicenses:
+    """A page of the licenses in scope (their producer in scope), draft or validated, expiring from `now` to
+    before `until` (timestamps), by id: `first` of them after the id `after`; its total counts them all."""
+
+    now: Param
+    until: Param
+    first: Param
     after: Param | None
     page: Page
 
@@ -210,6 +278,32 @@ def _text(value: str) -> ColumnElement[Any]:
 
 
 _EMPTY: ColumnElement[Any] = literal_column("'[]'::json")
+
+
+_ISO = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?[+-]\d\d:\d\d$"  # datetime.isoformat() with an offset
+
+
+def _iso_utc(moment: Any) -> ColumnElement[Any]:
+    """A timestamptz as Python's `isoformat()` writes it in UTC: microseconds only when not zero, `+00:00`."""
+    utc = func.timezone(_text("UTC"), moment)
+    return case((func.to_char(utc, _text("US")) == _text("000000"), func.to_char(utc, literal_column(_TIME))),
+                else_=func.to_char(utc, literal_column(_TIME_FRACTION))).op("||")(_text("+00:00"))
+
+
+def _truth(value: Any) -> ColumnElement[Any]:
+    """Python's `bool` of a jsonb value (false when missing)."""
+    text = value.op("#>>")(literal_column("'{}'"))
+    kind = func.jsonb_typeof(value)
+    return case((kind == _text("boolean"), cast(text, Boolean)),
+                (kind == _text("number"), cast(text, Numeric) != literal_column("0")),
+                (kind == _text("string"), text != _text("")),
+                (kind == _text("array"), func.jsonb_array_length(value) > literal_column("0")),
+                (kind == _text("object"), value != literal_column("'{}'::jsonb")),
+                else_=_FALSE)
+
+
+def _json(text: str) -> ColumnElement[Any]:
+    return literal_column("'" + text.replace("'", "''") + "'::json")
 _TRUE: ColumnElement[Any] = literal_column("true", Boolean)
 _FALSE: ColumnElement[Any] = literal_column("false", Boolean)
 
@@ -261,11 +355,13 @@ class _Builder:
                     encoded, literal_column("E'\\n'"), _text(""))
             case Mapped(column, names):
                 return case(*((getattr(row, column) == _text(v), _text(n)) for v, n in names), else_=None)
+            case Validation():
+                return self.validation(value, getattr(row, value.column))
+            case ByValue(column, choices, default):
+                return case(*((getattr(row, column) == _text(v), _json(text)) for v, text in choices),
+                            else_=_json(default))
             case Timestamp(column):
-                utc = func.timezone(_text("UTC"), getattr(row, column))
-                return case((func.to_char(utc, _text("US")) == _text("000000"),
-                             func.to_char(utc, literal_column(_TIME))),
-                            else_=func.to_char(utc, literal_column(_TIME_FRACTION))).op("||")(_text("+00:00"))
+                return _iso_utc(getattr(row, column))
             case DisplayName():
                 person = func.nullif(func.concat_ws(_text(" "), func.nullif(row.first_name, _text("")),
                                                     func.nullif(row.last_name, _text(""))), _text(""))
@@ -284,7 +380,65 @@ class _Builder:
                 return self.held(value, row)
             case Below():
                 return self.below(value, row)
+            case ExpiringLicenses():
+                return self.expiring(value)
+            case ScopePage(first, after, page):
+                return self.related_page(ProducerRecord, lambda table: [self.scope.producers_clause(table)],
+                                         first, after, page)
         raise Unbuildable(f"unknown value {type(value).__name__}")
+
+    def validation(self, validation: Validation, stored: Any) -> ColumnElement[Any]:
+        def part(value: Any) -> ColumnElement[Any]:
+            match value:
+                case "valid":
+                    return _truth(stored.op("->")(_text("valid")))
+                case "at":
+                    at = stored.op("->>")(_text("at"))
+                    return case((or_(at.is_(None), at == _text("")), null()), (at.op("~")(_text(_ISO)), at),
+                                else_=_iso_utc(cast(at, TIMESTAMP(timezone=True))))
+                case ValidationItems(fields):
+                    return self.validation_items(fields, stored)
+                case Constant(text):
+                    return _text(text)
+            raise Unbuildable(f"unknown validation part {value!r}")
+
+        empty = or_(stored.is_(None), stored == literal_column("'null'::jsonb"), stored == literal_column("'{}'::jsonb"))
+        return case((empty, null()), else_=_json_object((key, part(value)) for key, value in validation.fields))
+
+    def validation_items(self, fields: tuple[tuple[str, Any], ...], stored: Any) -> ColumnElement[Any]:
+        self.count += 1
+        items = func.jsonb_array_elements(func.coalesce(stored.op("->")(_text("items")),
+                                                        literal_column("'[]'::jsonb"))).table_valued(
+            "value", with_ordinality="n").render_derived(name=(name := f"r{self.count}"))
+
+        def part(value: Any) -> ColumnElement[Any]:
+            match value:
+                case "code" | "message":
+                    return func.coalesce(items.c.value.op("->>")(_text(value)), _text(""))
+                case "field":  # the path as a list of strings, as schema.common.field_path splits it
+                    return literal_column(
+                        f"(CASE WHEN jsonb_typeof({name}.value->'field') = 'array' THEN ({name}.value->'field')::json "
+                        f"ELSE (SELECT json_agg(p.part ORDER BY p.n) FROM regexp_split_to_table({name}.value->>'field', "
+                        f"'[.\\[\\]]+') WITH ORDINALITY AS p(part, n) WHERE p.part <> '') END)")
+                case Constant(text):
+                    return _text(text)
+            raise Unbuildable(f"unknown validation item part {value!r}")
+
+        ordered = aggregate_order_by(_json_object((key, part(value)) for key, value in fields), items.c.n)
+        return select(func.coalesce(func.json_agg(ordered), _EMPTY)).select_from(items).scalar_subquery()
+
+    def expiring(self, expiring: ExpiringLicenses) -> ColumnElement[Any]:
+        def window(table: Any) -> list[ColumnElement[Any]]:
+            clauses = [table.tenant_id == self.scope.tenant_id, table.expiration_time.is_not(None),
+                       table.expiration_time >= bindparam(expiring.now.name, type_=TIMESTAMP(timezone=True)),
+                       table.expiration_time < bindparam(expiring.until.name, type_=TIMESTAMP(timezone=True)),
+                       or_(table.state == _text("draft"), table.state == _text("validated"))]
+            if self.scope.root is not None:  # as persistence.licenses.in_scope: the producer in scope
+                owner = self.alias(ProducerRecord)
+                clauses.append(exists().where(owner.id == table.producer_id, self.scope.producers_clause(owner)))
+            return clauses
+
+        return self.related_page(LicenseRecord, window, expiring.first, expiring.after, expiring.page)
 
     def producer(self, producer_id: ColumnElement[Any], obj: Obj) -> ColumnElement[Any]:
         other = self.alias(ProducerRecord)
@@ -317,9 +471,10 @@ class _Builder:
             stmt = stmt.limit(size)
         rows = self.alias(model, stmt.subquery())  # a sub-select of the owner's row: correlated, not lateral
         has_next: ColumnElement[Any] = _FALSE
-        if size is not None:
+        if size is not None:  # one row past the page is enough to know
             more = self.alias(model)
-            has_next = select(func.count()).select_from(more).where(*items(more)).scalar_subquery() > size
+            beyond = select(more.id).where(*items(more)).order_by(more.id).limit(size + 1).correlate_except(more)
+            has_next = select(func.count()).select_from(beyond.subquery()).scalar_subquery() > size
         every = self.alias(model)
         total = select(func.count()).select_from(every).where(*related(every)).scalar_subquery()
         return self.page(page, _PageRows(rows, has_next, _FALSE if after is None else _TRUE, total))
@@ -423,9 +578,35 @@ async def read_document(session: AsyncSession, scope: Scope, fields: tuple[tuple
     """The JSON text of `fields`, read in one statement, with the `Param` and `RootPage` values given."""
     stmt = document_statement((scope.root is not None, scope.only_root), fields, max_shapes)
     values = {**parameters, "scope_tenant": scope.tenant_id, "scope_root": scope.root}
-    return str((await session.execute(stmt, values)).scalar_one())
+    connection = await session.connection()
+    sql, names, defaults = _sql(stmt, connection.dialect)
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    try:
+        return str(await driver.fetchval(sql, *(values[n] if n in values else defaults[n] for n in names)))
+    except Exception as exc:
+        if database_unavailable(exc):  # as SQLAlchemy would: the pool replaces this connection and older ones
+            await connection.invalidate(exc)
+        raise
 
 
-__all__ = ["TABLES", "Ancestors", "Below", "Column", "Constant", "Cursor", "DisplayName", "EdgeCursor", "Edges", "Encoded",
+_texts: dict[int, tuple[Select[Any], str, tuple[str, ...], dict[str, Any]]] = {}
+
+
+def _sql(stmt: Select[Any], dialect: Any) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """The statement's SQL for the driver, its parameter names in order and the values it carries itself:
+    compiled once per shape, then sent by asyncpg directly (its own prepared-statement cache), without
+    SQLAlchemy's per-execution work (ORM context, parameter processing, result wrapping) for one text value."""
+    hit = _texts.get(id(stmt))
+    if hit is None or hit[0] is not stmt:
+        compiled = stmt.compile(dialect=dialect)
+        names = tuple(compiled.positiontup or ())
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise Unbuildable("a statement with expanding parameters")
+        hit = _texts[id(stmt)] = (stmt, compiled.string, names, dict(compiled.params))
+    return hit[1], hit[2], hit[3]
+
+
+__all__ = ["TABLES", "Ancestors", "Below", "ByValue", "Column", "Constant", "Cursor", "DisplayName", "EdgeCursor", "Edges", "Encoded", "ExpiringLicenses",
            "HasNext", "HasPrevious", "Held", "Mapped", "Nodes", "Obj", "Page", "PageInfo", "Param", "ProducerById", "ProducerVia",
-           "RootPage", "Timestamp", "TotalCount", "Unbuildable", "document_statement", "read_document", "wants_total"]
+           "RootPage", "ScopePage", "Timestamp", "Validation", "ValidationItems", "TotalCount", "Unbuildable", "document_statement", "read_document", "wants_total"]

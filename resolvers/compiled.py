@@ -18,18 +18,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+import orjson
 import strawberry
 from graphql import (
+    DirectiveNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLIncludeDirective,
+    GraphQLList,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLSkipDirective,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -37,14 +44,17 @@ from graphql import (
     get_named_type,
     is_abstract_type,
 )
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.execution.values import get_argument_values, get_directive_values, get_variable_values
 from graphql.utilities import get_operation_ast
 from strawberry import relay
 
+from app import licenses as licenses_app
 from app import queries
 from app.auth import Principal
 from app.errors import DomainError
+from app.rules import lifecycle
 from persistence import json_read as j
+from persistence.base import utcnow
 from resolvers import licenses as licenses_r
 from resolvers import producers as producers_r
 from resolvers.ids import LOCATOR
@@ -53,7 +63,7 @@ from resolvers.pagination import CURSOR_PREFIX, decode_cursor, page_request
 RECORDS = {"Producer": "producers", "ProducerCode": "producer_codes", "License": "licenses",
            "Appointment": "appointments"}
 PLAIN_SCALARS = frozenset({"String", "ID", "Int", "Boolean", "JSON", "Date"})
-ROOTS = ("producers", "producer", "node")
+ROOTS = ("producers", "producer", "node", "licenses")
 
 
 class Unsupported(Exception):
@@ -72,6 +82,18 @@ class _Held:
 @dataclass(frozen=True)
 class _Below:
     direct: bool
+
+
+@dataclass(frozen=True)
+class _Validation:
+    column: str
+
+
+def _is_validation_result(resolver: Any) -> bool:
+    """The `validationResult` field of producers and codes (schema/producers.py: the stored result, shaped by
+    schema.common.validation_result)."""
+    return getattr(resolver, "__module__", None) == "schema.producers" and \
+        getattr(resolver, "__name__", None) == "validation_result"
 
 
 def _relations() -> dict[tuple[str, str], tuple[Any, Any]]:
@@ -115,7 +137,12 @@ class Planner:
                     values.pop(name, None)
                     continue
                 known = relations.get((type_name, name))
-                if known is not None and field.base_resolver is not None \
+                if field.base_resolver is not None and field.base_resolver.wrapped_func is producers_r.allowed_actions:
+                    values[name] = _allowed_actions(graphql_type.fields[name])
+                elif field.base_resolver is not None and _is_validation_result(field.base_resolver.wrapped_func) \
+                        and "validation_result" in columns:
+                    self.relations[type_name][name] = _Validation("validation_result")
+                elif known is not None and field.base_resolver is not None \
                         and field.base_resolver.wrapped_func is known[0]:
                     self.relations[type_name][name] = known[1]
                 elif field.base_resolver is None and field.python_name in columns and name not in values:
@@ -151,6 +178,24 @@ def _roles(field: Any) -> frozenset[Any] | None:
             return None
         roles = permission.roles if roles is None else roles & permission.roles
     return roles
+
+
+def _allowed_actions(field: GraphQLField) -> j.ByValue:
+    """`allowedActions` as SQL: the list for each lifecycle state (app.rules.lifecycle), as the field serialises
+    it (an enum's names, or the strings themselves)."""
+    named = get_named_type(field.type)
+    inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+    if not isinstance(inner, GraphQLList):
+        raise TypeError("allowedActions is a list")
+
+    def out(action: str) -> str:
+        if isinstance(named, GraphQLEnumType):
+            return next(name for name, v in named.values.items() if v.value == action or str(v.value) == action)
+        return action
+
+    lists = tuple((state, orjson.dumps([out(a) for a in lifecycle.allowed_actions(state)]).decode())
+                  for state in lifecycle.STATES)
+    return j.ByValue("state", lists, "[]")
 
 
 def _plain(column: str, field: GraphQLField) -> Any:
@@ -198,8 +243,8 @@ class _Operation:
         if selection_set is None:
             return
         for selection in selection_set.selections:
-            if selection.directives:
-                raise Unsupported("directives")
+            if selection.directives and not self._included(selection.directives, selection):
+                continue
             if isinstance(selection, FieldNode):
                 key = selection.alias.value if selection.alias else selection.name.value
                 groups.setdefault(key, []).append(selection)
@@ -215,6 +260,18 @@ class _Operation:
                 visited.add(name)
                 if self._applies(fragment.type_condition.name.value, object_type):
                     self._collect(fragment.selection_set, object_type, groups, visited)
+
+    def _included(self, directives: Iterable[DirectiveNode], node: Any) -> bool:
+        """`@include` and `@skip` decided here from the variables, as graphql-core decides them; any other
+        directive has no compiled form."""
+        for directive in directives:
+            if directive.name.value not in ("include", "skip"):
+                raise Unsupported(f"directive @{directive.name.value}")
+        skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
+        if skip is not None and skip["if"] is True:
+            return False
+        include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
+        return not (include is not None and include["if"] is False)
 
     def _applies(self, condition: str, object_type: GraphQLObjectType) -> bool:
         target = self.graphql.get_type(condition)
@@ -245,6 +302,8 @@ class _Operation:
                 self.permitted(name)
                 if name == "producers":
                     parts.append((key, self.producers(query.fields[name], nodes)))
+                elif name == "licenses":
+                    parts.append((key, self.expiring(query.fields[name], nodes)))
                 else:
                     parts.append((key, self.one_producer(name, query.fields[name], nodes)))
             else:
@@ -275,6 +334,28 @@ class _Operation:
         assert isinstance(producer, GraphQLObjectType)
         groups = self.collect((n.selection_set for n in nodes), producer)
         return j.ProducerById(self.param(locator), self.obj(producer, groups))
+
+    def expiring(self, field: GraphQLField, nodes: list[FieldNode]) -> j.ExpiringLicenses:
+        """`licenses(expiringWithin:)`: forward pages within the bounds the service enforces, a window of the
+        days it accepts (it refuses the others with an error the resolver reports); `now` as the service's."""
+        args = self.arguments(field, nodes[0])
+        if args.get("last") is not None or args.get("before") is not None:
+            raise Unsupported("backward pages")
+        days = args["expiring_within"] if "expiring_within" in args else args.get("expiringWithin")
+        first = args.get("first")
+        if first is None:
+            first = min(queries.DEFAULT_PAGE_SIZE, self.max_page_size)
+        if not (isinstance(days, int) and 0 <= days <= licenses_app.MAX_WINDOW_DAYS) \
+                or not 0 <= first <= self.max_page_size:
+            raise Unsupported("a window or page size the service refuses")
+        try:
+            after = decode_cursor(args.get("after"), "after")
+        except DomainError as exc:
+            raise Unsupported("the resolver answers this cursor itself") from exc
+        now = utcnow()
+        connection, groups = self._subfields(nodes, field)
+        return j.ExpiringLicenses(self.param(now), self.param(now + timedelta(days=days)), self.param(first),
+                                  None if after is None else self.param(after), self.page(connection, groups))
 
     def producers(self, field: GraphQLField, nodes: list[FieldNode]) -> queries.ProducerPageRead:
         args = self.arguments(field, nodes[0])
@@ -365,9 +446,36 @@ class _Operation:
                           None if after is None else self.param(after), self.page(target, groups))
         if isinstance(known, _Below):
             return self.below(known, field, nodes, target, groups)
+        if isinstance(known, _Validation):
+            return self.validation(known, target, groups)
         if field.args:
             raise Unsupported("arguments")
         return known(self, self.obj(target, groups))
+
+    def validation(self, known: _Validation, result: GraphQLObjectType, groups: Groups) -> j.Validation:
+        """`validationResult { valid at items { code message field } }`, from the stored result."""
+        parts: list[tuple[str, Any]] = []
+        for key, nodes in groups.items():
+            name = nodes[0].name.value
+            if name == "__typename":
+                parts.append((key, j.Constant(result.name)))
+            elif name in ("valid", "at"):
+                parts.append((key, name))
+            elif name == "items":
+                item_type, item_groups = self._subfields(nodes, result.fields[name])
+                items: list[tuple[str, Any]] = []
+                for item_key, item_nodes in item_groups.items():
+                    item_name = item_nodes[0].name.value
+                    if item_name == "__typename":
+                        items.append((item_key, j.Constant(item_type.name)))
+                    elif item_name in ("code", "message", "field"):
+                        items.append((item_key, item_name))
+                    else:
+                        raise Unsupported(f"validation item field {item_name}")
+                parts.append((key, j.ValidationItems(tuple(items))))
+            else:
+                raise Unsupported(f"validation result field {name}")
+        return j.Validation(known.column, tuple(parts))
 
     def below(self, known: _Below, field: GraphQLField, nodes: list[FieldNode], target: GraphQLObjectType,
               groups: Groups) -> j.Below:

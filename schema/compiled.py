@@ -29,7 +29,9 @@ def _planner(schema: Any) -> Planner:
 class CompiledReads(SchemaExtension):
     """Answers a supported query with one SQL statement (resolvers/compiled.py); any other runs as usual.
 
-    Last in the list: the limits and the cost check refuse an operation before this runs. A compiled read
+    Last in the list: the limits and the cost check refuse an operation before this runs. The result's `data`
+    is an `orjson.Fragment` of the statement's text, never parsed here: the extensions add `extensions` and
+    shape errors beside it, and the view's orjson encoding (HTTP and WebSocket) writes it into the response. A compiled read
     that fails for any reason is logged (its exception type, never its values) and the query is resolved
     field by field, which reports database errors the usual way.
     """
@@ -49,6 +51,8 @@ class CompiledReads(SchemaExtension):
                 metrics.read_path("compiled_failed")
             else:
                 metrics.read_path("resolved" if raw is None else "compiled")
-                if raw is not None:
-                    context.result = GraphQLExecutionResult(data=orjson.loads(raw), errors=None)
+                if raw is not None:  # PostgreSQL's JSON text goes out as it is: orjson writes a Fragment verbatim
+                    context.compiled_json = raw  # type: ignore[attr-defined]  # the cost extension counts it
+                    context.result = GraphQLExecutionResult(
+                        data=orjson.Fragment(raw), errors=None)  # type: ignore[arg-type]  # a JSON object, unparsed
         yield

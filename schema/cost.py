@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -285,6 +286,9 @@ class QueryCost(SchemaExtension):
             self.actual = self.requested
             return
         data = getattr(context.result, "data", None)
+        if type(data) is orjson.Fragment:  # a compiled read: its JSON text as PostgreSQL wrote it, parsed to count it
+            raw = getattr(context, "compiled_json", None)
+            data = orjson.loads(raw) if raw is not None else None
         self.actual = 0 if data is None else min(self.requested, returned_objects(data) + self.list_items)
 
     def get_results(self) -> dict[str, Any]:

@@ -135,6 +135,33 @@ def statements(app: Any) -> StatementCounter:
     return counter
 
 
+@pytest.fixture(scope="module")
+def round_trips(app: Any) -> StatementCounter:
+    """Counts everything the request engine's connections send PostgreSQL while `active`: the statements, and
+    what the driver sends by itself (BEGIN, COMMIT, ROLLBACK, the pool's liveness pings), seen by asyncpg's
+    query logger on every connection the pool hands out."""
+    counter = StatementCounter()
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if counter.active:
+            counter.count += 1
+            counter.statements.append(statement)
+
+    def logged(record: Any) -> None:  # asyncpg logs its unprepared queries; SQLAlchemy's are prepared
+        if counter.active:
+            counter.count += 1
+            counter.statements.append(record.query)
+
+    def checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if not record.info.get("round_trips"):
+            dbapi_connection.driver_connection.add_query_logger(logged)
+            record.info["round_trips"] = True
+
+    event.listen(app.state.engine.sync_engine, "before_cursor_execute", before)
+    event.listen(app.state.engine.sync_engine.pool, "checkout", checkout)
+    return counter
+
+
 class GraphQLClient:
     """Drives the app through HTTP as a client would, with a bearer token."""
 

@@ -60,6 +60,20 @@ async def test_an_expired_token_is_refused(gql, new_tenant):
     assert_refused(response, "TOKEN_EXPIRED")
 
 
+async def test_a_token_accepted_before_is_refused_once_it_expires(gql, new_tenant):
+    """Given a token in its last seconds (expired, within the 10-second leeway) that a request was answered with,
+    when it is sent again after the leeway ran out, then it is refused: the server's memory of verified tokens
+    never outlives their expiry."""
+    import asyncio
+
+    tenant = await new_tenant()
+    ending = gql.token(tenant.id, "TENANT_ADMIN", ttl=-8)
+    assert (await gql.ok(QUERY, token=ending))["producers"]["totalCount"] == 0
+    assert (await gql.ok(QUERY, token=ending))["producers"]["totalCount"] == 0
+    await asyncio.sleep(3)
+    assert_refused(await gql.post(QUERY, token=ending), "TOKEN_EXPIRED")
+
+
 async def test_a_malformed_token_is_refused(gql):
     response = await gql.post(QUERY, token="not-a-jwt")
     assert_refused(response, "INVALID_TOKEN")

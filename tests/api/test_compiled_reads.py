@@ -216,22 +216,117 @@ async def test_parent_and_agency_filters_read_the_same_compiled(gql, resolved, w
 
 
 @pytest.mark.parametrize(("query", "variables"), [
-    ("{ producers { nodes { name validationResult { valid } } } }", None),
     ("{ producers { nodes { name appointments { nodes { licenses { id } } } } } }", None),
-    ("{ producers { nodes { name allowedActions } } }", None),
-    ("query($x: Boolean!) { producers { nodes { name @include(if: $x) } } }", {"x": True}),
     ("{ producers(last: 2) { nodes { name } } }", None),
-    ("{ producers { nodes { name } } licenses(expiringWithin: 30) { totalCount } }", None),
+    ("{ producers { nodes { name } } licenses(expiringWithin: -1) { totalCount } }", None),
+    ("{ licenses(expiringWithin: 36501) { totalCount } }", None),
+    ("{ licenses(expiringWithin: 30, first: 101) { totalCount } }", None),
+    ("{ licenses(expiringWithin: 30, last: 1) { totalCount } }", None),
     ("{ producers(filter: {agencyId: \"not-an-id\"}) { nodes { name } } }", None),
     ("{ producers(after: \"bm90IGEgY3Vyc29y\") { nodes { name } } }", None),
     ("{ producers(first: 101) { nodes { name } } }", None),
     ("{ producers(first: -1) { nodes { name } } }", None),
     ("{ producers { nodes { codes(after: \"bad\") { nodes { code } } } } }", None),
-], ids=["validationResult", "appointment-licenses", "allowedActions", "directive", "last", "other-root", "bad-agency",
+], ids=["appointment-licenses", "last", "negative-window", "window-too-long", "licenses-too-many",
+        "licenses-last", "bad-agency",
         "foreign-cursor", "too-large", "negative", "bad-nested-cursor"])
 async def test_queries_without_a_compiled_form_are_resolved_with_the_same_answer(gql, resolved, world, query,
                                                                                  variables):
     await same_answer(gql, resolved, query, variables, world["admin"], compiled=False)
+
+
+ACTIONS = """query($first: Int!, $with: Boolean!, $without: Boolean!) { producers(first: $first) { edges { node {
+  id name state allowedActions parent { id allowedActions } ancestors { id name }
+  codes @skip(if: $without) { nodes { code state allowedActions } }
+  licenses @include(if: $with) { nodes { licenseNumber jurisdictions state } }
+  locator @include(if: false) type @skip(if: true) email @include(if: true) @skip(if: $without)
+  ...More @include(if: $with) ... on Producer @skip(if: $with) { kind } } } } }
+  fragment More on Producer { npn codes { totalCount } }"""
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("flags", [(True, False), (False, True), (True, True), (False, False)],
+                         ids=["include", "skip", "both", "neither"])
+async def test_allowed_actions_and_include_or_skip_read_the_same_compiled(gql, resolved, world, caller, flags):
+    """Given producers and codes in several states, when a page asks for allowedActions and decides fields with
+    @include / @skip from variables and literals, then it is compiled and answers what the resolvers answer."""
+    with_, without = flags
+    body = await same_answer(gql, resolved, ACTIONS, {"first": 100, "with": with_, "without": without},
+                             world[caller])
+    nodes = [e["node"] for e in body["data"]["producers"]["edges"]]
+    assert nodes and all("locator" not in n and "type" not in n for n in nodes)
+    assert all(("licenses" in n) == with_ and ("codes" in n) == (not without or with_) for n in nodes)
+    states = {n["state"]: n["allowedActions"] for n in nodes}
+    assert states.get("VALIDATED", ["SUSPEND", "RETIRE", "DISCARD"]) == ["SUSPEND", "RETIRE", "DISCARD"]
+    assert states.get("DRAFT", ["VALIDATE", "DISCARD"]) == ["VALIDATE", "DISCARD"]
+
+
+DETAIL = """query($id: ID!) { producer(id: $id) { id name state allowedActions
+  validationResult { __typename valid at items { __typename code message field } }
+  children(first: 20) { nodes { id name state allowedActions validationResult { valid items { code } } } }
+  codes { nodes { code state allowedActions validationResult { valid at items { field code } } } }
+  licenses { nodes { licenseNumber jurisdictions state } } appointments { nodes { appointmentNumber state } } } }"""
+STORED_RESULTS = [
+    None, {}, {"valid": True, "at": "2026-03-04T05:06:07.123456+00:00", "items": []},
+    {"valid": False, "at": "2026-03-04T05:06:07Z", "items": [
+        {"code": "MISSING_REQUIRED_DATA", "message": "No license in CA.", "field": "licenses"},
+        {"code": "INVALID_NPN", "message": "An agent needs an NPN.", "field": None}, {"code": "MISSING_LAST_NAME"},
+        {"code": "INVALID_STATE", "message": "Not a state.", "field": "states[1].jurisdiction"}]},
+    {"valid": 1, "items": [{"code": "INVALID_NPN", "field": "npn"}]}, {"valid": "", "at": ""},
+]
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("stored", range(len(STORED_RESULTS)), ids=lambda i: f"stored{i}")
+async def test_a_producer_detail_with_validation_results_reads_the_same_compiled(gql, app, resolved, world, caller,
+                                                                                stored):
+    """Given stored validation results of every form (none, empty, passed, failed with items, odd values), when a
+    producer detail asks for them with allowedActions, children, codes, licenses and appointments, then it is
+    compiled and answers what the resolvers answer."""
+    value = STORED_RESULTS[stored]
+    async with app.state.engine.begin() as conn:
+        await conn.execute(text("UPDATE producers SET validation_result = CAST(:v AS jsonb) WHERE id = :id"),
+                           {"v": None if value is None else orjson.dumps(value).decode(),
+                            "id": world["agent"]["locator"]})
+        await conn.execute(text("UPDATE producer_codes SET validation_result = CAST(:v AS jsonb) "
+                                "WHERE producer_id = :id"),
+                           {"v": orjson.dumps(STORED_RESULTS[3]).decode(), "id": world["agent"]["locator"]})
+    for who in ("sub", "agent"):
+        body = await same_answer(gql, resolved, DETAIL, {"id": world[who]["id"]}, world[caller])
+        if caller != "producer" and who == "agent":
+            result = body["data"]["producer"]["validationResult"]
+            assert (result is None) == (stored in (0, 1))
+            if stored == 3:
+                assert result["valid"] is False and result["at"] == "2026-03-04T05:06:07+00:00"
+                assert [(i["code"], i["field"]) for i in result["items"]] == [
+                    ("MISSING_REQUIRED_DATA", ["licenses"]), ("INVALID_NPN", None), ("MISSING_LAST_NAME", None),
+                    ("INVALID_STATE", ["states", "1", "jurisdiction"])]
+
+
+EXPIRING = """query($days: Int!, $first: Int, $after: String) {
+  licenses(expiringWithin: $days, first: $first, after: $after) { totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id licenseNumber state jurisdictions expirationTime producer { id name allowedActions } } } }
+  producers(first: 2) { nodes { name } } }"""
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("days", [0, 30, 400, 36500])
+async def test_licenses_expiring_read_the_same_compiled(gql, resolved, world, caller, days):
+    """Given licenses expiring at several times, when a caller lists those expiring within a window, page by page
+    (first 1, then after each end cursor), then each page is compiled and answers what the resolvers answer."""
+    after, seen = None, 0
+    while True:
+        body = await same_answer(gql, resolved, EXPIRING, {"days": days, "first": 1, "after": after}, world[caller])
+        page = body["data"]["licenses"]
+        seen += len(page["edges"])
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == page["totalCount"]
+    if caller != "producer" and days >= 400:
+        assert seen >= 1
+    await same_answer(gql, resolved, EXPIRING, {"days": days}, world[caller])
 
 
 async def test_limits_still_refuse_a_compiled_query_first(gql, world):
@@ -242,16 +337,33 @@ async def test_limits_still_refuse_a_compiled_query_first(gql, world):
     assert compiled_count() == before
 
 
-async def test_a_compiled_page_runs_the_same_statements_for_10_and_100_producers(gql, world, statements):
+async def test_a_compiled_page_is_one_round_trip_for_1_and_6_producers(gql, world, round_trips):
+    """Given a warm server, when an unfiltered page with every mapped field, nested pages and totals is read,
+    then PostgreSQL receives one statement, whatever the page size: no ids or count before it, no BEGIN and
+    ROLLBACK around it, no liveness ping of the pooled connection."""
     from tests.api.test_producer_queries import page_statements
 
+    await gql.ok(everything(), token=world["admin"])  # warm: the tenant configuration, the pool's connections
     counts = []
     for first in (1, 6):
-        with statements:
+        with round_trips:
             await gql.ok(everything().replace("first: 20", f"first: {first}"), token=world["admin"])
-        counts.append(page_statements(statements))
-    # the page's ids, its total, then the document: one statement whatever the page and nesting hold
-    assert counts == [3, 3]
+        counts.append(page_statements(round_trips))
+    assert counts == [1, 1], round_trips.statements
+
+
+async def test_a_filtered_compiled_page_runs_the_same_statements_for_1_and_6_producers(gql, world, round_trips):
+    """A filtered page is chosen first (its ids, then its total), then read: three statements, never more."""
+    from tests.api.test_producer_queries import page_statements
+
+    query = everything().replace("first: 20", "first: $first, filter: {types: [\"Agent\", \"Agency\"]}")
+    query = query.replace("query {", "query($first: Int!) {")
+    counts = []
+    for first in (1, 6):
+        with round_trips:
+            await gql.ok(query, {"first": first}, token=world["admin"])
+        counts.append(page_statements(round_trips))
+    assert counts == [3, 3], round_trips.statements
 
 
 ONE = """query($id: ID!) { producer(id: $id) { __typename id name state
