@@ -4,9 +4,10 @@ server process takes its lease in PostgreSQL; each alert is told once per window
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -107,7 +108,11 @@ async def appointment_alerts(session: AsyncSession, q: AlertQuery) -> list[Alert
 async def document_alerts(session: AsyncSession, q: AlertQuery) -> list[Alert]:
     """Documents whose media field names an expiration date field (the agents' E&O certificate and `eoExpiresOn`):
     the date is the last day covered, so the certificate expires at the end of it (UTC)."""
-    due = {d.document_id: d async for d in documents.expiring_documents(q.ctx.sessions, q.ctx.tenant_id, q.ctx.config)
+    @contextlib.asynccontextmanager
+    async def this_session() -> AsyncIterator[AsyncSession]:  # the caller's: a second connection could deadlock
+        yield session                                           # a pool of one (the CLI's)
+
+    due = {d.document_id: d async for d in documents.expiring_documents(this_session, q.ctx.tenant_id, q.ctx.config)
            if d.state not in documents.CLOSED_STATES and _end_of(d.expires_on) < q.until}
     alerts = []
     for record, producer in await document_store.with_owners(session, q.ctx.scope, list(due)):
