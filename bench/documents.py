@@ -121,5 +121,5 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str], serve: Calla
             stop(proc)
     size_mb = result["size"] / (1024 * 1024)
     over = whole - result["idle"]
-    print(f"| f | 1 | {size_mb:.0f} | {size_mb / result['uploaded_s']:.1f} | {size_mb / result['downloaded_s']:.1f} | "
+    print(f"| g | 1 | {size_mb:.0f} | {size_mb / result['uploaded_s']:.1f} | {size_mb / result['downloaded_s']:.1f} | "
           f"{result['idle']:.0f} | {whole:.0f} | {over:.0f} ({'yes' if over <= WITHIN_MB else 'no'}) |", flush=True)
