@@ -8,7 +8,7 @@ from typing import Any
 
 from app.auth import Role
 from app.context import ServiceContext
-from app.queries import PageRequest, paged
+from app.queries import PageRequest, int_key, paged
 from persistence import audit as store
 from persistence.audit import EVENTS_CHANNEL, AuditEventRecord, AuditFilter
 from persistence.notify import NotifyHub
@@ -47,17 +47,8 @@ async def list_events(ctx: ServiceContext, flt: AuditFilter,
     """A page of the tenant's audit events, oldest first; tenant admins only."""
     ctx.require(Role.TENANT_ADMIN)
     stmt = store.events_in_scope(ctx.scope, flt)
-    return await paged(ctx, stmt, AuditEventRecord.id, page, _int_key)
+    return await paged(ctx, stmt, AuditEventRecord.id, page, int_key)
 
-
-def _int_key(key: str | None) -> int | None:
-    from app.errors import DomainError
-
-    if key is None:
-        return None
-    if not key.isdigit():
-        raise DomainError("INVALID_CURSOR", "The cursor is not one this API returned.", "after")
-    return int(key)
 
 
 async def watch_events(ctx: ServiceContext, hub: NotifyHub, flt: AuditFilter) -> AsyncIterator[AuditEventRecord]:

@@ -245,9 +245,8 @@ async def _send_one(ctx: ServiceContext, send: Send, owner: str, lease_seconds: 
             return False  # another process sends (or sent) this agency's digest of the day
     async with ctx.sessions() as session:
         told = await store.noticed(session, ctx.tenant_id, keys)
-    fresh = [a for a in alerts if (a.entity_id, a.window) not in told]
-    lines = list({(a.entity_id, a.window): rules.DigestLine(a.window, a.label, _name(a.producer), a.expires_on,
-                                                            a.days_left) for a in fresh}.values())
+    fresh = list({(a.entity_id, a.window): a for a in alerts if (a.entity_id, a.window) not in told}.values())
+    lines = [rules.DigestLine(a.window, a.label, _name(a.producer), a.expires_on, a.days_left) for a in fresh]
     if lines:
         subject, body = rules.digest_email(_display(agency), agency.id, day, lines)
         if not await send(", ".join(to), subject, body):
@@ -255,10 +254,9 @@ async def _send_one(ctx: ServiceContext, send: Send, owner: str, lease_seconds: 
                 await store.release_digest(session, ctx.tenant_id, agency.id, day, owner)
             return False
     async with transaction(ctx.sessions) as session:
-        await store.record_notices(session, ctx.tenant_id, agency.id, day,
-                                   list(dict.fromkeys((a.entity_id, a.window) for a in fresh)))
+        await store.record_notices(session, ctx.tenant_id, agency.id, day, [(a.entity_id, a.window) for a in fresh])
         await store.finish_digest(session, ctx.tenant_id, agency.id, day, owner, len(lines), to)
-        for alert in {(a.entity_id, a.window): a for a in fresh}.values():  # told once per window, as in the email
+        for alert in fresh:  # told once per window, as in the email
             await webhooks.enqueue_event(session, ctx.tenant_id, "complianceAlert.raised", {
                 "kind": alert.kind, "entityId": alert.entity_id, "producerId": alert.producer.id,
                 "agencyId": agency.id, "expiresOn": alert.expires_on.isoformat(), "window": alert.window,

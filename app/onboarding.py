@@ -241,9 +241,9 @@ async def _import_licenses(ctx: ServiceContext, session: AsyncSession, producer:
     if not held:
         return
     type_name = license_type(ctx)
-    today, incomplete = utcnow().date(), _incomplete_license_data(ctx, type_name)
+    today, incomplete = utcnow().date(), incomplete_license_data(ctx, type_name)
     for lic in held:
-        effective, expiration = _window(lic)
+        effective, expiration = registry_window(lic)
         state, reason = _standing(lic, today, incomplete)
         await add_license(session, ctx.tenant_id, producer.id, type=type_name, license_number=lic.license_number,
                           jurisdictions=[lic.state], lines_of_authority=list(lic.lines_of_authority or []),
@@ -251,7 +251,7 @@ async def _import_licenses(ctx: ServiceContext, session: AsyncSession, producer:
                           state=state, state_reason=reason, actor=ctx.actor, license_class=lic.license_class)
 
 
-def _window(lic: Any) -> tuple[datetime | None, datetime | None]:
+def registry_window(lic: Any) -> tuple[datetime | None, datetime | None]:
     """A registry license's effective (else issue) and expiration dates as the license's time window."""
     effective, expiration = _when(lic.effective_date or lic.issue_date), _when(lic.expiration_date)
     if effective and expiration and expiration <= effective:
@@ -259,7 +259,7 @@ def _window(lic: Any) -> tuple[datetime | None, datetime | None]:
     return effective, expiration
 
 
-def _incomplete_license_data(ctx: ServiceContext, type_name: str) -> str | None:
+def incomplete_license_data(ctx: ServiceContext, type_name: str) -> str | None:
     """What keeps a license of the type from being validated with the data the registry carries (none)."""
     _, problems = validate_data(ctx.config.resolved_data_fields("producerLicenses", type_name), {},
                                 check_required=True)
@@ -338,7 +338,7 @@ def _registry_license_rows(ctx: ServiceContext, producer_id: str, held: list[Any
     """The registry licenses as license rows of the new producer, as `_import_licenses` adds them."""
     created = []
     for lic in held:
-        effective, expiration = _window(lic)
+        effective, expiration = registry_window(lic)
         state, reason = _standing(lic, now.date(), incomplete)
         if lic.residency not in ("resident", "non-resident"):
             raise DomainError("INVALID_RESIDENCY", f"Residency {lic.residency!r} is not allowed; use resident or "
@@ -466,7 +466,7 @@ async def onboard_batch(ctx: ServiceContext, session: AsyncSession, bulk_job_id:
 
     data, _ = validate_data(ctx.config.resolved_data_fields("producers", type_name), {}, check_required=False)
     finishing = ctx.config.onboarding
-    incomplete = _incomplete_license_data(ctx, lic_type)
+    incomplete = incomplete_license_data(ctx, lic_type)
     _, data_problems = validate_data(ctx.config.resolved_data_fields("producers", type_name), data,
                                      check_required=True)  # every row has the type's default data
     now = utcnow()

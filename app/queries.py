@@ -57,6 +57,15 @@ def bounded(page: PageRequest, max_size: int) -> PageRequest:
 Counted = tuple[Page, Callable[[], Awaitable[int]]]
 
 
+def int_key(key: str | None) -> int | None:
+    """A cursor key of an integer-keyed list (audit events, webhook deliveries); INVALID_CURSOR otherwise."""
+    if key is None:
+        return None
+    if not key.isdigit():
+        raise DomainError("INVALID_CURSOR", "The cursor is not one this API returned.", "after")
+    return int(key)
+
+
 async def paged(ctx: ServiceContext, stmt: Any, key: Any, page: PageRequest,
                 convert: Callable[[str | None], Any] = lambda cursor_key: cursor_key) -> Counted:
     """One bounded keyset page of a scoped statement, and a function that counts the whole list when asked."""

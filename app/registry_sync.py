@@ -16,7 +16,7 @@ from app.auth import Principal, Role
 from app.context import ServiceContext
 from app.errors import DomainError
 from app.licenses import add_license
-from app.onboarding import _incomplete_license_data, _window, license_type
+from app.onboarding import incomplete_license_data, license_type, registry_window
 from app.pii import SsnVault
 from app.producers import search_text
 from app.registry import BATCH, ImportSummary, RegistryEntry, RegistryLicense, producer_row, read_extract
@@ -104,7 +104,7 @@ async def sync_batch(ctx: ServiceContext, session: AsyncSession, batch: list[Reg
         held.setdefault(record.producer_id, []).append(record)
     names: dict[str, str] = {}
     type_name = license_type(ctx)
-    incomplete = _incomplete_license_data(ctx, type_name)
+    incomplete = incomplete_license_data(ctx, type_name)
     for registry_id, producer in onboarded:
         entry = by_registry_id[registry_id]
         if _refresh_producer(ctx, producer, previous.get(entry.npn), entry):
@@ -156,7 +156,7 @@ async def _reconcile_license(ctx: ServiceContext, session: AsyncSession, produce
                              today: date, names: dict[str, str]) -> str | None:
     """Bring the producer's license `lic` in line with the registry; the kind of change, or None for none."""
     match, application = _held_license(held, lic)
-    effective, expiration = _window(lic)
+    effective, expiration = registry_window(lic)
     loas = [t for t in dict.fromkeys(v.strip() for v in lic.lines_of_authority) if t]
     if match is None:
         state, reason = registry_standing(lic.status, lic.expiration_date, today)

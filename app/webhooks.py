@@ -20,7 +20,7 @@ from app.audit import api_view
 from app.auth import Role
 from app.context import ServiceContext
 from app.errors import DomainError, NotFound
-from app.queries import PageRequest, paged
+from app.queries import PageRequest, int_key, paged
 from app.rules import webhooks as rules
 from app.settings import Settings
 from persistence import webhooks as store
@@ -140,15 +140,8 @@ async def list_deliveries(ctx: ServiceContext, endpoint_id: str | None, statuses
     """The tenant's deliveries (of one endpoint), oldest first, with their attempts and next retry."""
     ctx.require(Role.TENANT_ADMIN)
     stmt = store.deliveries_of(ctx.tenant_id, endpoint_id, statuses)
-    return await paged(ctx, stmt, col(WebhookDeliveryRecord.id), page, _int_key)
+    return await paged(ctx, stmt, col(WebhookDeliveryRecord.id), page, int_key)
 
-
-def _int_key(key: str | None) -> int | None:
-    if key is None:
-        return None
-    if not key.isdigit():
-        raise DomainError("INVALID_CURSOR", "The cursor is not one this API returned.", "after")
-    return int(key)
 
 
 async def attempts_by_delivery(ctx: ServiceContext, delivery_ids: list[int]) -> list[list[Any]]:

@@ -122,8 +122,8 @@ class StatementCounter:
         self.active = False
 
 
-@pytest.fixture(scope="module")
-def statements(app: Any) -> StatementCounter:
+def count_statements(engine: Any) -> StatementCounter:
+    """A counter of the statements `engine` sends through SQLAlchemy while the counter is active."""
     counter = StatementCounter()
 
     def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -131,8 +131,13 @@ def statements(app: Any) -> StatementCounter:
             counter.count += 1
             counter.statements.append(statement)
 
-    event.listen(app.state.engine.sync_engine, "before_cursor_execute", before)
+    event.listen(engine.sync_engine, "before_cursor_execute", before)
     return counter
+
+
+@pytest.fixture(scope="module")
+def statements(app: Any) -> StatementCounter:
+    return count_statements(app.state.engine)
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,7 @@ def failed_rows_path(job_id: str, fmt: str) -> str:
     return f"/bulk-onboarding/jobs/{job_id}/failed-rows.{fmt}"
 
 
-def _error(status: int, code: str, message: str) -> Response:
+def error_response(status: int, code: str, message: str) -> Response:
     body = {"errors": [{"message": message, "extensions": {"code": registered(code)}}]}
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
@@ -55,9 +55,9 @@ async def authorized(request: Request, roles: tuple[Role, ...]) -> ServiceContex
             raise AuthError("INVALID_TOKEN", "The bearer token names a tenant that does not exist.")
         await offboarding.ensure_agency_active(sessions, principal)
     except AuthError as exc:
-        return _error(401, exc.code, exc.message)
+        return error_response(401, exc.code, exc.message)
     if not principal.has(*roles):
-        return _error(403, "FORBIDDEN", f"This download needs one of the roles: "
+        return error_response(403, "FORBIDDEN", f"This download needs one of the roles: "
                                         f"{', '.join(sorted(r.value for r in roles))}.")
     return ctx
 
@@ -80,7 +80,7 @@ async def failed_rows(request: Request) -> Response:
     """The failed rows of a job visible to the bearer of the token, as CSV or XLSX."""
     fmt = request.path_params["format"]
     if fmt not in ("csv", "xlsx"):
-        return _error(404, "NOT_FOUND", "Reports come as failed-rows.csv or failed-rows.xlsx.")
+        return error_response(404, "NOT_FOUND", "Reports come as failed-rows.csv or failed-rows.xlsx.")
     ctx = await authorized(request, ADMINS)
     if isinstance(ctx, Response):
         return ctx
@@ -88,7 +88,7 @@ async def failed_rows(request: Request) -> Response:
         content = await bulk.failed_rows_report(ctx, request.path_params["job_id"], fmt)
     except DomainError as exc:
         status = 403 if exc.code == "FORBIDDEN" else 404
-        return _error(status, exc.code, exc.message)
+        return error_response(status, exc.code, exc.message)
     media_type = XLSX_TYPE if fmt == "xlsx" else CSV_TYPE
     return _attachment(content, media_type, f"failed-rows-{request.path_params['job_id']}.{fmt}")
 
@@ -113,7 +113,7 @@ class MultipartCsrfGuard:
             content_type = headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type == "multipart/form-data" and not any(headers.get(h, "").strip()
                                                                  for h in PREFLIGHT_HEADERS):
-                response = _error(400, "CSRF_PREVENTED", "This multipart request was refused as a possible "
+                response = error_response(400, "CSRF_PREVENTED", "This multipart request was refused as a possible "
                                                          "cross-site request forgery: send a non-empty "
                                                          "'Apollo-Require-Preflight' (or 'X-Apollo-Operation-Name') "
                                                          "header with uploads.")

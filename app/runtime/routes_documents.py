@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from app import documents
 from app.context import ALL_ROLES
-from app.runtime.routes_bulk import _error, authorized
+from app.runtime.routes_bulk import authorized, error_response
 
 NOT_FOUND = "No document with that id is visible to you (or the link expired)."
 
@@ -29,7 +29,7 @@ async def download(request: Request) -> Response:
             return ctx
         record = await documents.for_download(ctx, document_id)
     if record is None:
-        return _error(404, documents.DOCUMENT_NOT_FOUND, NOT_FOUND)
+        return error_response(404, documents.DOCUMENT_NOT_FOUND, NOT_FOUND)
     headers = {"Content-Disposition": documents.content_disposition(record.file_name),
                "Content-Length": str(record.size), "X-Content-Type-Options": "nosniff",
                "Cache-Control": "private, no-store", "ETag": f'"{record.sha256}"'}

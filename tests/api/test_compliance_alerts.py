@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.tenant_config import default_config_dict
+from tests.api.document_helpers import attach
 from tests.api.helpers import validated_producer
 from tests.api.registry_helpers import agency
+from tests.api.test_documents import UPDATE_PRODUCER
 from tests.api.test_licenses import CREATE_APPOINTMENT
 from tests.api.test_offboarding import VALIDATE_APPOINTMENT
 from tests.api.test_quotes_underwriting import license_for
@@ -149,9 +151,6 @@ async def test_an_expired_credential_of_a_draft_producer_is_no_alert_and_readers
 
 async def test_an_eo_certificate_expiring_is_a_document_alert_of_its_agency_only(gql, http, new_tenant):
     # given an agent of Acme whose E&O certificate is attached and covers 20 more days, and another agency
-    from tests.api.document_helpers import attach
-    from tests.api.test_documents import UPDATE_PRODUCER
-
     tenant = await new_tenant()
     acme = await agency(gql, tenant.admin, name="Acme")
     globex = await agency(gql, tenant.admin, name="Globex")

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from standardwebhooks import Webhook
 
 from app import tenants
 from app.tenant_config import default_config_dict
@@ -20,6 +21,7 @@ from persistence.base import utcnow
 from tests.api.helpers import create_producer, transition_mutation
 from tests.api.test_compliance_alerts import in_days
 from tests.api.test_quotes_underwriting import license_for
+from tests.api.webhook_helpers import create_endpoint, eventually, receiver
 from tests.conftest import free_port, settings_for_test
 
 ROUND = 0.2
@@ -179,10 +181,6 @@ async def test_a_tenant_can_turn_the_digest_off(app, gql, new_tenant, inbox):
 
 async def test_each_alert_told_in_a_digest_is_sent_once_to_webhooks(app, gql, new_tenant, inbox):
     # given an endpoint subscribed to compliance alerts, and an agency whose agent holds three expiring licenses
-    from standardwebhooks import Webhook
-
-    from tests.api.webhook_helpers import create_endpoint, eventually, receiver
-
     config = tenant_config(defaultDigestRecipients=["compliance-hooks@example.com"])
     tenant = await new_tenant(config)
     acme = await agency_with(gql, tenant.admin, "Acme Hooks")

@@ -11,10 +11,9 @@ import httpx
 import pytest
 from httpx_ws import aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
-from sqlalchemy import event
 
 from tests.api.helpers import create_producer
-from tests.conftest import GraphQLClient, StatementCounter, settings_for_test
+from tests.conftest import GraphQLClient, StatementCounter, count_statements, settings_for_test
 
 MAXIMUM, RESTORE_RATE = 100, 10  # small, so a test drains a budget in a few requests and it refills in seconds
 
@@ -182,15 +181,7 @@ async def test_a_subscription_the_budget_cannot_pay_gets_a_throttled_error_messa
 @pytest.fixture(scope="module")
 def leases(app: Any) -> StatementCounter:
     """Counts the statements of the budget's own pool (its leases)."""
-    counter = StatementCounter()
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if counter.active:
-            counter.count += 1
-            counter.statements.append(statement)
-
-    event.listen(app.state.throttle_engine.sync_engine, "before_cursor_execute", before)
-    return counter
+    return count_statements(app.state.throttle_engine)
 
 
 async def test_a_caller_with_budget_left_in_its_slice_is_charged_without_a_lease(gql, new_tenant, leases):

@@ -5,9 +5,11 @@ a slow receiver never slows the API."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import statistics
 import time
+from datetime import date
 
 import pytest
 from sqlalchemy import text
@@ -17,6 +19,8 @@ from app import webhooks
 from persistence.db import transaction
 from tests.api.bulk_helpers import bulk_setup, csv_file, file_rows, start_job, upload, wait_for_job
 from tests.api.helpers import create_producer, transition_mutation
+from tests.api.registry_helpers import agency, entry_with, load_registry
+from tests.api.test_registry_sync import CA, NV, finished_producer, later, sync
 from tests.api.webhook_helpers import create_endpoint, deliveries, eventually, receiver
 from tests.conftest import settings_for_test
 
@@ -193,12 +197,6 @@ async def test_a_slow_receiver_does_not_slow_api_requests(app, gql, new_tenant, 
 
 async def test_a_registry_sync_is_sent_under_the_name_of_its_kind(app, gql, new_tenant, tmp_path):
     # given a producer onboarded from the registry with CA and NV licenses, and an endpoint for renewals and lapses
-    import dataclasses
-    from datetime import date
-
-    from tests.api.registry_helpers import agency, entry_with, load_registry
-    from tests.api.test_registry_sync import CA, NV, finished_producer, later, sync
-
     tenant = await new_tenant()
     acme = await agency(gql, tenant.admin)
     person = entry_with("5901", "233-45-7901", "Okafor", later(CA), later(NV))
