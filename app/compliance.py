@@ -1,6 +1,8 @@
-"""Compliance alerts and the daily digest: credentials expiring within the tenant's windows (or expired while
-their producer is validated), from pluggable alert sources, and one digest email per agency and day, whichever
-server process takes its lease in PostgreSQL; each alert is told once per window."""
+"""Compliance alerts, raised to webhooks and told in the daily digest: credentials expiring within the tenant's
+windows (or expired while their producer is validated), from pluggable alert sources. A daily sweep per tenant
+raises each alert once per window and expiration date (`complianceAlert.raised`), whether or not a digest is sent;
+one digest email per agency and day tells each alert once per window. Whichever server process takes the sweep's
+or the digest's lease in PostgreSQL does it."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ log = logging.getLogger("producer_graph.compliance")
 
 KINDS = ("LICENSE", "APPOINTMENT", "DOCUMENT")
 DIGEST_ACTOR = "compliance-digest"
+RAISED = "complianceAlert.raised"
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,65 @@ def _page(alerts: list[Alert], page: PageRequest) -> Page:
     return Page(items[:size], len(items) > size, page.after is not None)
 
 
+# ---- raising alerts to webhooks ----------------------------------------------------------------------------
+
+def raised_payload(alert: Alert) -> dict[str, Any]:
+    """The `data` of a `complianceAlert.raised` webhook message."""
+    return {"kind": alert.kind, "entityId": alert.entity_id, "producerId": alert.producer.id,
+            "agencyId": alert.agency_id, "expiresOn": alert.expires_on.isoformat(), "window": alert.window,
+            "daysLeft": alert.days_left, "label": alert.label}
+
+
+async def raise_new(session: AsyncSession, tenant_id: str, alerts: Sequence[Alert]) -> int:
+    """Record the alerts not raised yet (per credential, expiration date and window) and write each to the webhook
+    outbox, in the caller's transaction; the number raised now. Raised once whichever sweep or digest comes first."""
+    found = {(a.entity_id, a.expires_on, a.window): a for a in alerts}
+    fresh = await store.record_raised(session, tenant_id, [(e, d, w, a.kind, a.producer.id)
+                                                           for (e, d, w), a in found.items()])
+    await webhooks.enqueue_events(session, tenant_id, RAISED,
+                                  [raised_payload(alert) for key, alert in found.items() if key in fresh])
+    return len(fresh)
+
+
+async def sweep_alerts(ctx: ServiceContext, owner: str, *, lease_seconds: float, now: datetime | None = None,
+                       force: bool = False) -> int | None:
+    """Raise the tenant's alerts that entered a window since they were last raised, once a day: None when another
+    process holds (or finished) the sweep of the day, unless `force`; else the number raised now."""
+    now = now or utcnow()
+    day = now.date()
+    if not force:
+        async with transaction(ctx.sessions) as session:
+            if not await store.claim_sweep(session, ctx.tenant_id, day, owner, lease_seconds):
+                return None
+    try:
+        async with transaction(ctx.sessions) as session:
+            raised = await raise_new(session, ctx.tenant_id, await collect_alerts(ctx, session, now=now))
+            if not force:
+                await store.finish_sweep(session, ctx.tenant_id, day, owner, raised)
+    except Exception:
+        if not force:
+            async with transaction(ctx.sessions) as session:  # give the lease back: the next round tries again
+                await store.release_sweep(session, ctx.tenant_id, day, owner)
+        raise
+    if raised:
+        log.info("compliance alerts raised", extra={"tenant": ctx.tenant_id, "alerts": raised})
+    return raised
+
+
+async def sweep_all_alerts(settings: Settings, sessions: async_sessionmaker[AsyncSession], owner: str, *,
+                           now: datetime | None = None, force: bool = False) -> int:
+    """Every tenant's alert sweep due now (see `sweep_alerts`); the number of alerts this process raised."""
+    async with sessions() as session:
+        ids = await tenant_store.tenant_ids(session)
+    raised = 0
+    for tenant_id in ids:
+        ctx = await tenant_context(settings, sessions, tenant_id)
+        if ctx is not None:
+            raised += await sweep_alerts(ctx, owner, lease_seconds=settings.compliance_digest_lease_seconds,
+                                         now=now, force=force) or 0
+    return raised
+
+
 # ---- the daily digest --------------------------------------------------------------------------------------
 
 Send = Callable[[str, str, str], Awaitable[bool]]  # (to, subject, body) -> sent
@@ -256,11 +318,7 @@ async def _send_one(ctx: ServiceContext, send: Send, owner: str, lease_seconds: 
     async with transaction(ctx.sessions) as session:
         await store.record_notices(session, ctx.tenant_id, agency.id, day, [(a.entity_id, a.window) for a in fresh])
         await store.finish_digest(session, ctx.tenant_id, agency.id, day, owner, len(lines), to)
-        for alert in fresh:  # told once per window, as in the email
-            await webhooks.enqueue_event(session, ctx.tenant_id, "complianceAlert.raised", {
-                "kind": alert.kind, "entityId": alert.entity_id, "producerId": alert.producer.id,
-                "agencyId": agency.id, "expiresOn": alert.expires_on.isoformat(), "window": alert.window,
-                "daysLeft": alert.days_left, "label": alert.label})
+        await raise_new(session, ctx.tenant_id, fresh)  # an alert the day's sweep has not raised yet (it came after)
     log.info("compliance digest sent", extra={"tenant": ctx.tenant_id, "agency": agency.id, "alerts": len(lines)})
     return bool(lines)
 

@@ -147,12 +147,16 @@ class Settings(BaseSettings):
         "notification woke it (retries fall due without one).")
     compliance_digest_hour: int = Field(
         default=6, ge=0, le=23, description="UTC hour from which each agency's daily compliance digest is sent.")
+    compliance_alert_sweep_hour: int = Field(
+        default=0, ge=0, le=23, description="UTC hour from which each tenant's daily compliance alert sweep runs: it "
+        "raises `complianceAlert.raised` to webhooks for each credential that entered one of the tenant's windows "
+        "(by default 90, 30, 7 days, expired), whether or not a digest is sent.")
     compliance_digest_interval_seconds: float = Field(
-        default=300.0, gt=0, description="How often each server process looks for digests due (one is sent per "
-        "agency and day, whichever process takes its lease).")
+        default=300.0, gt=0, description="How often each server process looks for digests and alert sweeps due (one "
+        "digest is sent per agency and day, one sweep run per tenant and day, whichever process takes its lease).")
     compliance_digest_lease_seconds: float = Field(
-        default=600.0, gt=0, description="How long a process holds an agency's digest of the day before another "
-        "one may take it over (it crashed while sending).")
+        default=600.0, gt=0, description="How long a process holds an agency's digest (or a tenant's alert sweep) of "
+        "the day before another one may take it over (it crashed while sending).")
 
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", description="Log lines: `json` (one object per line), `console` (readable lines) or "

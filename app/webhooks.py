@@ -162,10 +162,15 @@ async def enqueue_event(session: AsyncSession, tenant_id: str, type: str, payloa
 
     Call it in the transaction of the change the event reports, so that a rolled-back change sends nothing and
     a committed one is never missed: `bulkJob.completed`, `complianceAlert.raised`, `registry.imported`..."""
+    return await enqueue_events(session, tenant_id, type, [payload])
+
+
+async def enqueue_events(session: AsyncSession, tenant_id: str, type: str, payloads: Sequence[dict[str, Any]]) -> int:
+    """`enqueue_event` for many events of one type, in one statement (a sweep raising many alerts)."""
     problem = rules.event_type_problem(type)
     if problem is not None or type.split(".")[0] in rules.AUDIT_FAMILIES:
         raise ValueError(problem or f"{type!r} is an audit log event type; the audit trigger writes those")
-    return await store.enqueue(session, tenant_id, type, payload)
+    return await store.enqueue(session, tenant_id, type, payloads)
 
 
 def _audit_data(claimed: Claimed) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Compliance: credentials by expiration with their producers, the daily digest leases and the alert notices."""
+"""Compliance: credentials by expiration with their producers, the daily digest and alert sweep leases, the alerts
+each digest told and the alerts raised to webhooks."""
 
 from __future__ import annotations
 
@@ -43,6 +44,35 @@ class ComplianceAlertNoticeRecord(SQLModel, table=True):
     alert_window: str = Field(sa_column=Column(String(20), primary_key=True))
     agency_id: str = Field(max_length=26)
     day: date = Field(sa_column=Column(Date, nullable=False))
+
+
+class ComplianceAlertRaisedRecord(SQLModel, table=True):
+    """An alert raised to webhooks (`complianceAlert.raised`): each credential once per window and expiration date,
+    so a renewed credential alerts again as its new date comes near."""
+
+    __tablename__ = "compliance_alerts_raised"
+
+    tenant_id: str = Field(primary_key=True, max_length=26, foreign_key="tenants.id")
+    entity_id: str = Field(primary_key=True, max_length=26)
+    expires_on: date = Field(sa_column=Column(Date, primary_key=True))
+    alert_window: str = Field(sa_column=Column(String(20), primary_key=True))
+    kind: str = Field(max_length=20)
+    producer_id: str = Field(max_length=26)
+    raised_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ComplianceAlertSweepRecord(SQLModel, table=True):
+    """One tenant's alert sweep of one day: claimed by one server process (a lease), then done."""
+
+    __tablename__ = "compliance_alert_sweeps"
+
+    tenant_id: str = Field(primary_key=True, max_length=26, foreign_key="tenants.id")
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    status: str = Field(max_length=20)  # sweeping | done
+    claimed_by: str = Field(max_length=200)
+    claimed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    raised_count: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 async def expiring(session: AsyncSession, table: Any, scope: Scope, *, states: Sequence[str], now: datetime,
@@ -131,3 +161,57 @@ async def release_digest(session: AsyncSession, tenant_id: str, agency_id: str, 
         "DELETE FROM compliance_digests WHERE tenant_id = :tenant AND agency_id = :agency AND day = :day "
         "AND claimed_by = :owner AND status = 'sending'"),
         {"tenant": tenant_id, "agency": agency_id, "day": day, "owner": owner})
+
+
+_CLAIM_SWEEP = text("""
+INSERT INTO compliance_alert_sweeps AS s (tenant_id, day, status, claimed_by, claimed_at)
+VALUES (:tenant, :day, 'sweeping', :owner, now())
+ON CONFLICT (tenant_id, day) DO UPDATE SET claimed_by = excluded.claimed_by, claimed_at = now()
+WHERE s.status = 'sweeping' AND s.claimed_at < now() - make_interval(secs => :lease)
+RETURNING s.claimed_by
+""")
+
+
+async def claim_sweep(session: AsyncSession, tenant_id: str, day: date, owner: str, lease_seconds: float) -> bool:
+    """Take the lease of the tenant's alert sweep of `day`, as `claim_digest` does for a digest."""
+    row = (await session.execute(_CLAIM_SWEEP, {"tenant": tenant_id, "day": day, "owner": owner,
+                                                "lease": lease_seconds})).first()
+    return row is not None and row[0] == owner
+
+
+async def finish_sweep(session: AsyncSession, tenant_id: str, day: date, owner: str, raised: int) -> None:
+    await session.execute(text(
+        "UPDATE compliance_alert_sweeps SET status = 'done', finished_at = now(), raised_count = :raised "
+        "WHERE tenant_id = :tenant AND day = :day AND claimed_by = :owner"),
+        {"raised": raised, "tenant": tenant_id, "day": day, "owner": owner})
+
+
+async def release_sweep(session: AsyncSession, tenant_id: str, day: date, owner: str) -> None:
+    """Give back the lease of a sweep that failed, so the next round (of any process) tries again."""
+    await session.execute(text(
+        "DELETE FROM compliance_alert_sweeps WHERE tenant_id = :tenant AND day = :day AND claimed_by = :owner "
+        "AND status = 'sweeping'"), {"tenant": tenant_id, "day": day, "owner": owner})
+
+
+async def record_raised(session: AsyncSession, tenant_id: str,
+                        alerts: Sequence[tuple[str, date, str, str, str]]) -> set[tuple[str, date, str]]:
+    """Record alerts (entity id, expires on, window, kind, producer id) as raised; the (entity id, expires on,
+    window) keys not raised before. A concurrent transaction recording the same key waits for this one and
+    records nothing: each key is raised once whatever the number of processes."""
+    if not alerts:
+        return set()
+    rows = await session.execute(text(
+        "INSERT INTO compliance_alerts_raised (tenant_id, entity_id, expires_on, alert_window, kind, producer_id, "
+        "raised_at) SELECT :tenant, e, d, w, k, p, now() FROM unnest(CAST(:ids AS text[]), CAST(:days AS date[]), "
+        "CAST(:windows AS text[]), CAST(:kinds AS text[]), CAST(:producers AS text[])) AS a(e, d, w, k, p) "
+        "ON CONFLICT DO NOTHING RETURNING entity_id, expires_on, alert_window"),
+        {"tenant": tenant_id, "ids": [a[0] for a in alerts], "days": [a[1] for a in alerts],
+         "windows": [a[2] for a in alerts], "kinds": [a[3] for a in alerts], "producers": [a[4] for a in alerts]})
+    return {(e, d, w) for e, d, w in rows.all()}
+
+
+async def raised_of(session: AsyncSession, tenant_id: str) -> list[ComplianceAlertRaisedRecord]:
+    """The alerts raised in a tenant, for tests and operations."""
+    r: Any = ComplianceAlertRaisedRecord
+    stmt = select(ComplianceAlertRaisedRecord).where(r.tenant_id == tenant_id).order_by(r.raised_at, r.entity_id)
+    return list((await session.execute(stmt)).scalars())

@@ -94,13 +94,19 @@ async def endpoint_for_update(session: AsyncSession, tenant_id: str, endpoint_id
 
 # ---- the outbox ------------------------------------------------------------------------------------------
 
-async def enqueue(session: AsyncSession, tenant_id: str, event_type: str, payload: dict[str, Any]) -> int:
-    """One outbox row per enabled endpoint of the tenant subscribed to `event_type`, in the caller's transaction."""
+async def enqueue(session: AsyncSession, tenant_id: str, event_type: str, payloads: Sequence[dict[str, Any]]) -> int:
+    """One outbox row per payload and enabled endpoint of the tenant subscribed to `event_type` (payload by payload,
+    in order), in one statement of the caller's transaction."""
+    if not payloads:
+        return 0
     result = await session.execute(text("""
         INSERT INTO webhook_outbox (tenant_id, endpoint_id, event_type, payload)
-        SELECT w.tenant_id, w.id, CAST(:event_type AS text), CAST(:payload AS jsonb) FROM webhook_endpoints w
+        SELECT w.tenant_id, w.id, CAST(:event_type AS text), p.payload
+        FROM unnest(CAST(:payloads AS jsonb[])) WITH ORDINALITY AS p(payload, n)
+        CROSS JOIN webhook_endpoints w
         WHERE w.tenant_id = :tenant AND w.enabled AND webhook_subscribed(w.events, CAST(:event_type AS text))
-        ORDER BY w.id"""), {"tenant": tenant_id, "event_type": event_type, "payload": orjson.dumps(payload).decode()})
+        ORDER BY p.n, w.id"""), {"tenant": tenant_id, "event_type": event_type,
+                                 "payloads": [orjson.dumps(payload).decode() for payload in payloads]})
     rows = int(getattr(result, "rowcount", 0) or 0)
     if rows:
         await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})

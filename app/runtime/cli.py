@@ -293,6 +293,23 @@ async def _compliance_digest(any_hour: bool) -> int:
         return await ComplianceDigests(get_settings(), sessions).run_once(any_hour=any_hour)
 
 
+async def _compliance_sweep(force: bool) -> int:
+    from app.runtime.compliance_digests import ComplianceDigests
+
+    async with _sessions() as sessions:
+        return await ComplianceDigests(get_settings(), sessions).sweep_once(any_hour=True, force=force)
+
+
+def cmd_compliance_sweep(args: argparse.Namespace) -> int:
+    """Raise the compliance alerts that entered a window to webhooks now (the server's loop does it once a day)."""
+    from persistence.migrate import upgrade
+
+    upgrade(_url())
+    raised = asyncio.run(_compliance_sweep(args.now))
+    print(f"raised {raised} compliance alerts")
+    return 0
+
+
 def cmd_compliance_digest(args: argparse.Namespace) -> int:
     """Send the agencies' compliance digests due today now (the server's loop does it every few minutes)."""
     from persistence.migrate import upgrade
@@ -372,12 +389,18 @@ def parser() -> argparse.ArgumentParser:
     rs.add_argument("--seed", type=int, default=7)
     rs.set_defaults(fn=cmd_registry_sample)
 
-    cp = sub.add_parser("compliance", help="compliance alerts: the agencies' daily digest emails")
+    cp = sub.add_parser("compliance", help="compliance alerts: the daily sweep raising them to webhooks, the agencies' "
+                        "daily digest emails")
     csub = cp.add_subparsers(dest="compliance_command", required=True)
     cd = csub.add_parser("digest", help="send today's digests not sent yet (once per agency and day, whichever "
                          "process or command takes the lease)")
     cd.add_argument("--now", action="store_true", help="do not wait for COMPLIANCE_DIGEST_HOUR")
     cd.set_defaults(fn=cmd_compliance_digest)
+    cw = csub.add_parser("sweep", help="raise the alerts that entered a window to webhooks (complianceAlert.raised), "
+                         "once per credential, window and expiration date, whatever process or command raises it")
+    cw.add_argument("--now", action="store_true", help="sweep every tenant now, even one swept today (alerts raised "
+                    "already are not raised again); without it, only the tenants not swept today")
+    cw.set_defaults(fn=cmd_compliance_sweep)
 
     d = sub.add_parser("demo", help="create (or complete) the demo tenant; prints tokens per role and a GraphiQL link "
                        "(idempotent)")

@@ -200,3 +200,23 @@ async def test_each_alert_told_in_a_digest_is_sent_once_to_webhooks(app, gql, ne
         ("complianceAlert.raised", "EXPIRED", "WH-OLD"), ("complianceAlert.raised", "UPCOMING", "WH-45"),
         ("complianceAlert.raised", "URGENT", "WH-3")]
     assert {m["data"]["agencyId"] for m in messages} == {acme["locator"]}
+
+
+async def test_a_digest_after_the_sweep_raises_nothing_twice(app, gql, new_tenant, inbox):
+    # given alerts the sweep raised to an endpoint while the tenant's digests were off
+    config = tenant_config(defaultDigestRecipients=["after-sweep@example.com"])
+    tenant = await new_tenant(config)
+    acme = await agency_with(gql, tenant.admin, "Acme Swept")
+    await agent_with_licenses(gql, tenant.admin, acme["id"], ("SW-3", 3.5), ("SW-45", 45.5))
+    async with receiver() as hook:
+        endpoint = await create_endpoint(gql, tenant.admin, hook.url, ["complianceAlert.*"])
+        assert await app.state.compliance_digests.sweep_once(force=True) >= 2
+        await eventually(lambda: len(hook.received) >= 2)
+
+        # when the digests are turned on and the day's digest tells the same alerts (the loop keeps running)
+        await digests_on(app, tenant.id, config)
+        assert len(await wait_for_mail(inbox, "after-sweep@example.com")) == 1
+
+    # then the endpoint got each alert once, from the sweep
+    messages = [Webhook(endpoint["secret"]).verify(item.body, item.headers) for item in hook.received]
+    assert sorted(m["data"]["label"].split()[1] for m in messages) == ["SW-3", "SW-45"]
