@@ -115,7 +115,8 @@ async def document_alerts(session: AsyncSession, q: AlertQuery) -> list[Alert]:
     async def this_session() -> AsyncIterator[AsyncSession]:  # the caller's: a second connection could deadlock
         yield session                                           # a pool of one (the CLI's)
 
-    due = {d.document_id: d async for d in documents.expiring_documents(this_session, q.ctx.tenant_id, q.ctx.config)
+    due = {d.document_id: d async for d in documents.expiring_documents(this_session, q.ctx.tenant_id, q.ctx.config,
+                                                                         before=q.until.date())
            if d.state not in documents.CLOSED_STATES and _end_of(d.expires_on) < q.until}
     alerts = []
     for record, producer in await document_store.with_owners(session, q.ctx.scope, list(due)):

@@ -323,9 +323,11 @@ class DocumentExpiration:
     state: str
 
 
-async def expiring_documents(sessions: Any, tenant_id: str, config: TenantConfig) -> AsyncIterator[DocumentExpiration]:
+async def expiring_documents(sessions: Any, tenant_id: str, config: TenantConfig,
+                             before: date | None = None) -> AsyncIterator[DocumentExpiration]:
     """Every attached document whose media field names an `expirationField` that holds a date (for compliance
-    alerts: the E&O certificate's expiration, say), entity kind by kind in locator order."""
+    alerts: the E&O certificate's expiration, say), entity kind by kind in locator order; with `before`, only
+    those whose date is before it, as PostgreSQL filters them (the others are never read)."""
     for entity, category in CATEGORIES.items():
         watched = {name: {f: d.expirationField for f, d in config.resolved_data_fields(category, name).items()
                           if d.type == "media" and d.expirationField}
@@ -333,8 +335,10 @@ async def expiring_documents(sessions: Any, tenant_id: str, config: TenantConfig
         fields = sorted({f for by_field in watched.values() for f in by_field})
         if not fields:
             continue
+        dates = sorted({d for by_field in watched.values() for d in by_field.values()})
         async with sessions() as session:
-            rows = await store.with_documents(session, tenant_id, entity, fields)
+            rows = await store.with_documents(session, tenant_id, entity, fields,
+                                              dated_before=None if before is None else (dates, before))
         for row in rows:
             for field, date_field in watched.get(row.type, {}).items():
                 attached, when = (row.data or {}).get(field), (row.data or {}).get(date_field)

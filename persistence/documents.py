@@ -8,11 +8,11 @@ up with the data, and neither direction holds a whole file in memory.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, String, Text, case, cast, select, text
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, String, Text, case, cast, func, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
@@ -163,13 +163,20 @@ async def entity_for_update(session: AsyncSession, scope: Scope, entity: str, en
     return await credential_store.for_update(session, table, scope, entity_id)
 
 
-async def with_documents(session: AsyncSession, tenant_id: str, entity: str, fields: Sequence[str]) -> list[Any]:
-    """(id, type, state, data) of the tenant's entities of one kind whose data holds any of the media `fields`."""
+async def with_documents(session: AsyncSession, tenant_id: str, entity: str, fields: Sequence[str],
+                         dated_before: tuple[Sequence[str], date] | None = None) -> list[Any]:
+    """(id, type, state, data) of the tenant's entities of one kind whose data holds any of the media `fields`;
+    with `dated_before` (date fields, day), only those where one of the date fields holds a day before `day`
+    (an ISO date or date-time: its first ten characters, compared as bytes)."""
     table: Any = {"producer": ProducerRecord, "producer_code": ProducerCodeRecord, "license": LicenseRecord,
                   "appointment": AppointmentRecord}[entity]
     stmt = (select(table.id, table.type, table.state, table.data)
             .where(table.tenant_id == tenant_id, table.data.has_any(cast(array(list(fields)), ARRAY(Text))))
             .order_by(table.id))
+    if dated_before is not None:
+        names, day = dated_before
+        stmt = stmt.where(or_(*(func.substr(table.data[name].astext, 1, 10).collate("C") < day.isoformat()
+                                for name in names)))
     return list((await session.execute(stmt)).all())
 
 

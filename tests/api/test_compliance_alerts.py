@@ -171,3 +171,38 @@ async def test_an_eo_certificate_expiring_is_a_document_alert_of_its_agency_only
     assert [{k: n[k] for k in expected[0]} for n in everyone["nodes"]] == expected
     assert [{k: n[k] for k in expected[0]} for n in mine["nodes"]] == expected
     assert theirs["nodes"] == [] and theirs["totalCount"] == 0
+
+
+async def _agents_with_certificates(gql: Any, http: Any, token: str, parent: str, count: int) -> None:
+    """`count` validated agents, each with a license expiring in 20 days and an E&O certificate covering 20 more
+    days, and as many whose certificate covers two more years (no alert)."""
+    for days in (20, 730):
+        covered_until = (datetime.now(UTC) + timedelta(days=days)).date().isoformat()
+        for _ in range(count):
+            agent = await validated_producer(gql, token, parent=parent)
+            await gql.ok(UPDATE_PRODUCER, {"id": agent["id"], "input": {"setData": {"eoExpiresOn": covered_until}}},
+                         token=token)
+            await attach(http, token, agent["id"])
+            if days == 20:
+                await license_for(gql, token, agent["id"], licenseNumber=f"SC-{agent['locator']}",
+                                  effectiveTime=in_days(-400), expirationTime=in_days(20.5))
+
+
+async def test_alerts_of_100_producers_cost_as_many_statements_as_of_10(gql, http, new_tenant, statements):
+    # given 10 agents with an expiring license and certificate (and 10 with a certificate good for two years)
+    tenant = await new_tenant()
+    acme = await agency(gql, tenant.admin, name="Counted")
+    await _agents_with_certificates(gql, http, tenant.admin, acme["id"], 10)
+    with statements:
+        few = await alerts(gql, tenant.admin, first=100)
+    few_statements = list(statements.statements)
+
+    # when there are 100 of each and the alerts are listed again
+    await _agents_with_certificates(gql, http, tenant.admin, acme["id"], 90)
+    with statements:
+        many = await alerts(gql, tenant.admin, first=100)
+
+    # then the listing ran the same statements, and holds two alerts per expiring agent, none for the others
+    assert (few["totalCount"], many["totalCount"]) == (20, 200)
+    assert {n["kind"] for n in few["nodes"]} == {"LICENSE", "DOCUMENT"} and len(many["nodes"]) == 100
+    assert len(statements.statements) == len(few_statements), statements.statements

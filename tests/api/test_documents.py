@@ -325,3 +325,26 @@ async def test_documents_with_an_expiration_date_beside_them_are_listed_for_aler
     found = [e async for e in documents.expiring_documents(app.state.sessions, tenant.id, config)]
     assert [(e.entity.id, e.field, e.document_id, e.expires_on.isoformat(), e.state) for e in found] == [
         (dated["locator"], "eoCertificate", document["locator"], "2027-01-31", "draft")]
+
+
+async def test_documents_dated_after_a_day_are_not_read_for_alerts(app, gql, http, tenant):
+    from datetime import date
+
+    from app import documents, tenants
+
+    # given certificates covering until 2027-02-01, 2027-02-02 and 2031-01-01
+    near, nearer, far = [await create_producer(gql, tenant.admin) for _ in range(3)]
+    for producer, when in ((near, "2027-02-01"), (nearer, "2027-02-02"), (far, "2031-01-01")):
+        await gql.ok(UPDATE_PRODUCER, {"id": producer["id"], "input": {"setData": {"eoExpiresOn": when}}},
+                     token=tenant.admin)
+        await attach(http, tenant.admin, producer["id"])
+    config = (await tenants.load_tenant(app.state.sessions, tenant.id)).config
+
+    # when the documents dated before 2027-02-03 are listed
+    found = [e async for e in documents.expiring_documents(app.state.sessions, tenant.id, config,
+                                                           before=date(2027, 2, 3))]
+
+    # then the far one is not among them (PostgreSQL filtered it out), the two near ones are
+    assert sorted(e.expires_on.isoformat() for e in found if e.entity.id in {near["locator"], nearer["locator"],
+                                                                             far["locator"]}) == [
+        "2027-02-01", "2027-02-02"]
