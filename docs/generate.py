@@ -46,7 +46,8 @@ NOTES: dict[str, str] = {
     "ComplianceConfig.digestRecipients": "Digest recipients by agency locator (a list of email addresses each).",
     "ComplianceConfig.defaultDigestRecipients": "Recipients of the digest of an agency not in `digestRecipients`; "
                                                 "when empty, the agency producer's own email.",
-    "ComplianceConfig.digestEnabled": "`false` sends no digest emails (alerts stay queryable).",
+    "ComplianceConfig.digestEnabled": "`false` sends no digest emails (alerts stay queryable, and are still raised "
+                                      "to webhooks as `complianceAlert.raised` by the daily sweep).",
     "AlertWindows.upcoming": "The widest window (`UPCOMING`), in days.",
     "AlertWindows.soon": "The middle window (`SOON`), in days; narrower than `upcoming`.",
     "AlertWindows.urgent": "The narrowest window (`URGENT`), in days; narrower than `soon`.",
