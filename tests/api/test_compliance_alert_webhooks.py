@@ -5,7 +5,9 @@ many processes). The loop stays out here (one round a million seconds); the test
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +17,11 @@ from app import compliance
 from persistence import compliance as store
 from persistence.base import utcnow
 from persistence.db import create_engine, session_factory
+from tests.api.registry_helpers import entry_with, load_registry
 from tests.api.test_compliance_alerts import alerts, in_days
 from tests.api.test_compliance_digest import agency_with, agent_with_licenses, tenant_config
 from tests.api.test_quotes_underwriting import license_for
+from tests.api.test_registry_sync import CA, finished_producer, later, sync
 from tests.api.webhook_helpers import Receiver, create_endpoint, eventually, receiver
 from tests.conftest import settings_for_test
 
@@ -191,3 +195,29 @@ async def test_a_renewed_license_stops_alerting_until_its_new_date_comes_near(ap
     assert raised(hook, endpoint["secret"]) == [("SOON", "RN-20"), ("SOON", "RN-20")]
     messages = [Webhook(endpoint["secret"]).verify(item.body, item.headers) for item in hook.received]
     assert len({m["data"]["expiresOn"] for m in messages}) == 2
+
+
+async def test_a_license_renewed_by_the_registry_sync_stops_alerting(app, gql, new_tenant, tmp_path: Path):
+    # given a producer onboarded from the registry whose CA license expires in 20 days, raised today
+    tenant = await new_tenant(tenant_config())
+    acme = await agency_with(gql, tenant.admin, "Synced Agency")
+    soon = (utcnow() + timedelta(days=20)).date()
+    person = entry_with("5901", "233-45-7901", "Okafor", later(CA, expiration_date=soon))
+    await load_registry(app, tenant.id, [person], tmp_path)
+    await finished_producer(gql, tenant, acme, "5901", "renewed@example.com")
+    async with receiver() as hook:
+        endpoint = await create_endpoint(gql, tenant.admin, hook.url, ["complianceAlert.*"])
+        first = await sweep(app, tenant.id)
+        await settled(hook, 1)
+
+        # when a later extract renews it for two years, and the sweeps of the following days run
+        summary = await sync(app, tenant.id, tmp_path, dataclasses.replace(
+            person, licenses=[later(CA, expiration_date=soon + timedelta(days=730))]))
+        after = [await sweep(app, tenant.id, days=days) for days in (1, 14, 21)]
+        listed = await alerts(gql, tenant.admin)
+        await asyncio.sleep(1.5)
+
+    # then nothing more was raised, and the alert is no longer listed
+    assert summary.changes == {"renewed": 1}
+    assert (first, after, listed["totalCount"]) == (1, [0, 0, 0], 0)
+    assert raised(hook, endpoint["secret"]) == [("SOON", "0H77701")]
