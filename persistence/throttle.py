@@ -23,7 +23,7 @@ class ThrottleBucketRecord(SQLModel, table=True):
 
     __tablename__ = "throttle_buckets"
 
-    tenant_id: str = Field(primary_key=True, max_length=26)
+    tenant_id: str = Field(primary_key=True, max_length=26, foreign_key="tenants.id", ondelete="CASCADE")
     subject: str = Field(primary_key=True, max_length=200)
     available: float = Field(sa_column=Column(Float, nullable=False))
     updated_at: datetime = timestamp()

@@ -209,3 +209,24 @@ async def test_a_throttled_caller_retrying_at_once_is_refused_without_asking_the
     # then it is refused again by this process alone
     assert response.status_code == 429
     assert leases.count == 0, leases.statements
+
+
+async def test_a_deleted_tenants_buckets_are_deleted_with_it(app, gql, new_tenant):
+    from sqlalchemy import text
+
+    # given a tenant (no data of its own) whose caller has a shared bucket in PostgreSQL
+    tenant = await new_tenant()
+    token = gql.token(tenant.id, "TENANT_ADMIN", subject="leaving")
+    response = await gql.post("{ webhookEventTypes { name } }", token=token)
+    assert response.status_code == 200 and status_of(response.json())["currentlyAvailable"] < MAXIMUM, response.text
+    count = text("SELECT count(*) FROM throttle_buckets WHERE tenant_id = :t")
+    async with app.state.sessions() as session:
+        before = (await session.execute(count, {"t": tenant.id})).scalar_one()
+
+    # when the tenant is deleted (as an operator does, in SQL: the API has no tenant deletion)
+    async with app.state.sessions() as session, session.begin():
+        await session.execute(text("DELETE FROM tenants WHERE id = :t"), {"t": tenant.id})
+        after = (await session.execute(count, {"t": tenant.id})).scalar_one()
+
+    # then its buckets went with it
+    assert (before, after) == (1, 0)

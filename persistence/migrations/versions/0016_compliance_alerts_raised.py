@@ -1,5 +1,6 @@
 """compliance alerts raised: the alerts sent to webhooks (each credential once per window and expiration date),
-and the lease of each tenant's daily alert sweep
+and the lease of each tenant's daily alert sweep; throttle buckets go with their tenant (ON DELETE CASCADE, like
+the compliance leases and notices: state the server derives, not data a tenant deletion must keep or refuse over)
 
 Revision ID: 0016
 Revises: 0015
@@ -36,8 +37,12 @@ def upgrade() -> None:
         sa.Column('raised_count', sa.Integer(), nullable=False, server_default='0'),
         sa.PrimaryKeyConstraint('tenant_id', 'day'),
     )
+    op.execute("DELETE FROM throttle_buckets b WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = b.tenant_id)")
+    op.create_foreign_key('fk_throttle_buckets_tenant', 'throttle_buckets', 'tenants', ['tenant_id'], ['id'],
+                          ondelete='CASCADE')
 
 
 def downgrade() -> None:
+    op.drop_constraint('fk_throttle_buckets_tenant', 'throttle_buckets', type_='foreignkey')
     op.drop_table('compliance_alert_sweeps')
     op.drop_table('compliance_alerts_raised')
