@@ -31,6 +31,10 @@ BULK_ROWS = Counter("bulk_rows_processed_total", "Bulk onboarding rows processed
 WEBHOOK_ATTEMPTS = Counter("webhook_attempts_total", "Webhook delivery attempts, by outcome: delivered, retry "
                            "(failed, tried again later) or failed (given up).", ["outcome"])
 
+# every metric above: /metrics of a single process registers these (one list, so a new metric is not left out)
+METRICS = (GRAPHQL_REQUESTS, GRAPHQL_LATENCY, GRAPHQL_ERRORS, HTTP_REQUESTS, GRAPHQL_READ_PATHS, BULK_ROWS,
+           WEBHOOK_ATTEMPTS)
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_OPERATION_NAMES = 500  # operation names are client-chosen: bound the label values
 _seen_names: set[str] = set()
@@ -110,7 +114,7 @@ def exposition(pools: dict[str, Any]) -> tuple[bytes, str]:
 
         mp.MultiProcessCollector(registry)
     else:
-        for collector in (GRAPHQL_REQUESTS, GRAPHQL_LATENCY, GRAPHQL_ERRORS, HTTP_REQUESTS, BULK_ROWS, WEBHOOK_ATTEMPTS):
+        for collector in METRICS:
             registry.register(collector)
     registry.register(PoolCollector(pools))
     return generate_latest(registry), CONTENT_TYPE_LATEST

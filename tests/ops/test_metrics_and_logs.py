@@ -111,6 +111,23 @@ async def test_metrics_count_operations_by_name_and_type_errors_by_code_and_show
     assert "# TYPE bulk_rows_processed_total counter" in text
 
 
+async def test_metrics_count_queries_by_read_path(gql, new_tenant):
+    # given a single server process (no PROMETHEUS_MULTIPROC_DIR)
+    tenant = await new_tenant()
+    paths = ("compiled", "resolved", "compiled_failed")
+    before = (await gql.http.get("/metrics")).text
+
+    # when three queries are answered
+    for _ in range(3):
+        await gql.ok(NAMED, token=tenant.admin)
+    text = (await gql.http.get("/metrics")).text
+
+    # then /metrics counts them by read path
+    assert "# TYPE graphql_read_path_total counter" in text
+    assert sum(metric(text, "graphql_read_path_total", path=p) - metric(before, "graphql_read_path_total", path=p)
+               for p in paths) == 3
+
+
 async def test_metrics_count_bulk_rows_processed(app, gql, http, new_tenant):
     before = (await http.get("/metrics")).text
     s = await bulk_setup(app, gql, new_tenant, count=7)
