@@ -1,5 +1,6 @@
 """Two server processes on one database, both running the digest loop from the same moment: each agency's digest of
-the day is sent once (the lease in PostgreSQL), never once per process."""
+the day is sent once, and each tenant's alert sweep of the day runs once (the leases in PostgreSQL), never once per
+process; the digest and sweep commands."""
 
 from __future__ import annotations
 
@@ -76,6 +77,12 @@ async def test_two_processes_running_the_digest_loop_send_one_digest_per_agency(
         rows = (await session.execute(text("SELECT status, alert_count FROM compliance_digests WHERE tenant_id = :t"),
                                       {"t": tenant.id})).all()
     assert sorted(rows) == [("sent", 2)] * 3
+    async with app.state.sessions() as session:
+        sweeps = (await session.execute(text(
+            "SELECT status, raised_count FROM compliance_alert_sweeps WHERE tenant_id = :t"), {"t": tenant.id})).all()
+        raised = (await session.execute(text(
+            "SELECT count(*) FROM compliance_alerts_raised WHERE tenant_id = :t"), {"t": tenant.id})).scalar_one()
+    assert (sweeps, raised) == ([("done", 6)], 6)
 
 
 async def test_the_digest_command_sends_todays_digests_once(app, gql, new_tenant, database_url):
@@ -101,3 +108,27 @@ async def test_the_digest_command_sends_todays_digests_once(app, gql, new_tenant
     assert (first.returncode, first.stdout, second.stdout) == (0, "sent 1 compliance digests\n",
                                                                "sent 0 compliance digests\n"), first.stderr
     assert len(mail_to(inbox, "command@example.com")) == 1
+
+
+async def test_the_sweep_command_raises_each_alert_once(app, gql, new_tenant, database_url):
+    # given an agency whose agent holds two expiring licenses, its digests off
+    config = copy.deepcopy(default_config_dict())
+    config["compliance"] = {"digestEnabled": False}
+    tenant = await new_tenant(config)
+    created = await agency_with(gql, tenant.admin, "Swept by command")
+    await agent_with_licenses(gql, tenant.admin, created["id"], ("SWC-3", 3.5), ("SWC-40", 40.5))
+    env = {**os.environ, "DATABASE_URL": database_url}
+    command = [str(Path(sys.executable).parent / "producer-graph"), "compliance", "sweep", "--now"]
+
+    # when `producer-graph compliance sweep --now` runs twice
+    first, second = [await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True,
+                                             timeout=120) for _ in range(2)]
+
+    # then the first run raised the tenant's two alerts (and any other tenant's not raised yet), the second nothing
+    assert first.returncode == 0 and first.stdout.startswith("raised "), first.stderr
+    assert second.stdout == "raised 0 compliance alerts\n", second.stderr
+    async with app.state.sessions() as session:
+        windows = (await session.execute(text(
+            "SELECT alert_window FROM compliance_alerts_raised WHERE tenant_id = :t ORDER BY 1"),
+            {"t": tenant.id})).scalars().all()
+    assert windows == ["UPCOMING", "URGENT"]
