@@ -230,15 +230,19 @@ async def sweep_alerts(ctx: ServiceContext, owner: str, *, lease_seconds: float,
 
 async def sweep_all_alerts(settings: Settings, sessions: async_sessionmaker[AsyncSession], owner: str, *,
                            now: datetime | None = None, force: bool = False) -> int:
-    """Every tenant's alert sweep due now (see `sweep_alerts`); the number of alerts this process raised."""
+    """Every tenant's alert sweep due now (see `sweep_alerts`); the number of alerts this process raised. A tenant
+    whose sweep fails is logged and tried again next round; the other tenants are swept all the same."""
     async with sessions() as session:
         ids = await tenant_store.tenant_ids(session)
     raised = 0
     for tenant_id in ids:
-        ctx = await tenant_context(settings, sessions, tenant_id)
-        if ctx is not None:
-            raised += await sweep_alerts(ctx, owner, lease_seconds=settings.compliance_digest_lease_seconds,
-                                         now=now, force=force) or 0
+        try:
+            ctx = await tenant_context(settings, sessions, tenant_id)
+            if ctx is not None:
+                raised += await sweep_alerts(ctx, owner, lease_seconds=settings.compliance_digest_lease_seconds,
+                                             now=now, force=force) or 0
+        except Exception:
+            log.warning("compliance alert sweep failed", extra={"tenant": tenant_id}, exc_info=True)
     return raised
 
 

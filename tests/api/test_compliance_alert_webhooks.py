@@ -221,3 +221,25 @@ async def test_a_license_renewed_by_the_registry_sync_stops_alerting(app, gql, n
     assert summary.changes == {"renewed": 1}
     assert (first, after, listed["totalCount"]) == (1, [0, 0, 0], 0)
     assert raised(hook, endpoint["secret"]) == [("SOON", "0H77701")]
+
+
+async def test_a_tenant_whose_sweep_fails_does_not_stop_the_others(app, gql, new_tenant):
+    from sqlalchemy import text
+
+    # given a tenant whose stored configuration no longer parses (created first, so swept first), and another
+    # tenant with an expiring license
+    broken = await new_tenant(tenant_config())
+    async with app.state.sessions() as session, session.begin():
+        await session.execute(text("UPDATE tenants SET config = CAST('{\"producerManagement\": 1}' AS jsonb), "
+                                   "config_version = config_version + 1 WHERE id = :t"), {"t": broken.id})
+    tenant = await new_tenant(tenant_config())
+    acme = await agency_with(gql, tenant.admin, "Unaffected Agency")
+    await agent_with_licenses(gql, tenant.admin, acme["id"], ("UA-20", 20.5))
+
+    # when a process runs every tenant's sweep
+    await app.state.compliance_digests.sweep_once(now=utcnow() + timedelta(days=2))
+
+    # then the other tenant's alert was raised all the same
+    async with app.state.sessions() as session:
+        rows = await store.raised_of(session, tenant.id)
+    assert [(r.kind, r.alert_window) for r in rows] == [("LICENSE", "SOON")]
