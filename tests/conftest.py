@@ -82,7 +82,10 @@ async def fresh_database(pg_url: str) -> str:
 def settings_for_test(**overrides: Any) -> Settings:
     values: dict[str, Any] = {"env": "test", "jwt_secret": "test-secret-of-at-least-thirty-two-bytes", "ssn_key": None,
                               # one process runs every test's query shapes: compile them all
-                              "compiled_reads_max_shapes": 100_000}
+                              "compiled_reads_max_shapes": 100_000,
+                              # the compliance loop's daily sweep writes a lease row per tenant: only its first
+                              # round (at start, before any tenant) runs, unless a module sets its own interval
+                              "compliance_digest_interval_seconds": 1e6}
     values.update(overrides)
     return Settings(**values)
 

@@ -1,6 +1,7 @@
 """complianceAlert.raised: the daily alert sweep raises each expiring credential to webhooks once per window (and
 expiration date), whether or not a digest is sent, under a lease in PostgreSQL (one sweep per tenant and day, however
-many processes). The loop stays out here (one round a million seconds); the tests run its rounds at chosen days."""
+many processes). The loop stays out here (tests/conftest.py: one round, at start); the tests run its rounds at chosen
+days."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from standardwebhooks import Webhook
 
 from app import compliance
@@ -23,15 +23,9 @@ from tests.api.test_compliance_digest import agency_with, agent_with_licenses, t
 from tests.api.test_quotes_underwriting import license_for
 from tests.api.test_registry_sync import CA, finished_producer, later, sync
 from tests.api.webhook_helpers import Receiver, create_endpoint, eventually, receiver
-from tests.conftest import settings_for_test
 
 UPDATE_LICENSE = """mutation($id: ID!, $input: UpdateLicenseInput!) {
   updateLicense(id: $id, input: $input) { license { id } userErrors { code } } }"""
-
-
-@pytest.fixture(scope="module")
-def settings() -> Any:
-    return settings_for_test(compliance_digest_interval_seconds=1e6)  # the loop's rounds are the tests' calls
 
 
 def raised(hook: Receiver, secret: str) -> list[tuple[str, str]]:
