@@ -330,13 +330,17 @@ async def _send_one(ctx: ServiceContext, send: Send, owner: str, lease_seconds: 
 
 async def send_all_digests(settings: Settings, sessions: async_sessionmaker[AsyncSession], send: Send, owner: str,
                            *, now: datetime | None = None) -> int:
-    """Every tenant's digests due now (see `send_digests`); the number this process sent."""
+    """Every tenant's digests due now (see `send_digests`); the number this process sent. A tenant whose digests
+    fail is logged and tried again next round; the other tenants' digests go out all the same."""
     async with sessions() as session:
         ids = await tenant_store.tenant_ids(session)
     sent = 0
     for tenant_id in ids:
-        ctx = await tenant_context(settings, sessions, tenant_id)
-        if ctx is not None:
-            sent += await send_digests(ctx, send, owner, lease_seconds=settings.compliance_digest_lease_seconds,
-                                       now=now)
+        try:
+            ctx = await tenant_context(settings, sessions, tenant_id)
+            if ctx is not None:
+                sent += await send_digests(ctx, send, owner, lease_seconds=settings.compliance_digest_lease_seconds,
+                                           now=now)
+        except Exception:
+            log.warning("compliance digests failed", extra={"tenant": tenant_id}, exc_info=True)
     return sent

@@ -221,3 +221,24 @@ async def test_a_digest_after_the_sweep_raises_nothing_twice(app, gql, new_tenan
     # then the endpoint got each alert once, from the sweep
     messages = [Webhook(endpoint["secret"]).verify(item.body, item.headers) for item in hook.received]
     assert sorted(m["data"]["label"].split()[1] for m in messages) == ["SW-3", "SW-45"]
+
+
+async def test_a_tenant_whose_digests_fail_does_not_stop_the_others(app, gql, new_tenant, inbox):
+    from sqlalchemy import text
+
+    # given a tenant whose stored configuration no longer parses (created first, so looked at first), and another
+    # tenant whose agency has an expiring license
+    broken = await new_tenant(tenant_config())
+    async with app.state.sessions() as session, session.begin():
+        await session.execute(text("UPDATE tenants SET config = CAST('{\"producerManagement\": 1}' AS jsonb), "
+                                   "config_version = config_version + 1 WHERE id = :t"), {"t": broken.id})
+    config = tenant_config(defaultDigestRecipients=["unaffected@example.com"])
+    tenant = await new_tenant(config)
+    acme = await agency_with(gql, tenant.admin, "Acme Unaffected")
+    await agent_with_licenses(gql, tenant.admin, acme["id"], ("UN-3", 3.5))
+
+    # when the digests are turned on and the loop runs
+    await digests_on(app, tenant.id, config)
+
+    # then the other tenant's digest went out all the same
+    assert len(await wait_for_mail(inbox, "unaffected@example.com")) == 1
