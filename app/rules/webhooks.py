@@ -28,7 +28,8 @@ AUDIT_FAMILIES = {
 # Families written by the application with app.webhooks.enqueue_event, in the transaction of the change.
 APP_EVENTS = {
     "bulkJob.completed": "A bulk onboarding job handled all its rows (counts of succeeded and failed rows).",
-    "complianceAlert.raised": "A license, appointment or document expires within a configured window, or expired.",
+    "complianceAlert.raised": "A license, appointment or document entered one of the tenant's alert windows, or "
+                              "expired: once per window and expiration date, whether or not digests are sent.",
     "registry.imported": "A registry import reconciled producers (counts of changes by kind); each license it "
                          "changed is also a `license.*` event.",
 }
