@@ -6,7 +6,21 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Date, ForeignKey, Index, LargeBinary, String, func, select, text
+from sqlalchemy import (
+    ARRAY,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    any_,
+    bindparam,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
@@ -82,24 +96,31 @@ ON CONFLICT (tenant_id, npn) DO UPDATE SET
     updated_at = excluded.updated_at
 WHERE (r.first_name, r.middle_name, r.last_name, r.ssn_hash, r.ssn_last4, r.gender, r.email)
       IS DISTINCT FROM (excluded.first_name, excluded.middle_name, excluded.last_name, excluded.ssn_hash,
-                        excluded.ssn_last4, excluded.gender, excluded.email)
+                        excluded.ssn_last4, excluded.gender, excluded.email)RETURNING r.npn, r.id
 """)
 
 
-async def upsert_producers(session: AsyncSession, tenant_id: str, rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+async def upsert_producers(session: AsyncSession, tenant_id: str, rows: Sequence[dict[str, Any]],
+                           known: dict[str, str] | None = None) -> tuple[dict[str, str], set[str]]:
     """Insert or refresh registry producers by NPN (a row whose details did not change is not rewritten; the
-    stored SSN ciphertext stays while the SSN is the same); returns {npn: registry producer id}.
+    stored SSN ciphertext stays while the SSN is the same, so a row of an unchanged SSN may carry none);
+    returns ({npn: registry producer id}, the NPNs inserted or changed). `known` are the ids of NPNs the caller
+    read already: only the NPNs neither written nor known are looked up again (a concurrent import's).
 
     One statement over arrays whatever the count: a multi-row VALUES costs more to compile than to run."""
     if not rows:
-        return {}
+        return {}, set()
     params: dict[str, Any] = {c: [row.get(c) for row in rows] for c in PRODUCER_COLUMNS}
     params.update(id=[new_locator() for _ in rows], tenant=tenant_id, now=utcnow())
-    await session.execute(_UPSERT_PRODUCERS, params)
-    table: Any = RegistryProducerRecord.__table__  # type: ignore[attr-defined]
-    found = await session.execute(select(table.c.id, table.c.npn).where(
-        table.c.tenant_id == tenant_id, table.c.npn.in_(params["npn"])))
-    return {npn: rid for rid, npn in found.all()}
+    written = {npn: rid for npn, rid in (await session.execute(_UPSERT_PRODUCERS, params)).all()}
+    ids = {**(known or {}), **written}
+    missing = [npn for npn in params["npn"] if npn not in ids]
+    if missing:
+        table: Any = RegistryProducerRecord.__table__  # type: ignore[attr-defined]
+        found = await session.execute(select(table.c.id, table.c.npn).where(
+            table.c.tenant_id == tenant_id, table.c.npn.in_(missing)))
+        ids.update({npn: rid for rid, npn in found.all()})
+    return {npn: ids[npn] for npn in params["npn"] if npn in ids}, set(written)
 
 
 LOA_JOIN = "\x1f"  # the lines of authority of a license travel as one string (unnest flattens nested arrays)
@@ -134,25 +155,27 @@ WHERE l.registry_producer_id = ANY(CAST(:producers AS text[]))  -- by ix_registr
   AND (l.state, l.license_number) NOT IN (
       SELECT k.state, k.license_number FROM unnest(CAST(:state AS text[]), CAST(:license_number AS text[]))
           AS k(state, license_number))
+RETURNING l.registry_producer_id, l.state, l.license_number
 """)
 
 
 async def replace_licenses(session: AsyncSession, tenant_id: str, producer_ids: Sequence[str],
-                           rows: Sequence[dict[str, Any]]) -> int:
+                           rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
     """Make `rows` (each with registry_producer_id) the licenses of the given registry producers: new ones
-    inserted, changed ones updated, the others of those producers deleted; two statements whatever the count."""
+    inserted, changed ones updated, the others of those producers deleted; two statements whatever the count.
+    Returns the licenses deleted (dropped out of the extract): [(registry producer id, state, license number)]."""
     params: dict[str, Any] = {c: [row.get(c) for row in rows] for c in LICENSE_COLUMNS if c != "lines_of_authority"}
+    dropped: list[tuple[str, str, str]] = []
     if producer_ids:
-        await session.execute(_DROP_OTHER_LICENSES, {"producers": list(producer_ids),
-                                                     "state": params["state"],
-                                                     "license_number": params["license_number"]})
-    if not rows:
-        return 0
-    params.update(id=[new_locator() for _ in rows], tenant=tenant_id,
-                  registry_producer_id=[row["registry_producer_id"] for row in rows],
-                  loas=[LOA_JOIN.join(row.get("lines_of_authority") or []) for row in rows])
-    await session.execute(_UPSERT_LICENSES, params)
-    return len(rows)
+        dropped = [(str(p), str(st), str(n)) for p, st, n in (await session.execute(_DROP_OTHER_LICENSES, {
+            "producers": list(producer_ids), "state": params["state"],
+            "license_number": params["license_number"]})).all()]
+    if rows:
+        params.update(id=[new_locator() for _ in rows], tenant=tenant_id,
+                      registry_producer_id=[row["registry_producer_id"] for row in rows],
+                      loas=[LOA_JOIN.join(row.get("lines_of_authority") or []) for row in rows])
+        await session.execute(_UPSERT_LICENSES, params)
+    return dropped
 
 
 async def by_npn(session: AsyncSession, tenant_id: str, npn: str) -> list[RegistryProducerRecord]:
@@ -216,18 +239,21 @@ async def counts(session: AsyncSession, tenant_id: str) -> tuple[int, int]:
 
 
 async def onboarded_producers(session: AsyncSession, tenant_id: str,
-                              registry_producer_ids: Sequence[str]) -> list[tuple[str, Any]]:
-    """The active producers onboarded from these registry producers, locked for the sync:
-    [(registry producer id, ProducerRecord)], in producer order."""
+                              registry_producer_ids: Sequence[str]) -> list[Any]:
+    """The active producers onboarded from these registry producers, locked for the sync, as plain rows
+    (registry_producer_id, id and the fields the registry may refresh), in producer order."""
     if not registry_producer_ids:
         return []
-    stmt = (select(col(OnboardingRecord.registry_producer_id), ProducerRecord)
-            .join(ProducerRecord, col(ProducerRecord.id) == col(OnboardingRecord.producer_id))
-            .where(col(OnboardingRecord.tenant_id) == tenant_id,
-                   col(OnboardingRecord.registry_producer_id).in_(list(set(registry_producer_ids))),
-                   col(ProducerRecord.state).not_in(["retired", "discarded"]))
-            .order_by(col(ProducerRecord.id)).with_for_update(of=ProducerRecord))  # type: ignore[arg-type]
-    return [(str(rid), producer) for rid, producer in (await session.execute(stmt)).all()]
+    producers: Any = ProducerRecord.__table__  # type: ignore[attr-defined]
+    onboardings: Any = OnboardingRecord.__table__  # type: ignore[attr-defined]
+    stmt = (select(onboardings.c.registry_producer_id, producers.c.id, producers.c.first_name,
+                   producers.c.middle_name, producers.c.last_name, producers.c.gender, producers.c.email)
+            .join(producers, producers.c.id == onboardings.c.producer_id)
+            .where(onboardings.c.tenant_id == tenant_id,
+                   onboardings.c.registry_producer_id == any_(bindparam("ids", list(set(registry_producer_ids)), type_=ARRAY(Text))),
+                   producers.c.state.not_in(["retired", "discarded"]))
+            .order_by(producers.c.id).with_for_update(of=producers))
+    return list((await session.execute(stmt)).all())
 
 
 async def analyze(session: AsyncSession) -> None:
