@@ -72,7 +72,7 @@ async def import_file(sessions: async_sessionmaker[AsyncSession], tenant_id: str
                 await sync_batch(ctx, session, batch, vault, summary, today or utcnow().date(), path.name)
             if number in ANALYZE_AFTER:
                 async with transaction(sessions) as session:
-                    await store.analyze(session)
+                    await store.analyze(session, summary.producers)
         async with transaction(sessions) as session:  # each change went out with its batch; this is the summary
             await webhooks.enqueue_event(session, tenant_id, "registry.imported", {
                 "file": path.name, "producers": summary.producers, "licenses": summary.licenses,
