@@ -115,14 +115,15 @@ async def sync_batch(ctx: ServiceContext, session: AsyncSession, batch: list[Reg
     an unchanged license not touched; a license the registry dropped from a producer it still carries lapses."""
     tenant_id = ctx.tenant_id
     previous = {r.npn: r for r in await store.by_npns(session, tenant_id, [e.npn for e in batch])}
+    rows = [producer_row(e, vault, getattr(previous.get(e.npn), "ssn_hash", None)) for e in batch]
     ids, _ = await store.upsert_producers(
-        session, tenant_id, [producer_row(e, vault, getattr(previous.get(e.npn), "ssn_hash", None)) for e in batch],
+        session, tenant_id, [row for row in rows if store.producer_changed(previous.get(row["npn"]), row)],
         known={npn: r.id for npn, r in previous.items()})
     licenses: dict[tuple[str, str], dict[str, Any]] = {}
     for entry in batch:
         for lic in entry.licenses:
             licenses[(lic.state, lic.license_number)] = {"registry_producer_id": ids[entry.npn], **vars(lic)}
-    dropped_rows = await store.replace_licenses(session, tenant_id, list(ids.values()), list(licenses.values()))
+    dropped_rows = await store.sync_licenses(session, tenant_id, list(ids.values()), list(licenses.values()))
     summary.licenses += len(licenses)
     summary.producers += len(ids)
     onboarded = await store.onboarded_producers(session, tenant_id, list(ids.values()))

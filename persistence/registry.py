@@ -108,19 +108,28 @@ async def upsert_producers(session: AsyncSession, tenant_id: str, rows: Sequence
     read already: only the NPNs neither written nor known are looked up again (a concurrent import's).
 
     One statement over arrays whatever the count: a multi-row VALUES costs more to compile than to run."""
+    known = known or {}
     if not rows:
-        return {}, set()
+        return dict(known), set()
     params: dict[str, Any] = {c: [row.get(c) for row in rows] for c in PRODUCER_COLUMNS}
-    params.update(id=[new_locator() for _ in rows], tenant=tenant_id, now=utcnow())
+    params.update(id=[known.get(npn) or new_locator() for npn in params["npn"]], tenant=tenant_id, now=utcnow())
     written = {npn: rid for npn, rid in (await session.execute(_UPSERT_PRODUCERS, params)).all()}
-    ids = {**(known or {}), **written}
+    ids = {**known, **written}
     missing = [npn for npn in params["npn"] if npn not in ids]
     if missing:
         table: Any = RegistryProducerRecord.__table__  # type: ignore[attr-defined]
         found = await session.execute(select(table.c.id, table.c.npn).where(
             table.c.tenant_id == tenant_id, table.c.npn.in_(missing)))
         ids.update({npn: rid for rid, npn in found.all()})
-    return {npn: ids[npn] for npn in params["npn"] if npn in ids}, set(written)
+    return ids, set(written)
+
+
+_COMPARED = ("first_name", "middle_name", "last_name", "ssn_hash", "ssn_last4", "gender", "email")
+
+
+def producer_changed(stored: Any, row: dict[str, Any]) -> bool:
+    """Whether the upsert would write `row` (the comparison of its WHERE): new, or a compared column differs."""
+    return stored is None or any(getattr(stored, name) != row.get(name) for name in _COMPARED)
 
 
 LOA_JOIN = "\x1f"  # the lines of authority of a license travel as one string (unnest flattens nested arrays)
@@ -174,6 +183,43 @@ async def replace_licenses(session: AsyncSession, tenant_id: str, producer_ids: 
         params.update(id=[new_locator() for _ in rows], tenant=tenant_id,
                       registry_producer_id=[row["registry_producer_id"] for row in rows],
                       loas=[LOA_JOIN.join(row.get("lines_of_authority") or []) for row in rows])
+        await session.execute(_UPSERT_LICENSES, params)
+    return dropped
+
+
+_LICENSE_COMPARED = ("registry_producer_id", "license_class", "residency", "status", "issue_date",
+                     "effective_date", "expiration_date")
+
+_DROP_LICENSES = text("""
+DELETE FROM registry_licenses l WHERE l.tenant_id = :tenant AND l.id = ANY(CAST(:ids AS text[]))
+RETURNING l.registry_producer_id, l.state, l.license_number
+""")
+
+
+async def sync_licenses(session: AsyncSession, tenant_id: str, producer_ids: Sequence[str],
+                        rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """As `replace_licenses`, reading the producers' stored licenses first (one indexed read) so that only new
+    and changed rows are written and only dropped ones deleted: a later extract is mostly unchanged, and the
+    upsert of an unchanged row still locks it. Returns the licenses deleted (dropped out of the extract)."""
+    stored = {(r.state, r.license_number): r for r in await licenses_of_many(session, producer_ids)}
+    changed = []
+    for row in rows:
+        old = stored.get((row["state"], row["license_number"]))
+        if old is None or any(getattr(old, name) != row.get(name) for name in _LICENSE_COMPARED) \
+                or list(old.lines_of_authority or ()) != list(row.get("lines_of_authority") or ()):
+            changed.append(row if old is None else {**row, "id": old.id})
+    keys = {(row["state"], row["license_number"]) for row in rows}
+    dropped_ids = [r.id for key, r in stored.items() if key not in keys]
+    dropped: list[tuple[str, str, str]] = []
+    if dropped_ids:
+        dropped = [(str(p), str(st), str(n)) for p, st, n in (await session.execute(_DROP_LICENSES, {
+            "tenant": tenant_id, "ids": dropped_ids})).all()]
+    if changed:
+        params: dict[str, Any] = {c: [row.get(c) for row in changed] for c in LICENSE_COLUMNS
+                                  if c != "lines_of_authority"}
+        params.update(id=[row.get("id") or new_locator() for row in changed], tenant=tenant_id,
+                      registry_producer_id=[row["registry_producer_id"] for row in changed],
+                      loas=[LOA_JOIN.join(row.get("lines_of_authority") or []) for row in changed])
         await session.execute(_UPSERT_LICENSES, params)
     return dropped
 
