@@ -187,6 +187,7 @@ class ErrorCode(StrEnum):
     INVALID_DATE = "INVALID_DATE", "A registry date is not written as YYYY-MM-DD."
     INVALID_DATES = "INVALID_DATES", "A registry license expires before it is effective."
     INVALID_LICENSE_STATUS = "INVALID_LICENSE_STATUS", "A registry license status is not active or inactive."
+    INVALID_REGISTRY_FILE = "INVALID_REGISTRY_FILE", "A JSON registry extract is not valid JSON, or a producer in it is not an object."
     UNSUPPORTED_FILE = "UNSUPPORTED_FILE", "A registry extract is a .csv or .json file."
 
     # ---- bulk onboarding: jobs, files and rows (BulkOnboardingRow.errorCode and problems) ----

@@ -131,9 +131,11 @@ async def add_license(session: AsyncSession, tenant_id: str, producer_id: str, *
                       state: str = "draft", actor: str, data: dict[str, Any] | None = None,
                       license_class: str | None = None, products: list[str] | None = None,
                       producer_codes: list[str] | None = None,
-                      config: TenantConfig | None = None, state_reason: str | None = None) -> LicenseRecord:
+                      config: TenantConfig | None = None, state_reason: str | None = None,
+                      flush: bool = True) -> LicenseRecord:
     """Add a license to a producer inside the caller's transaction (onboarding uses it); checks the
-    residency, state and time window, and the jurisdictions and lines of authority when `config` is given."""
+    residency, state and time window, and the jurisdictions and lines of authority when `config` is given.
+    `flush=False` leaves the insert to the caller's next flush (the registry sync adds many at once)."""
     _check_residency(residency)
     if state not in STATES:
         raise DomainError("INVALID_STATE", f"A license state is one of {', '.join(STATES)}.", "state")
@@ -151,7 +153,8 @@ async def add_license(session: AsyncSession, tenant_id: str, producer_id: str, *
                            expiration_time=expiration_time, data=dict(data or {}), state=state,
                            search_text=(license_number or "").strip().lower(), created_by=actor, updated_by=actor)
     session.add(record)
-    await session.flush()
+    if flush:
+        await session.flush()
     return record
 
 

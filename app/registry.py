@@ -12,8 +12,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+import ijson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.errors import DomainError
@@ -173,18 +174,39 @@ def read_csv(path: Path, errors: list[str]) -> Iterator[RegistryEntry]:
         yield current
 
 
+def _json_items(handle: BinaryIO) -> Iterator[Any]:
+    """The producers of a JSON extract, one object at a time (ijson: memory stays that of one producer whatever
+    the file's size): the items of the top-level list, or of {"producers": [...]}."""
+    head = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")  # a UTF-8 byte order mark, then whitespace
+    handle.seek(0)
+    if head.startswith(b"{"):
+        return ijson.items(handle, "producers.item", use_float=True)
+    return ijson.items(handle, "item", use_float=True)
+
+
 def read_json(path: Path, errors: list[str]) -> Iterator[RegistryEntry]:
-    """Entries of a JSON extract: a list of producers (or {"producers": [...]}) with nested licenses."""
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    items = raw.get("producers", []) if isinstance(raw, dict) else raw
-    for index, item in enumerate(items):
-        try:
-            entry = parse_entry(item)
-            entry.licenses = [parse_license(lic) for lic in item.get("licenses") or []]
-        except DomainError as exc:
-            errors.append(f"producer {index}: {exc.message}")
-            continue
-        yield entry
+    """Entries of a JSON extract, streamed: a list of producers (or {"producers": [...]}) with nested licenses."""
+    with path.open("rb") as handle:
+        items = _json_items(handle)
+        index, end = -1, object()
+        while True:
+            try:
+                item = next(items, end)
+            except ijson.JSONError as exc:
+                raise DomainError("INVALID_REGISTRY_FILE", f"{path.name}: not valid JSON after producer {index} "
+                                  f"({exc}).", "file") from exc
+            if item is end:
+                return
+            index += 1
+            try:
+                if not isinstance(item, dict):
+                    raise DomainError("INVALID_REGISTRY_FILE", "a producer is a JSON object.", "file")
+                entry = parse_entry(item)
+                entry.licenses = [parse_license(lic) for lic in item.get("licenses") or []]
+            except DomainError as exc:
+                errors.append(f"producer {index}: {exc.message}")
+                continue
+            yield entry
 
 
 def read_extract(path: Path, errors: list[str]) -> Iterator[RegistryEntry]:
@@ -197,13 +219,16 @@ def read_extract(path: Path, errors: list[str]) -> Iterator[RegistryEntry]:
 
 # ---- storing -------------------------------------------------------------------------------------
 
-def producer_row(entry: RegistryEntry, vault: SsnVault) -> dict[str, Any]:
+def producer_row(entry: RegistryEntry, vault: SsnVault, stored_ssn_hash: str | None = None) -> dict[str, Any]:
+    """The registry row of an entry; the SSN is encrypted only when it is not the one stored already
+    (`stored_ssn_hash`): the upsert keeps the stored ciphertext of an unchanged SSN."""
     row: dict[str, Any] = {"npn": entry.npn, "first_name": entry.first_name, "middle_name": entry.middle_name,
                            "last_name": entry.last_name, "gender": entry.gender, "email": entry.email,
                            "ssn_ciphertext": None, "ssn_hash": None, "ssn_last4": None}
     if entry.ssn:
-        row.update(ssn_ciphertext=vault.encrypt(entry.ssn), ssn_hash=vault.lookup_hash(entry.ssn),
-                   ssn_last4=SsnVault.last4(entry.ssn))
+        lookup = vault.lookup_hash(entry.ssn)
+        row.update(ssn_ciphertext=None if lookup == stored_ssn_hash else vault.encrypt(entry.ssn),
+                   ssn_hash=lookup, ssn_last4=SsnVault.last4(entry.ssn))
     return row
 
 
@@ -214,13 +239,13 @@ async def store_entries(session: AsyncSession, tenant_id: str, entries: Iterable
     batch: list[RegistryEntry] = []
 
     async def flush() -> None:
-        ids = await store.upsert_producers(session, tenant_id, [producer_row(e, vault) for e in batch])
+        ids, _ = await store.upsert_producers(session, tenant_id, [producer_row(e, vault) for e in batch])
         licenses: dict[tuple[str, str], dict[str, Any]] = {}
         for entry in batch:
             for lic in entry.licenses:
                 licenses[(lic.state, lic.license_number)] = {"registry_producer_id": ids[entry.npn], **vars(lic)}
-        summary.licenses += await store.replace_licenses(session, tenant_id, list(ids.values()),
-                                                         list(licenses.values()))
+        await store.replace_licenses(session, tenant_id, list(ids.values()), list(licenses.values()))
+        summary.licenses += len(licenses)
         summary.producers += len(ids)
         batch.clear()
 

@@ -211,6 +211,8 @@ def main() -> None:
                         help="registry records per sync run (h)")
     parser.add_argument("--sync-onboarded-per-mille", type=int, default=200,
                         help="share of the registry records onboarded before the later extract (h), per mille")
+    parser.add_argument("--sync-format", choices=["csv", "json"], default="csv",
+                        help="the format of the extracts of (h)")
     parser.add_argument("--database-url", help="an external PostgreSQL; default: a fresh embedded one")
     args = parser.parse_args()
     if args.all:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Date, DateTime, Index, Text, func, select
+from sqlalchemy import ARRAY, Column, Date, DateTime, Index, Text, any_, bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 from sqlmodel import Field, SQLModel
@@ -121,6 +121,52 @@ async def by_producer_ids(session: AsyncSession, table: Any, tenant_id: str,
     if states:
         stmt = stmt.where(table.state.in_(list(states)))
     return list((await session.execute(stmt.order_by(table.id))).scalars())
+
+
+SYNC_COLUMNS = ("id", "producer_id", "license_number", "jurisdictions", "state", "state_reason", "lines_of_authority",
+                "residency", "license_class", "effective_time", "expiration_time")
+
+
+async def sync_terms(session: AsyncSession, tenant_id: str, producer_ids: Sequence[str]) -> list[Any]:
+    """The registry-decided columns of every license of these producers, as plain rows in id order (the registry
+    sync compares thousands per batch: table models cost more to build than the query to run)."""
+    if not producer_ids:
+        return []
+    table: Any = LicenseRecord.__table__  # type: ignore[attr-defined]
+    stmt = select(*(table.c[name] for name in SYNC_COLUMNS)).where(
+        table.c.tenant_id == tenant_id, table.c.producer_id == any_(bindparam("ids", list(set(producer_ids)), type_=ARRAY(Text))))
+    return list((await session.execute(stmt.order_by(table.c.id))).all())
+
+
+LOA_JOIN = "\x1f"  # the lines of authority of a license travel as one string (unnest flattens nested arrays)
+
+_UPDATE_SYNCED = text("""
+UPDATE licenses l SET
+    state = u.state, state_reason = u.state_reason, lines_of_authority = string_to_array(u.loas, E'\\x1f'),
+    residency = u.residency, license_class = u.license_class, effective_time = u.effective_time,
+    expiration_time = u.expiration_time, license_number = coalesce(u.license_number, l.license_number),
+    search_text = CASE WHEN u.license_number IS NULL THEN l.search_text ELSE lower(u.license_number) END,
+    updated_at = :now, updated_by = :actor, version = l.version + 1
+FROM unnest(CAST(:id AS text[]), CAST(:state AS text[]), CAST(:state_reason AS text[]), CAST(:loas AS text[]),
+            CAST(:residency AS text[]), CAST(:license_class AS text[]), CAST(:effective_time AS timestamptz[]),
+            CAST(:expiration_time AS timestamptz[]), CAST(:license_number AS text[]))
+     AS u(id, state, state_reason, loas, residency, license_class, effective_time, expiration_time, license_number)
+WHERE l.tenant_id = :tenant AND l.id = u.id
+""")
+
+
+async def update_synced(session: AsyncSession, tenant_id: str, rows: Sequence[dict[str, Any]], actor: str,
+                        now: datetime) -> None:
+    """Write the registry-decided columns of many licenses in one statement (a row per license: the audit
+    trigger writes one event each); `license_number` None keeps the stored number."""
+    if not rows:
+        return
+    params: dict[str, Any] = {name: [row[name] for row in rows] for name in (
+        "id", "state", "state_reason", "residency", "license_class", "effective_time", "expiration_time",
+        "license_number")}
+    params.update(loas=[LOA_JOIN.join(row["lines_of_authority"]) for row in rows], tenant=tenant_id, actor=actor,
+                  now=now)
+    await session.execute(_UPDATE_SYNCED, params)
 
 
 async def license_number_clash(session: AsyncSession, tenant_id: str, producer_id: str, number: str,

@@ -53,6 +53,16 @@ def synced_state(current_state: str, current_reason: str | None, registry_status
     return "validated", None
 
 
+def dropped_state(current_state: str, source: str, today: date) -> tuple[str, str] | None:
+    """The state a held license takes when the registry's extract still carries its producer but no longer the
+    license: it lapses (the reason names the extract, so a later extract carrying it again reinstates it); one
+    already discarded is left alone."""
+    if current_state == "discarded":
+        return None
+    extract = f"extract {source} " if source else "extract "
+    return "discarded", f"not in the {REGISTRY_MARK}'s {extract}of {today.isoformat()}"
+
+
 def change_kinds(current: Terms, desired: Terms, *, application: bool = False) -> list[str]:
     """The kinds of change from `current` to `desired`, most significant first; empty when nothing changed."""
     if application:

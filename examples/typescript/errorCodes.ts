@@ -187,6 +187,7 @@ export function remedy(code: ErrorCode): Remedy {
     case "INVALID_DATE":
     case "INVALID_DATES":
     case "INVALID_LICENSE_STATUS":
+    case "INVALID_REGISTRY_FILE":
     case "UNSUPPORTED_FILE":
     case "INVALID_JOB_STATE":
     case "JOB_ALREADY_STARTED":

@@ -13,6 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
 from app.pii import SsnVault
 from app.registry import RegistryEntry, RegistryLicense, import_file, write_extract
 from tests.api.registry_helpers import agency, entry_with, load_registry, onboarded
@@ -244,3 +246,80 @@ async def test_a_license_applied_for_during_onboarding_is_granted_when_the_regis
     assert (held["NV"]["licenseNumber"], held["NV"]["state"]) == ("NV-7771", "VALIDATED")
     producer = (await gql.ok(PRODUCER, {"id": done["producer"]["id"]}, token=tenant.admin))["producer"]
     assert len(producer["licenses"]["nodes"]) == 2
+
+
+async def test_a_license_dropped_from_a_later_extract_stops_qualifying_and_producers_absent_are_untouched(
+        app, gql, new_tenant, tmp_path):
+    # given two onboarded producers holding CA and NV, the first one's quote underwriting
+    tenant = await new_tenant()
+    acme = await agency(gql, tenant.admin)
+    person = entry_with("5501", "233-45-7501", "Okafor", later(CA), later(NV))
+    absent = entry_with("5502", "233-45-7502", "Diaz", later(CA, license_number="0H77702"), later(NV, license_number="NV-5502"))
+    await load_registry(app, tenant.id, [person, absent], tmp_path)
+    done = await finished_producer(gql, tenant, acme, "5501", "chi@example.com")
+    other = await finished_producer(gql, tenant, acme, "5502", "ana@example.com")
+    underwriter = gql.token(tenant.id, "UNDERWRITER")
+    assert (await quote_underwritten_with(gql, underwriter, done["producerCode"]["code"]))["userErrors"] == []
+
+    # when a later extract carries the first producer with NV only, and not the second producer at all
+    async with subscribed(app, tenant.admin, entities=["LICENSE"]) as subscriber:
+        summary = await sync(app, tenant.id, tmp_path, dataclasses.replace(person, licenses=[later(NV)]),
+                             name="day-2.csv")
+        event = await subscriber.next()
+    again = await sync(app, tenant.id, tmp_path, dataclasses.replace(person, licenses=[later(NV)]), name="day-2.csv")
+
+    # then the dropped CA license lapsed, saying why, as an event; the next quote fails naming it; NV and the
+    # absent producer's licenses are as they were, and the same file again changes nothing
+    assert summary.changes == {"lapsed": 1} and sum(again.changes.values()) == 0
+    held = await licenses_by_state(gql, tenant.admin, done["producer"]["id"])
+    assert held["CA"]["state"] == "DISCARDED"
+    assert held["CA"]["stateReason"].startswith("not in the producer registry's extract day-2.csv of ")
+    assert held["NV"]["state"] == "VALIDATED"
+    assert (event["name"], event["entityId"], event["actor"]) == ("license.lapsed", held["CA"]["id"], "registry-sync")
+    second = await quote_underwritten_with(gql, underwriter, done["producerCode"]["code"])
+    assert "NOT_QUALIFIED" in {e["code"] for e in second["userErrors"]}
+    assert "0H77701" in " ".join(e["message"] for e in second["userErrors"]), second["userErrors"]
+    untouched = await licenses_by_state(gql, tenant.admin, other["producer"]["id"])
+    assert {s: n["state"] for s, n in untouched.items()} == {"CA": "VALIDATED", "NV": "VALIDATED"}
+
+
+async def test_the_second_run_of_an_extract_writes_no_row_and_no_audit_event(app, gql, new_tenant, tmp_path,
+                                                                             statements):
+    # given an onboarded producer and a later extract renewing CA, lapsing NV and carrying a new TX license
+    tenant = await new_tenant()
+    acme = await agency(gql, tenant.admin)
+    person = entry_with("5601", "233-45-7601", "Okafor", later(CA), later(NV))
+    await load_registry(app, tenant.id, [person], tmp_path)
+    await finished_producer(gql, tenant, acme, "5601", "chi@example.com")
+    tx = RegistryLicense("TX", "TX-5601", "Insurance Producer", residency="non-resident", lines_of_authority=["Life"],
+                         expiration_date=date(2099, 6, 1))
+    extract = dataclasses.replace(person, licenses=[later(CA, expiration_date=date(2100, 1, 1)),
+                                                    later(NV, status="inactive"), tx])
+    first = await sync(app, tenant.id, tmp_path, extract)
+    audit_rows = await audit_count(app, tenant.id)
+
+    # when the same file is imported again
+    with statements:
+        second = await sync(app, tenant.id, tmp_path, extract)
+
+    # then no audit row was written, and the only writing statement is the summary's registry.imported delivery
+    # (the unchanged registry rows are not even sent)
+    assert first.changes == {"renewed": 1, "lapsed": 1, "added": 1} and sum(second.changes.values()) == 0
+    assert await audit_count(app, tenant.id) == audit_rows
+    writes = [written_table(s) for s in statements.statements if written_table(s)]
+    assert writes == ["webhook_outbox"], writes
+
+
+def written_table(statement: str) -> str | None:
+    """The table an INSERT, UPDATE or DELETE writes; None for any other statement."""
+    words = statement.split()
+    verb = words[0].upper() if words else ""
+    if verb in ("INSERT", "DELETE"):
+        return words[2]
+    return words[1] if verb == "UPDATE" else None
+
+
+async def audit_count(app: Any, tenant_id: str) -> int:
+    async with app.state.sessions() as session:
+        return int((await session.execute(text("SELECT count(*) FROM audit_events WHERE tenant_id = :t"),
+                                          {"t": tenant_id})).scalar_one())

@@ -9,7 +9,7 @@ import pytest
 
 from app.errors import DomainError
 from app.registry import read_extract, sample_entries, write_extract
-from app.rules import wizard
+from app.rules import registry_sync, wizard
 from app.rules.identity import normalize_npn, normalize_ssn
 
 HEADER = ("npn,first_name,middle_name,last_name,ssn,gender,email,state,license_number,license_class,residency,"
@@ -86,6 +86,43 @@ def test_a_json_extract_nests_licenses(tmp_path):
     entries = list(read_extract(path, []))
 
     assert entries[0].npn == "777" and entries[0].licenses[0].lines_of_authority == ["Life", "Title"]
+
+
+def test_a_json_extract_under_producers_is_read_one_producer_at_a_time_with_bad_ones_reported(tmp_path):
+    # given a {"producers": [...]} extract whose second producer has no last name
+    path = tmp_path / "extract.json"
+    path.write_text(json.dumps({"producers": [
+        {"npn": "901", "last_name": "Diaz", "licenses": [{"state": "AZ", "license_number": "AZ-9"}]},
+        {"npn": "902"}, {"npn": "903", "last_name": "Okafor", "licenses": []}]}))
+    errors: list[str] = []
+
+    # when it is read
+    entries = read_extract(path, errors)
+    first = next(entries)  # a generator: the file is parsed as the entries are taken
+
+    # then the good producers come out in order and the bad one is reported by its index
+    assert (first.npn, first.licenses[0].license_number) == ("901", "AZ-9")
+    assert [e.npn for e in entries] == ["903"]
+    assert errors == ["producer 1: A registry producer needs a last_name."]
+
+
+def test_a_broken_json_extract_is_a_typed_error_naming_the_last_good_producer(tmp_path):
+    path = tmp_path / "extract.json"
+    path.write_text('[{"npn": "901", "last_name": "Diaz"}, {"npn": "902", "last_na')
+
+    with pytest.raises(DomainError) as caught:
+        list(read_extract(path, []))
+
+    assert caught.value.code == "INVALID_REGISTRY_FILE" and "after producer 0" in caught.value.message
+
+
+def test_a_license_dropped_from_the_extract_lapses_naming_the_extract_unless_already_discarded():
+    assert registry_sync.dropped_state("validated", "day-2.csv", date(2026, 12, 2)) == (
+        "discarded", "not in the producer registry's extract day-2.csv of 2026-12-02")
+    assert registry_sync.dropped_state("draft", "x.json", date(2026, 12, 2))[0] == "discarded"  # type: ignore[index]
+    assert registry_sync.dropped_state("discarded", "day-2.csv", date(2026, 12, 2)) is None
+    assert registry_sync.lapsed_by_registry(
+        *registry_sync.dropped_state("validated", "d.csv", date(2026, 12, 2)))  # type: ignore[misc]
 
 
 def test_other_file_types_are_refused(tmp_path):
