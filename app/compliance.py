@@ -230,20 +230,28 @@ async def sweep_alerts(ctx: ServiceContext, owner: str, *, lease_seconds: float,
 
 async def sweep_all_alerts(settings: Settings, sessions: async_sessionmaker[AsyncSession], owner: str, *,
                            now: datetime | None = None, force: bool = False) -> int:
-    """Every tenant's alert sweep due now (see `sweep_alerts`); the number of alerts this process raised. A tenant
-    whose sweep fails is logged and tried again next round; the other tenants are swept all the same."""
+    """Every tenant's alert sweep due now (see `sweep_alerts`); the number of alerts this process raised."""
+    async def sweep(ctx: ServiceContext) -> int:
+        return await sweep_alerts(ctx, owner, lease_seconds=settings.compliance_digest_lease_seconds, now=now,
+                                  force=force) or 0
+    return await for_each_tenant(settings, sessions, sweep, "compliance alert sweep failed")
+
+
+async def for_each_tenant(settings: Settings, sessions: async_sessionmaker[AsyncSession],
+                          run: Callable[[ServiceContext], Awaitable[int]], failed: str) -> int:
+    """`run` for every tenant, summed. A tenant whose run fails is logged (`failed`) and tried again next round;
+    the other tenants run all the same."""
     async with sessions() as session:
         ids = await tenant_store.tenant_ids(session)
-    raised = 0
+    total = 0
     for tenant_id in ids:
         try:
             ctx = await tenant_context(settings, sessions, tenant_id)
             if ctx is not None:
-                raised += await sweep_alerts(ctx, owner, lease_seconds=settings.compliance_digest_lease_seconds,
-                                             now=now, force=force) or 0
+                total += await run(ctx)
         except Exception:
-            log.warning("compliance alert sweep failed", extra={"tenant": tenant_id}, exc_info=True)
-    return raised
+            log.warning(failed, extra={"tenant": tenant_id}, exc_info=True)
+    return total
 
 
 # ---- the daily digest --------------------------------------------------------------------------------------
@@ -330,17 +338,7 @@ async def _send_one(ctx: ServiceContext, send: Send, owner: str, lease_seconds: 
 
 async def send_all_digests(settings: Settings, sessions: async_sessionmaker[AsyncSession], send: Send, owner: str,
                            *, now: datetime | None = None) -> int:
-    """Every tenant's digests due now (see `send_digests`); the number this process sent. A tenant whose digests
-    fail is logged and tried again next round; the other tenants' digests go out all the same."""
-    async with sessions() as session:
-        ids = await tenant_store.tenant_ids(session)
-    sent = 0
-    for tenant_id in ids:
-        try:
-            ctx = await tenant_context(settings, sessions, tenant_id)
-            if ctx is not None:
-                sent += await send_digests(ctx, send, owner, lease_seconds=settings.compliance_digest_lease_seconds,
-                                           now=now)
-        except Exception:
-            log.warning("compliance digests failed", extra={"tenant": tenant_id}, exc_info=True)
-    return sent
+    """Every tenant's digests due now (see `send_digests`); the number this process sent."""
+    async def digests(ctx: ServiceContext) -> int:
+        return await send_digests(ctx, send, owner, lease_seconds=settings.compliance_digest_lease_seconds, now=now)
+    return await for_each_tenant(settings, sessions, digests, "compliance digests failed")
