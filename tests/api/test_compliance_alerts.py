@@ -4,7 +4,8 @@ expired while their producer is validated, scoped like every read, filtered by k
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
+import math
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from app.tenant_config import default_config_dict
@@ -26,7 +27,10 @@ ALERTS = """query($kinds: [ComplianceAlertKind!], $windows: [ComplianceAlertWind
 
 
 def in_days(days: float) -> str:
-    return (datetime.now(UTC) + timedelta(days=days)).isoformat()
+    """Noon (UTC) of the day `days` whole days from today: windows count calendar days, so a credential due in
+    3.5 days from the afternoon would be 4 days away; noon keeps every test's day count whatever the hour."""
+    day = datetime.now(UTC).date() + timedelta(days=math.floor(days))
+    return datetime.combine(day, time(12), UTC).isoformat()
 
 
 async def appointment_for(gql: Any, token: str, producer_id: str, number: str, expires: str) -> str:
